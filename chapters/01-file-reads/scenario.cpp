@@ -1,0 +1,241 @@
+#include "chapters/01-file-reads/scenario.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "common/digest.hpp"
+#include "common/work.hpp"
+
+namespace file_reads {
+
+namespace fs = std::filesystem;
+
+wb::Chapter make_chapter(Params& p) {
+  wb::Chapter c({.name = "file-reads",
+                 .title = "Reading files: blocking read(2) on threads vs coroutines on io_uring",
+                 .seed_sections = {"1.1", "1.2", "2.2", "3.1", "3.2"},
+                 .claims = {"C1", "C2", "C3", "C6"},
+                 .ops_unit = "file"});
+  c.knob("--files", p.files, "how many files to generate", 1, 1'000'000, "files");
+  c.knob("--size-kib", p.size_kib, "size of each generated file", 1, 1024 * 1024, "KiB");
+  c.text_knob("--dir", p.dir, "read the files of this directory instead of generating them",
+              [](const std::string& d) {
+                std::error_code ec;
+                if (!fs::is_directory(d, ec)) throw wb::UsageError("--dir " + d + " is not a directory");
+              });
+  c.text_knob("--tmp-dir", p.tmp_dir, "where generated files are written (and removed afterwards)",
+              [](const std::string& d) {
+                std::error_code ec;
+                if (!fs::is_directory(d, ec)) throw wb::UsageError("--tmp-dir " + d + " is not a directory");
+              });
+  c.knob("--cache", p.cache, "warm: files as the page cache has them; cold: dropped from it first",
+         {"warm", "cold"});
+  c.knob("--process-ms", p.process_ms, "simulated CPU work after each file is read", 0, 60'000, "ms");
+  c.knob("--concurrency", p.concurrency, "files in flight at once: threads (sync), coroutines (async)", 1, 4096,
+         "files");
+  c.knob("--chunk-kib", p.chunk_kib, "bytes asked for by each read call", 1, 16 * 1024, "KiB");
+  c.knob("--backend", p.backend,
+         "async only: io_uring, a blocking thread pool (as Tokio's fs does), or auto (io_uring when it works)",
+         {"auto", "io_uring", "pool"});
+  c.counter_doc("bytes_read", "bytes", "bytes read from all files");
+  c.counter_doc("mib_per_s", "MiB/s", "bytes read per second of wall time");
+  c.counter_doc("cache_resident_pct", "%", "share of the files' pages in the page cache when the run began");
+  c.counter_doc("workers", "count", "threads (sync) or coroutines (async) that read files");
+  c.quick_sweep("cache", {"warm", "cold"});
+  c.quick_sweep("concurrency", {"1", "16"});
+
+  c.expect({.id = "same-result",
+            .claim = "C3",
+            .where = {},
+            .lhs = "async.result_digest",
+            .op = "==",
+            .rhs = "sync.result_digest",
+            .why = "both variants read the same bytes, whatever order the files finished in"});
+  c.expect({.id = "few-threads-for-many-reads",
+            .claim = "C6",
+            .where = {{"concurrency", 16}},
+            .lhs = "async.peak_threads",
+            .op = "<=",
+            .factor = 0.25,
+            .rhs = "sync.peak_threads",
+            .why = "16 reads in flight cost the blocking variant 16 threads; io_uring keeps them in flight "
+                   "from one"});
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// Drops the file's clean pages from the page cache (cold) and says how much of it is resident.
+struct CacheState {
+  std::uint64_t pages = 0;
+  std::uint64_t resident = 0;
+};
+
+CacheState prepare_cache(const std::string& path, bool cold, bool was_written) {
+  CacheState s;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return s;
+  // Dirty pages cannot be dropped: a file we just wrote must reach the disk first.
+  if (cold && was_written) ::fdatasync(fd);
+  if (cold) ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  struct stat st{};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const auto len = static_cast<std::size_t>(st.st_size);
+    if (void* m = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0); m != MAP_FAILED) {
+      std::vector<unsigned char> vec((len + page - 1) / page);
+      if (::mincore(m, len, vec.data()) == 0) {
+        s.pages = vec.size();
+        s.resident = static_cast<std::uint64_t>(std::count_if(vec.begin(), vec.end(), [](unsigned char c) { return c & 1; }));
+      }
+      ::munmap(m, len);
+    }
+  }
+  ::close(fd);
+  return s;
+}
+
+std::string filesystem_of(const std::string& path) {
+  struct statfs sf{};
+  if (::statfs(path.c_str(), &sf) != 0) return "unknown";
+  switch (static_cast<unsigned long>(sf.f_type)) {
+    case TMPFS_MAGIC: return "tmpfs";
+    case EXT4_SUPER_MAGIC: return "ext4";
+    case XFS_SUPER_MAGIC: return "xfs";
+    case BTRFS_SUPER_MAGIC: return "btrfs";
+    case OVERLAYFS_SUPER_MAGIC: return "overlayfs";
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(sf.f_type));
+      return buf;
+    }
+  }
+}
+
+void write_all(int fd, const char* data, std::size_t n, const std::string& path) {
+  while (n > 0) {
+    const auto w = ::write(fd, data, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "cannot write " + path);
+    }
+    data += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+}  // namespace
+
+Workload::Workload(const Params& p, std::int64_t seed) {
+  const bool cold = p.cache == "cold";
+  if (!p.dir.empty()) {
+    std::error_code ec;
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(p.dir, ec)) {
+      // Regular files and symlinks (a dangling one is a file that vanished: reading it fails
+      // with a clear message, which is what a test of that case needs).
+      const auto st = entry.symlink_status().type();
+      if (st == fs::file_type::regular || st == fs::file_type::symlink) {
+        if (st == fs::file_type::symlink && fs::is_directory(entry.path())) continue;
+        found.push_back(entry.path().string());
+      }
+    }
+    if (ec) throw wb::UsageError("cannot list --dir " + p.dir + ": " + ec.message());
+    if (found.empty()) throw wb::UsageError("--dir " + p.dir + " holds no files to read");
+    std::sort(found.begin(), found.end());
+    paths_ = std::move(found);
+  } else {
+    std::string tmpl = p.tmp_dir + "/wb-file-reads-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) {
+      throw std::system_error(errno, std::generic_category(), "cannot create a directory in " + p.tmp_dir);
+    }
+    generated_dir_ = tmpl;
+    const auto bytes = static_cast<std::size_t>(p.size_kib) * 1024;
+    std::vector<char> content(bytes);
+    for (std::int64_t i = 0; i < p.files; ++i) {
+      wb::SplitMix64 rng(static_cast<std::uint64_t>(seed) * 1'000'003 + static_cast<std::uint64_t>(i));
+      for (std::size_t off = 0; off < bytes; off += 8) {
+        const auto v = rng.next();
+        std::memcpy(content.data() + off, &v, std::min<std::size_t>(8, bytes - off));
+      }
+      char name[32];
+      std::snprintf(name, sizeof name, "/file-%06lld.bin", static_cast<long long>(i));
+      const std::string path = generated_dir_ + name;
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + path);
+      try {
+        write_all(fd, content.data(), content.size(), path);
+      } catch (...) {
+        ::close(fd);
+        throw;
+      }
+      ::close(fd);
+      paths_.push_back(path);
+    }
+  }
+  filesystem_ = filesystem_of(paths_.front());
+  std::uint64_t pages = 0, resident = 0;
+  for (const auto& path : paths_) {
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (!ec) total_bytes_ += size;
+    const auto s = prepare_cache(path, cold, !generated_dir_.empty());
+    pages += s.pages;
+    resident += s.resident;
+  }
+  resident_pct_ = pages ? 100.0 * static_cast<double>(resident) / static_cast<double>(pages) : 0.0;
+}
+
+Workload::~Workload() {
+  if (generated_dir_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(generated_dir_, ec);
+}
+
+void Workload::report(wb::Run& run) const {
+  run.counter("cache_resident_pct", resident_pct_);
+  run.info("filesystem", filesystem_);
+  const double wall = run.record().metrics.wall_s;
+  const double bytes = static_cast<double>(run.record().counters.count("bytes_read") ? run.record().counters.at("bytes_read") : 0);
+  run.counter("mib_per_s", wall > 0 ? bytes / wall / (1024.0 * 1024.0) : 0.0);
+}
+
+FileResult read_file_blocking(const std::string& path, std::vector<char>& buffer) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+  wb::Digest digest;
+  std::uint64_t bytes = 0;
+  for (;;) {
+    const auto n = ::read(fd, buffer.data(), buffer.size());  // parks this thread until data is there
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      throw std::system_error(e, std::generic_category(), "cannot read " + path);
+    }
+    digest.update(buffer.data(), static_cast<std::size_t>(n));
+    bytes += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  return {digest.finish(), bytes};
+}
+
+std::string combine_digests(const std::vector<std::uint64_t>& per_file) {
+  wb::Digest d;
+  for (const auto v : per_file) d.update_u64(v);
+  return wb::Digest::hex(d.finish());
+}
+
+}  // namespace file_reads

@@ -1,0 +1,167 @@
+// The harness every chapter executable uses: the standard options of DESIGN.md ("The chapter
+// contract"), the scenario's own knobs with units and ranges, --describe, --mode both (each
+// variant in a child process of its own), the measured region, and the results it prints.
+//
+// A chapter's main() keeps one shape:
+//
+//   int main(int argc, char** argv) {
+//     topic::Params params;
+//     wb::Chapter chapter = topic::make_chapter(params);     // knobs bound to params
+//     if (auto done = chapter.parse(argc, argv)) return *done;  // help, --describe, bad usage
+//     return chapter.run([&](wb::Variant v, wb::Run& run) {
+//       topic::Workload workload(params);                     // set-up, not measured
+//       run.measure([&] { return v == wb::Variant::sync ? topic::run_sync(params, workload, run)
+//                                                        : topic::run_async(params, workload, run); });
+//     });
+//   }
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/histogram.hpp"
+#include "common/record.hpp"
+#include "common/resources.hpp"
+#include "common/trace.hpp"
+
+namespace wb {
+
+enum class Variant { sync, async };
+const char* to_string(Variant v);
+
+// Thrown for input the user can fix (a directory that does not exist, say): exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What a variant returns: how many operations it completed and a digest of the observable
+// result, which must be the same for both variants given the same inputs (seed §2.2).
+struct Outcome {
+  std::uint64_t ops = 0;
+  std::string digest;
+};
+
+// One variant run in this process.  The variant records per-operation latency and its own
+// counters into it; measure() wraps the region whose cost is reported.
+class Run {
+ public:
+  Run(Variant v, TraceConfig trace) : variant_(v), trace_(std::move(trace)) {}
+  Variant variant() const { return variant_; }
+  Histogram& latency() { return latency_; }
+  void counter(const std::string& name, double value) { record_.counters[name] = value; }
+  void info(const std::string& key, const std::string& value) { record_.info[key] = value; }
+
+  // Runs fn (returning Outcome) with the meter and the trace on.  An exception from fn ends
+  // the run as "failed" with the exception's message as the reason; it is not rethrown.
+  template <class Fn>
+  void measure(Fn&& fn) {
+    begin();
+    try {
+      end(fn());
+    } catch (const std::exception& e) {
+      fail(e.what());
+    } catch (...) {
+      fail("unknown exception");
+    }
+  }
+
+  const TrialRecord& record() const { return record_; }
+  TrialRecord& record() { return record_; }
+
+ private:
+  friend class Chapter;
+  void begin();
+  void end(const Outcome& outcome);
+  void fail(const std::string& reason);
+
+  Variant variant_;
+  TraceConfig trace_;
+  Histogram latency_;
+  ResourceMeter meter_;
+  bool measuring_ = false;
+  bool measured_ = false;
+  TrialRecord record_;
+};
+
+// A tradeoff the chapter teaches, as a check over one run's trials: at the parameters in
+// `where`, median(lhs) op factor * median(rhs), where lhs and rhs name "variant.metric"
+// (e.g. "async.peak_threads"); metrics are the record's metrics, counters or latency fields
+// ("latency_us.p99").  `workbench check` evaluates these.
+struct Expectation {
+  std::string id;
+  std::string claim;                  // the CLAIMS.md id it decides, e.g. "C6"
+  nlohmann::json where = nlohmann::json::object();
+  std::string lhs;
+  std::string op;                     // "<", "<=", ">", ">="
+  double factor = 1.0;
+  std::string rhs;
+  std::string why;                    // the lesson, one sentence
+};
+
+struct ChapterInfo {
+  std::string name;                   // "file-reads": the runner's name for it
+  std::string title;                  // one line
+  std::vector<std::string> seed_sections;  // "1.1", "3.2"
+  std::vector<std::string> claims;    // CLAIMS.md ids the chapter tests
+  std::string ops_unit;               // what one operation is ("file", "request")
+};
+
+class Chapter {
+ public:
+  explicit Chapter(ChapterInfo info);
+  Chapter(Chapter&&) noexcept;
+  Chapter& operator=(Chapter&&) noexcept;
+  ~Chapter();
+
+  // Scenario knobs.  `name` is the long option ("--size-kib"); its snake_case form
+  // ("size_kib") is the parameter's name in records and in the runner's --set/--sweep.
+  // The variable's value at registration is the default.
+  void knob(const std::string& name, std::int64_t& var, const std::string& help, std::int64_t min,
+            std::int64_t max, const std::string& unit);
+  void knob(const std::string& name, double& var, const std::string& help, double min, double max,
+            const std::string& unit);
+  void knob(const std::string& name, std::string& var, const std::string& help,
+            const std::vector<std::string>& choices);
+  // A free-form string (a path); `check` may throw UsageError with a message.
+  void text_knob(const std::string& name, std::string& var, const std::string& help,
+                 std::function<void(const std::string&)> check = {});
+
+  void counter_doc(const std::string& name, const std::string& unit, const std::string& meaning);
+  // The sweep `workbench run --quick` does for this chapter: a few points that show the lesson
+  // in seconds.  Values are written as on the command line.
+  void quick_sweep(const std::string& param, std::vector<std::string> values);
+  void expect(Expectation e);
+
+  // Parses the command line.  Returns an exit code when the process should end now (help,
+  // --describe, bad usage = 2), nothing when run() should follow.
+  std::optional<int> parse(int argc, char** argv);
+  std::optional<int> parse(const std::vector<std::string>& args);  // args without argv[0]
+
+  // Runs the variant(s) chosen by --mode.  body(v, run) builds the scenario and calls
+  // run.measure(...).  Returns the process exit code: 0 ok, 1 a run failed, 2 bad usage.
+  int run(const std::function<void(Variant, Run&)>& body);
+
+  nlohmann::json describe() const;
+  std::int64_t seed() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Side-by-side table of one or two records of the same scenario (sync, async).
+void print_table(std::ostream& out, const std::vector<TrialRecord>& records, const std::string& heading);
+
+// "k=v k=v" of a params object, for headings and progress lines.
+std::string params_line(const nlohmann::json& params);
+
+}  // namespace wb

@@ -1,0 +1,172 @@
+#include "common/process.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace wb {
+
+std::string ProcessResult::describe() const {
+  if (!started) return "could not start: " + start_error;
+  std::string s;
+  if (timed_out) s = "killed after its time limit; ";
+  if (cancelled) s = "killed on interrupt; ";
+  if (signal != 0) return s + "killed by signal " + std::to_string(signal) + " (" + ::strsignal(signal) + ")";
+  return s + "exit " + std::to_string(exit_code);
+}
+
+namespace {
+
+[[noreturn]] void child_exec(const ProcessSpec& spec, int err_pipe) {
+  if (spec.own_process_group) ::setpgid(0, 0);
+  auto redirect = [&](const std::string& path, int target) {
+    if (path.empty()) return;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || ::dup2(fd, target) < 0) {
+      const int e = errno;
+      (void)!::write(err_pipe, &e, sizeof e);
+      ::_exit(127);
+    }
+  };
+  redirect(spec.stdout_path, STDOUT_FILENO);
+  redirect(spec.stderr_path, STDERR_FILENO);
+  std::vector<char*> args;
+  for (const auto& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execv(args[0], args.data());
+  const int e = errno;
+  (void)!::write(err_pipe, &e, sizeof e);
+  ::_exit(127);
+}
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+}  // namespace
+
+ProcessResult run_process(const ProcessSpec& spec) {
+  ProcessResult r;
+  if (spec.argv.empty()) {
+    r.start_error = "empty command";
+    return r;
+  }
+  // A close-on-exec pipe tells the parent whether exec succeeded: it reads EOF on success, an
+  // errno otherwise.
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    r.start_error = std::strerror(errno);
+    return r;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    r.start_error = std::string("fork: ") + std::strerror(errno);
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return r;
+  }
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    child_exec(spec, pipefd[1]);
+  }
+  ::close(pipefd[1]);
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(pipefd[0], &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  ::close(pipefd[0]);
+  if (n == sizeof child_errno) {
+    ::waitpid(pid, nullptr, 0);
+    r.start_error = spec.argv[0] + ": " + std::strerror(child_errno);
+    return r;
+  }
+  r.started = true;
+  if (spec.on_start) spec.on_start(pid);
+
+  // Wait on a pidfd: poll() wakes exactly when the child exits, with no SIGCHLD handler and no
+  // sleep loop.  Slices of 50 ms let a cancel request (Ctrl-C in the runner) be seen promptly.
+  const int pfd = pidfd_open(pid);
+  const auto deadline = t0 + spec.timeout;
+  auto kill_child = [&] {
+    if (spec.own_process_group) ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  };
+  int status = 0;
+  for (;;) {
+    const pid_t w = ::waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (spec.cancel && spec.cancel->load()) {
+      r.cancelled = true;
+      kill_child();
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    if (spec.timeout.count() > 0 && now >= deadline) {
+      r.timed_out = true;
+      kill_child();
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    int slice = 50;
+    if (spec.timeout.count() > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+      slice = static_cast<int>(std::min<long long>(slice, left));
+    }
+    if (pfd >= 0) {
+      pollfd p{pfd, POLLIN, 0};
+      ::poll(&p, 1, slice);
+    } else {
+      ::usleep(static_cast<useconds_t>(std::min(slice, 5)) * 1000);  // pre-5.3 kernels
+    }
+  }
+  if (pfd >= 0) ::close(pfd);
+  // The child's own children (if any) die with its process group.
+  if (spec.own_process_group) ::kill(-pid, SIGKILL);
+  r.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  return r;
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw std::system_error(ec, "cannot read /proc/self/exe");
+  return p.string();
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+}  // namespace wb

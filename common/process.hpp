@@ -1,0 +1,57 @@
+// Starting a child process and waiting for it with a deadline: the runner's trials, a
+// chapter's "--mode both" (each variant in a process of its own), and the tests use it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace wb {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;       // argv[0] is the executable path
+  std::string stdout_path;             // empty: inherit; else the child's stdout goes to this file
+  std::string stderr_path;             // likewise for stderr
+  std::chrono::milliseconds timeout{0};  // 0: no limit
+  bool own_process_group = true;       // so a timeout can kill the child and all it started
+  const std::atomic<bool>* cancel = nullptr;  // when it turns true, the child is killed
+  std::function<void(int pid)> on_start;      // called with the child's pid once it runs
+};
+
+struct ProcessResult {
+  bool started = false;
+  std::string start_error;   // why the child could not be started
+  int exit_code = -1;        // when it exited
+  int signal = 0;            // when a signal ended it
+  bool timed_out = false;    // killed by us at the deadline
+  bool cancelled = false;    // killed by us because *cancel turned true
+  double elapsed_s = 0;
+  bool ok() const { return started && !timed_out && !cancelled && signal == 0 && exit_code == 0; }
+  std::string describe() const;  // "exit 1", "killed by signal 11 (Segmentation fault)", ...
+};
+
+ProcessResult run_process(const ProcessSpec& spec);
+
+// The path of the running executable (/proc/self/exe), for re-executing oneself.
+std::string self_executable();
+
+// Reads a whole (small) file; empty when it does not exist.
+std::string read_text_file(const std::string& path);
+
+// A temporary directory removed (with its contents) when this object dies.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "workbench");
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace wb

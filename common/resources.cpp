@@ -1,0 +1,103 @@
+#include "common/resources.hpp"
+
+#include "common/thread_census.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include <sys/time.h>
+
+namespace wb {
+
+namespace {
+
+double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; }
+
+// Parses "Name:   1234 kB" lines; the cheapest way the kernel offers these numbers.
+std::int64_t field(const std::string& line, const char* name) {
+  const std::string key = name;
+  if (line.compare(0, key.size(), key) != 0) return -1;
+  return std::stoll(line.substr(key.size()));
+}
+
+}  // namespace
+
+ProcStatus read_proc_status() {
+  ProcStatus s;
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (auto v = field(line, "VmRSS:"); v >= 0) s.vm_rss_kib = v;
+    else if (auto h = field(line, "VmHWM:"); h >= 0) s.vm_hwm_kib = h;
+    else if (auto t = field(line, "Threads:"); t >= 0) s.threads = t;
+  }
+  return s;
+}
+
+ResourceMeter::~ResourceMeter() {
+  if (sampler_.joinable()) {
+    running_.store(false);
+    sampler_.join();
+  }
+}
+
+void ResourceMeter::start() {
+  partial_ = {};
+  {
+    // Resetting the high-water mark needs Linux >= 4.0; where it fails, the peak includes what
+    // the process touched before the region, and the record says so.
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    clear.flush();
+    partial_.hwm_reset = static_cast<bool>(clear);
+  }
+  const auto st = read_proc_status();
+  partial_.start_rss_kib = st.vm_rss_kib;
+  partial_.start_threads = st.threads;
+  peak_threads_.store(st.threads);
+  thread_census_reset();
+  running_.store(true);
+  sampler_ = std::thread([this] { sample_loop(); });
+  getrusage(RUSAGE_SELF, &ru0_);
+  t0_ = std::chrono::steady_clock::now();
+}
+
+void ResourceMeter::sample_loop() {
+  using namespace std::chrono_literals;
+  while (running_.load(std::memory_order_relaxed)) {
+    const auto t = read_proc_status().threads - 1;  // minus this sampler
+    auto seen = peak_threads_.load(std::memory_order_relaxed);
+    while (t > seen && !peak_threads_.compare_exchange_weak(seen, t)) {
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  getrusage(RUSAGE_THREAD, &sampler_ru_);
+}
+
+ResourceUsage ResourceMeter::stop() {
+  const auto t1 = std::chrono::steady_clock::now();
+  // One last sample from here, so a variant shorter than the sampling period is still seen.
+  const auto st = read_proc_status();
+  running_.store(false);
+  sampler_.join();
+  rusage ru1{};
+  getrusage(RUSAGE_SELF, &ru1);
+
+  ResourceUsage u = partial_;
+  u.wall_s = std::chrono::duration<double>(t1 - t0_).count();
+  u.cpu_user_s = seconds(ru1.ru_utime) - seconds(ru0_.ru_utime) - seconds(sampler_ru_.ru_utime);
+  u.cpu_sys_s = seconds(ru1.ru_stime) - seconds(ru0_.ru_stime) - seconds(sampler_ru_.ru_stime);
+  u.ctx_voluntary = ru1.ru_nvcsw - ru0_.ru_nvcsw - sampler_ru_.ru_nvcsw;
+  u.ctx_involuntary = ru1.ru_nivcsw - ru0_.ru_nivcsw - sampler_ru_.ru_nivcsw;
+  if (u.cpu_user_s < 0) u.cpu_user_s = 0;  // rounding of the two clocks can cross zero
+  if (u.cpu_sys_s < 0) u.cpu_sys_s = 0;
+  u.peak_rss_kib = read_proc_status().vm_hwm_kib;
+  u.peak_threads = std::max<std::int64_t>(peak_threads_.load(), st.threads - 1);
+  // The census saw every pthread the variant made, however short-lived; it counted the
+  // sampler too (it was live throughout), so one less.
+  if (thread_census_active()) u.peak_threads = std::max<std::int64_t>(u.peak_threads, thread_census_peak() - 1);
+  return u;
+}
+
+}  // namespace wb

@@ -1,0 +1,69 @@
+// What a variant run costs the process: wall and CPU time, context switches, peak memory and
+// peak thread count.
+//
+// Peak RSS comes from the kernel's own high-water mark (VmHWM in /proc/self/status), reset at
+// the start of the measured region by writing "5" to /proc/self/clear_refs, so workload set-up
+// before it does not count.  getrusage's ru_maxrss would be wrong here: it survives fork+exec,
+// so a child of a big parent (meson, the runner) would report the parent's peak.
+//
+// Peak threads has no kernel high-water mark.  Two sources, the larger wins: an exact count of
+// the threads made through pthread_create (thread_census.cpp), and a helper thread that samples
+// "Threads:" every millisecond, which also sees threads the kernel adds (io_uring workers).
+// The helper's own thread, CPU time and context switches are subtracted, so the figures
+// describe the variant, not the harness.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include <sys/resource.h>
+
+namespace wb {
+
+struct ResourceUsage {
+  double wall_s = 0;
+  double cpu_user_s = 0;
+  double cpu_sys_s = 0;
+  std::int64_t ctx_voluntary = 0;
+  std::int64_t ctx_involuntary = 0;
+  std::int64_t peak_rss_kib = 0;   // VmHWM over the measured region
+  std::int64_t start_rss_kib = 0;  // VmRSS when the region began (the harness's baseline)
+  std::int64_t peak_threads = 0;   // sampled, the harness's sampler excluded
+  std::int64_t start_threads = 0;  // threads when the region began, the sampler excluded
+  bool hwm_reset = false;          // whether clear_refs worked (else peak includes set-up)
+};
+
+// Fields of /proc/self/status, in kiB or plain counts; -1 when absent.
+struct ProcStatus {
+  std::int64_t vm_rss_kib = -1;
+  std::int64_t vm_hwm_kib = -1;
+  std::int64_t threads = -1;
+};
+ProcStatus read_proc_status();
+
+class ResourceMeter {
+ public:
+  ResourceMeter() = default;
+  ResourceMeter(const ResourceMeter&) = delete;
+  ResourceMeter& operator=(const ResourceMeter&) = delete;
+  ~ResourceMeter();
+
+  void start();           // begins the measured region and the sampler
+  ResourceUsage stop();   // ends both; call once, from the thread that called start()
+
+ private:
+  void sample_loop();
+
+  std::chrono::steady_clock::time_point t0_{};
+  rusage ru0_{};
+  ResourceUsage partial_{};
+  std::atomic<bool> running_{false};
+  std::atomic<std::int64_t> peak_threads_{0};
+  rusage sampler_ru_{};  // the sampler's own usage, written by it before it exits
+  std::thread sampler_;
+};
+
+}  // namespace wb

@@ -1,0 +1,54 @@
+// The runner's logic that does not start processes: which trials to run in which order, the
+// parameters each one gets, and how repetitions are summarised.  Kept apart from workbench.cpp
+// so the tests can check it directly.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace wb::runner {
+
+struct ChapterEntry {
+  std::string name;
+  std::string exe;
+  nlohmann::json description;  // the chapter's --describe output
+};
+
+struct TrialSpec {
+  const ChapterEntry* chapter = nullptr;
+  std::string variant;             // "sync" | "async"
+  nlohmann::json params;           // every parameter of the chapter, defaults filled in
+  std::vector<std::string> args;   // the command-line words that set the non-default ones
+  int repetition = 0;
+};
+
+struct PlanRequest {
+  std::vector<const ChapterEntry*> chapters;
+  std::vector<std::pair<std::string, std::string>> sets;                   // --set k=v
+  std::vector<std::pair<std::string, std::vector<std::string>>> sweeps;    // --sweep k=v1,v2
+  int repeat = 1;
+  bool quick = false;  // add each chapter's declared quick sweep (for keys not swept already)
+  std::vector<std::string> variants = {"sync", "async"};
+};
+
+// Throws std::invalid_argument with a message for the user (an unknown parameter, a value of
+// the wrong type, a malformed k=v).
+std::pair<std::string, std::string> parse_assignment(const std::string& text, const char* option);
+std::pair<std::string, std::vector<std::string>> parse_sweep(const std::string& text);
+
+// Order: per chapter, repetition by repetition, each parameter point once per repetition, and
+// at each point the variants back to back (sync, async, sync, async, ...).  Drift over a long
+// run (thermal, a noisy neighbour) then hits both variants and every point alike.
+std::vector<TrialSpec> make_plan(const PlanRequest& request);
+
+// A record whose numbers are the medians of the given records' numbers (field by field), and
+// whose other fields are the first record's: the summary of repetitions.
+nlohmann::json median_record(const std::vector<nlohmann::json>& records);
+
+// Medians that also work for even counts (the mean of the two middle values).
+double median(std::vector<double> values);
+
+}  // namespace wb::runner

@@ -1,0 +1,351 @@
+// workbench — runs the chapters as child processes, one per trial, and writes the results.
+//
+//   workbench list
+//   workbench describe CHAPTER
+//   workbench run [CHAPTER...] [--set k=v]... [--sweep k=v1,v2,...] [--repeat N]
+//                 [--quick] [--mode sync|async|both] [--out FILE] [--trial-timeout S]
+//
+// Chapters come from the manifest Meson writes (build/chapters.json); the runner has no list
+// of its own.  Each trial runs in a fresh process so its peak RSS and thread count are its
+// own; a watchdog kills a trial that overruns and the run goes on.  The results file is
+// rewritten atomically after every trial, so a crash, a SIGKILL or Ctrl-C leaves a complete
+// file holding every trial finished so far.
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include "common/chapter.hpp"
+#include "common/process.hpp"
+#include "common/record.hpp"
+#include "runners/plan.hpp"
+
+#ifndef WB_MANIFEST
+#define WB_MANIFEST "chapters.json"
+#endif
+#ifndef WB_SOURCE_ROOT
+#define WB_SOURCE_ROOT "."
+#endif
+
+namespace {
+
+using nlohmann::json;
+using namespace wb::runner;
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_signal(int) { g_interrupted.store(true); }
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::vector<ChapterEntry> load_manifest(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("no chapter manifest at " + path + " (build first: scripts/setup && ninja -C build)");
+  json doc;
+  try {
+    doc = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw UsageError("manifest " + path + " is not JSON: " + e.what());
+  }
+  std::vector<ChapterEntry> out;
+  for (const auto& e : doc) out.push_back({e.at("name").get<std::string>(), e.at("exe").get<std::string>(), json()});
+  return out;
+}
+
+json describe_chapter(const ChapterEntry& c) {
+  wb::TempDir tmp("wb-describe");
+  wb::ProcessSpec spec;
+  spec.argv = {c.exe, "--describe"};
+  spec.stdout_path = tmp.file("out");
+  spec.stderr_path = tmp.file("err");
+  spec.timeout = std::chrono::seconds(30);
+  const auto r = wb::run_process(spec);
+  if (!r.ok()) {
+    throw std::runtime_error("chapter " + c.name + " (" + c.exe + ") --describe failed: " + r.describe() + " " +
+                             wb::read_text_file(tmp.file("err")));
+  }
+  return json::parse(wb::read_text_file(tmp.file("out")));
+}
+
+const ChapterEntry& find_chapter(std::vector<ChapterEntry>& chapters, const std::string& name) {
+  for (auto& c : chapters) {
+    if (c.name == name) return c;
+  }
+  std::string known;
+  for (const auto& c : chapters) known += " " + c.name;
+  throw UsageError("no chapter named \"" + name + "\"; known:" + known);
+}
+
+std::string last_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  const auto nl = text.rfind('\n');
+  return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
+std::string eta_text(double seconds) {
+  char buf[32];
+  if (seconds < 90) std::snprintf(buf, sizeof buf, "%.0fs", seconds);
+  else if (seconds < 5400) std::snprintf(buf, sizeof buf, "%.0fm%02.0fs", std::floor(seconds / 60), std::fmod(seconds, 60));
+  else std::snprintf(buf, sizeof buf, "%.1fh", seconds / 3600);
+  return buf;
+}
+
+// Checks that the chapter accepts these parameters before the run starts, so a typo fails in
+// a second with the chapter's own message instead of as N failed trials.
+void preflight(const TrialSpec& t) {
+  wb::TempDir tmp("wb-preflight");
+  wb::ProcessSpec spec;
+  spec.argv = {t.chapter->exe};
+  for (const auto& a : t.args) spec.argv.push_back(a);
+  spec.argv.push_back("--describe");
+  spec.stdout_path = "/dev/null";
+  spec.stderr_path = tmp.file("err");
+  spec.timeout = std::chrono::seconds(30);
+  const auto r = wb::run_process(spec);
+  if (!r.ok()) {
+    auto err = wb::read_text_file(tmp.file("err"));
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    throw UsageError("chapter " + t.chapter->name + " refuses these parameters:\n" + err);
+  }
+}
+
+json run_trial(const TrialSpec& t, double timeout_s, const wb::TempDir& tmp) {
+  wb::ProcessSpec spec;
+  spec.argv = {t.chapter->exe, "--mode", t.variant, "--json", tmp.file("trial.json")};
+  for (const auto& a : t.args) spec.argv.push_back(a);
+  spec.stdout_path = "/dev/null";
+  spec.stderr_path = tmp.file("trial.err");
+  spec.timeout = std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000));
+  spec.cancel = &g_interrupted;
+  std::filesystem::remove(tmp.file("trial.json"));
+  const auto r = wb::run_process(spec);
+
+  const auto text = wb::read_text_file(tmp.file("trial.json"));
+  json rec;
+  if (!r.timed_out && !r.cancelled && !text.empty()) {
+    rec = json::parse(text.substr(0, text.find('\n')));
+  } else {
+    // No record from the child: make one from what we know, so the trial is not lost.
+    wb::TrialRecord empty;
+    empty.chapter = t.chapter->name;
+    empty.variant = t.variant;
+    empty.params = t.params;
+    empty.status = r.timed_out ? "timeout" : r.cancelled ? "interrupted" : "failed";
+    const auto err = last_line(wb::read_text_file(tmp.file("trial.err")));
+    if (r.timed_out) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "killed by the watchdog after %.1f s (--trial-timeout)", timeout_s);
+      empty.reason = buf;
+    } else {
+      empty.reason = r.describe() + (err.empty() ? "" : ": " + err);
+    }
+    rec = empty;
+  }
+  rec["repetition"] = t.repetition;
+  rec["exit"] = r.started ? (r.signal ? -r.signal : r.exit_code) : -1;
+  return rec;
+}
+
+void print_summary(const json& trials) {
+  // Group by chapter and parameters, in first-seen order; one table per group, medians over
+  // the repetitions that succeeded.
+  std::vector<std::string> order;
+  std::map<std::string, std::map<std::string, std::vector<json>>> groups;
+  std::map<std::string, std::pair<std::string, json>> heads;
+  for (const auto& t : trials) {
+    const std::string key = t.at("chapter").get<std::string>() + " " + wb::params_line(t.at("params"));
+    if (!groups.count(key)) {
+      order.push_back(key);
+      heads[key] = {t.at("chapter").get<std::string>(), t.at("params")};
+    }
+    groups[key][t.at("variant").get<std::string>()].push_back(t);
+  }
+  for (const auto& key : order) {
+    std::vector<wb::TrialRecord> recs;
+    int total = 0, ok = 0;
+    for (const char* v : {"sync", "async"}) {
+      const auto it = groups[key].find(v);
+      if (it == groups[key].end()) continue;
+      std::vector<json> good;
+      for (const auto& t : it->second) {
+        ++total;
+        if (t.at("status") == "ok") good.push_back(t);
+      }
+      ok += static_cast<int>(good.size());
+      wb::TrialRecord r;
+      from_json(good.empty() ? it->second.front() : median_record(good), r);
+      recs.push_back(std::move(r));
+    }
+    std::cout << '\n';
+    std::ostringstream heading;
+    heading << key << "   (median of " << ok << "/" << total << " trials that succeeded)";
+    wb::print_table(std::cout, recs, heading.str());
+  }
+}
+
+int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& names, const std::vector<std::string>& sets,
+            const std::vector<std::string>& sweeps, int repeat, bool quick, const std::string& mode,
+            const std::string& out, double trial_timeout, bool summary) {
+  PlanRequest req;
+  std::vector<ChapterEntry*> chosen;
+  if (names.empty()) {
+    for (auto& c : all) chosen.push_back(&c);
+  } else {
+    for (const auto& n : names) chosen.push_back(const_cast<ChapterEntry*>(&find_chapter(all, n)));
+  }
+  for (auto* c : chosen) {
+    c->description = describe_chapter(*c);
+    req.chapters.push_back(c);
+  }
+  try {
+    for (const auto& s : sets) req.sets.push_back(parse_assignment(s, "--set"));
+    for (const auto& s : sweeps) req.sweeps.push_back(parse_sweep(s));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  req.repeat = repeat;
+  req.quick = quick;
+  if (mode != "both") req.variants = {mode};
+  std::vector<TrialSpec> plan;
+  try {
+    plan = make_plan(req);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  // One preflight per distinct parameter point (the variants share it).
+  std::vector<std::vector<std::string>> checked;
+  for (const auto& t : plan) {
+    auto key = t.args;
+    key.insert(key.begin(), t.chapter->name);
+    if (std::find(checked.begin(), checked.end(), key) != checked.end()) continue;
+    preflight(t);
+    checked.push_back(std::move(key));
+  }
+
+  const json context = wb::make_context();
+  json trials = json::array();
+  wb::TempDir tmp("wb-run");
+  const auto t0 = std::chrono::steady_clock::now();
+  int failures = 0;
+  std::cerr << "workbench: " << plan.size() << " trials -> " << out << "\n";
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    const auto& t = plan[i];
+    const auto started = std::chrono::steady_clock::now();
+    json rec = run_trial(t, trial_timeout, tmp);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (rec.at("status") == "interrupted") break;  // not a result: leave it out of the file
+    rec["order"] = i;
+    const bool ok = rec.at("status") == "ok";
+    if (!ok) ++failures;
+    trials.push_back(rec);
+    wb::write_file_atomically(out, wb::make_results(context, trials).dump(1) + "\n");
+
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double eta = elapsed / static_cast<double>(i + 1) * static_cast<double>(plan.size() - i - 1);
+    std::string args;
+    for (std::size_t a = 0; a + 1 < t.args.size(); a += 2) args += " " + t.args[a].substr(2) + "=" + t.args[a + 1];
+    char line[512];
+    std::snprintf(line, sizeof line, "[%*zu/%zu] %-12s %-5s rep %d%s  %s %.2fs  ETA %s",
+                  static_cast<int>(std::to_string(plan.size()).size()), i + 1, plan.size(), t.chapter->name.c_str(),
+                  t.variant.c_str(), t.repetition + 1, args.c_str(), rec.at("status").get<std::string>().c_str(), took,
+                  eta_text(eta).c_str());
+    std::cerr << line;
+    if (!ok) std::cerr << "  (" << rec.value("reason", "") << ")";
+    std::cerr << std::endl;
+  }
+  if (trials.empty()) {
+    wb::write_file_atomically(out, wb::make_results(context, trials).dump(1) + "\n");
+  }
+  if (summary) print_summary(trials);
+  if (g_interrupted) {
+    std::cerr << "workbench: interrupted; " << trials.size() << " finished trials kept in " << out << "\n";
+    return 130;
+  }
+  std::cerr << "workbench: " << trials.size() << " trials, " << failures << " not ok; results in " << out << "\n";
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"workbench: run the sync/async chapters and record what each costs", "workbench"};
+  app.require_subcommand(1);
+  std::string manifest = WB_MANIFEST;
+  if (const char* m = std::getenv("WORKBENCH_MANIFEST")) manifest = m;
+  app.add_option("--manifest", manifest, "chapter manifest written by Meson")->capture_default_str();
+
+  auto* list = app.add_subcommand("list", "list the chapters");
+  auto* describe = app.add_subcommand("describe", "print a chapter's description (options, metrics, expectations)");
+  std::string describe_name;
+  describe->add_option("chapter", describe_name, "chapter name")->required();
+
+  auto* run = app.add_subcommand("run", "run trials and write a results file");
+  std::vector<std::string> names, sets, sweeps;
+  int repeat = 1;
+  std::string mode = "both";
+  std::string out = std::string(WB_SOURCE_ROOT) + "/results/latest.json";
+  double trial_timeout = 60;
+  bool no_summary = false;
+  bool quick = false;
+  run->add_option("chapters", names, "chapters to run (default: all)");
+  run->add_option("--set", sets, "set a parameter for every trial: KEY=VALUE (repeatable)")->type_name("K=V");
+  run->add_option("--sweep", sweeps, "run each value: KEY=V1,V2,... (repeatable: the cartesian product)")
+      ->type_name("K=V,...");
+  run->add_option("--repeat", repeat, "trials per variant and parameter point")->check(CLI::Range(1, 1000))->capture_default_str();
+  run->add_option("--mode", mode, "variants to run")->check(CLI::IsMember({"sync", "async", "both"}))->capture_default_str();
+  run->add_option("--out", out, "results file (written atomically after every trial)")->capture_default_str();
+  run->add_option("--trial-timeout", trial_timeout, "seconds before the watchdog kills a trial")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  run->add_flag("--quick", quick, "add each chapter's quick sweep (a few points that show its lesson in seconds)");
+  run->add_flag("--no-summary", no_summary, "do not print the summary tables");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  // Ctrl-C and SIGTERM end the current trial and keep the finished ones.  No SA_RESTART, so a
+  // blocking wait returns early and sees the flag.
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  try {
+    auto chapters = load_manifest(manifest);
+    if (list->parsed()) {
+      for (auto& c : chapters) {
+        const auto d = describe_chapter(c);
+        std::printf("%-14s %s\n", c.name.c_str(), d.value("title", "").c_str());
+      }
+      return 0;
+    }
+    if (describe->parsed()) {
+      std::cout << describe_chapter(find_chapter(chapters, describe_name)).dump(2) << '\n';
+      return 0;
+    }
+    return cmd_run(chapters, names, sets, sweeps, repeat, quick, mode, out, trial_timeout, !no_summary);
+  } catch (const UsageError& e) {
+    std::cerr << "workbench: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "workbench: " << e.what() << '\n';
+    return 1;
+  }
+}

@@ -1,0 +1,180 @@
+// The runner, run as a user runs it, against the fake chapter.
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "common/record.hpp"
+#include "tests/support.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+struct Setup {
+  wb::TempDir dir{"wb-runner-test"};
+  std::string workbench = test::exe_from_env("WB_WORKBENCH");
+  std::string manifest = dir.file("chapters.json");
+  std::string out = dir.file("results.json");
+  Setup() {
+    std::ofstream(manifest) << json::array({{{"name", "fake"}, {"exe", test::exe_from_env("WB_FAKE_CHAPTER")}}}).dump();
+  }
+  std::vector<std::string> cmd(std::vector<std::string> extra) const {
+    std::vector<std::string> a = {workbench, "--manifest", manifest, "run", "fake", "--out", out};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+};
+
+// Waits (bounded) until the results file holds n trials; polls a condition, no fixed sleep.
+bool wait_for_trials(const std::string& path, std::size_t n, std::chrono::seconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    try {
+      if (wb::read_results(path)["trials"].size() >= n) return true;
+    } catch (const std::exception&) {
+      // not there yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a sweep with repetitions runs sync and async alternately, one process each", "[runner]") {
+  Setup s;
+  const auto r = test::run(s.cmd({"--sweep", "ops=3,4", "--repeat", "2"}));
+  CHECK(r.code() == 0);
+  const auto doc = wb::read_results(s.out);
+  const auto& trials = doc["trials"];
+  REQUIRE(trials.size() == 8);
+  for (std::size_t i = 0; i < trials.size(); ++i) {
+    CHECK(trials[i]["variant"] == (i % 2 == 0 ? "sync" : "async"));
+    CHECK(trials[i]["order"] == i);
+    CHECK(trials[i]["status"] == "ok");
+  }
+  CHECK(trials[0]["params"]["ops"] == 3);
+  CHECK(trials[2]["params"]["ops"] == 4);
+  CHECK(trials[4]["repetition"] == 1);
+  CHECK(trials[0]["metrics"]["latency_us"]["count"] == 3);
+  CHECK(doc["context"].contains("git"));
+  // Progress on stderr: trials done / total and an ETA.
+  CHECK_THAT(r.err, Catch::Contains("[8/8]") && Catch::Contains("ETA"));
+  // The summary shows both variants side by side.
+  CHECK_THAT(r.out, Catch::Contains("async/sync"));
+}
+
+TEST_CASE("a hung trial is killed by the watchdog, recorded as timeout, and the run goes on", "[runner]") {
+  Setup s;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = test::run(s.cmd({"--set", "behaviour=hang", "--set", "only_variant=async", "--repeat", "2",
+                                  "--trial-timeout", "0.5"}));
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(r.code() == 1);  // not every trial was ok
+  const auto trials = wb::read_results(s.out)["trials"];
+  REQUIRE(trials.size() == 4);
+  CHECK(trials[0]["status"] == "ok");
+  CHECK(trials[1]["status"] == "timeout");
+  CHECK_THAT(trials[1]["reason"].get<std::string>(), Catch::Contains("watchdog"));
+  CHECK(trials[1]["params"]["behaviour"] == "hang");  // a record made by the runner still says what ran
+  CHECK(trials[2]["status"] == "ok");
+  CHECK(trials[3]["status"] == "timeout");
+  CHECK(took < 30);  // two 0.5 s timeouts, not two hours of sleep
+}
+
+TEST_CASE("a crashed trial and a failed trial are recorded with their reasons", "[runner]") {
+  Setup s;
+  {
+    const auto r = test::run(s.cmd({"--set", "behaviour=crash", "--mode", "sync"}));
+    CHECK(r.code() == 1);
+    const auto t = wb::read_results(s.out)["trials"][0];
+    CHECK(t["status"] == "failed");
+    CHECK_THAT(t["reason"].get<std::string>(), Catch::Contains("signal 11"));
+  }
+  {
+    const auto r = test::run(s.cmd({"--set", "behaviour=fail", "--mode", "async"}));
+    CHECK(r.code() == 1);
+    const auto t = wb::read_results(s.out)["trials"][0];
+    CHECK(t["status"] == "failed");
+    CHECK(t["reason"] == "told to fail");
+    CHECK(t["exit"] == 1);
+  }
+}
+
+TEST_CASE("a SIGKILLed runner leaves a complete, valid results file", "[runner]") {
+  Setup s;
+  std::atomic<int> runner_pid{0};
+  wb::ProcessResult result;
+  std::jthread runner([&] {
+    wb::ProcessSpec spec;
+    spec.argv = s.cmd({"--set", "behaviour=hang", "--set", "only_variant=async", "--trial-timeout", "60"});
+    spec.stdout_path = s.dir.file("out.txt");
+    spec.stderr_path = s.dir.file("err.txt");
+    spec.timeout = std::chrono::seconds(120);
+    spec.on_start = [&](int pid) { runner_pid = pid; };
+    result = wb::run_process(spec);
+  });
+  // The sync trial finishes and is written; the async one hangs.  Kill the runner then.
+  REQUIRE(wait_for_trials(s.out, 1, std::chrono::seconds(60)));
+  REQUIRE(runner_pid > 0);
+  ::kill(runner_pid, SIGKILL);
+  runner.join();
+  CHECK(result.signal == SIGKILL);
+  const auto doc = wb::read_results(s.out);  // throws if truncated or invalid
+  CHECK(doc["trials"].size() == 1);
+  CHECK(doc["trials"][0]["status"] == "ok");
+}
+
+TEST_CASE("Ctrl-C ends the current trial and keeps the finished ones in a valid file", "[runner]") {
+  Setup s;
+  std::atomic<int> runner_pid{0};
+  wb::ProcessResult result;
+  std::jthread runner([&] {
+    wb::ProcessSpec spec;
+    spec.argv = s.cmd({"--set", "behaviour=hang", "--set", "only_variant=async", "--trial-timeout", "60"});
+    spec.stdout_path = s.dir.file("out.txt");
+    spec.stderr_path = s.dir.file("err.txt");
+    spec.timeout = std::chrono::seconds(120);
+    spec.on_start = [&](int pid) { runner_pid = pid; };
+    result = wb::run_process(spec);
+  });
+  REQUIRE(wait_for_trials(s.out, 1, std::chrono::seconds(60)));
+  ::kill(runner_pid, SIGINT);
+  runner.join();
+  CHECK(result.exit_code == 130);
+  const auto doc = wb::read_results(s.out);
+  CHECK(doc["trials"].size() == 1);
+  CHECK_THAT(wb::read_text_file(s.dir.file("err.txt")), Catch::Contains("interrupted"));
+}
+
+TEST_CASE("a typo in a parameter or a value out of range stops the run before it starts", "[runner]") {
+  Setup s;
+  {
+    const auto r = test::run(s.cmd({"--set", "opz=3"}));
+    CHECK(r.code() == 2);
+    CHECK_THAT(r.err, Catch::Contains("opz") && Catch::Contains("ops"));
+  }
+  {
+    const auto r = test::run(s.cmd({"--sweep", "ops=1,-4"}));
+    CHECK(r.code() == 2);
+    CHECK_THAT(r.err, Catch::Contains("--ops"));
+  }
+  {
+    const auto r = test::run({s.workbench, "--manifest", s.manifest, "run", "nosuch"});
+    CHECK(r.code() == 2);
+    CHECK_THAT(r.err, Catch::Contains("nosuch") && Catch::Contains("fake"));
+  }
+  CHECK_FALSE(std::ifstream(s.out).good());  // nothing was written
+}
+
+TEST_CASE("list and describe read the chapters from the manifest", "[runner]") {
+  Setup s;
+  const auto l = test::run({s.workbench, "--manifest", s.manifest, "list"});
+  CHECK(l.code() == 0);
+  CHECK_THAT(l.out, Catch::Contains("fake"));
+  const auto d = test::run({s.workbench, "--manifest", s.manifest, "describe", "fake"});
+  CHECK(d.code() == 0);
+  CHECK(json::parse(d.out)["name"] == "fake");
+}

@@ -1,0 +1,59 @@
+// Helpers for tests that run the project's executables as a user would.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/process.hpp"
+
+namespace test {
+
+// Path of an executable the build passes in through the environment (see tests/meson.build).
+inline std::string exe_from_env(const char* var) {
+  const char* v = std::getenv(var);
+  if (!v || !*v) FAIL(std::string("environment variable ") + var + " is not set (run through meson test)");
+  return v;
+}
+
+struct Ran {
+  wb::ProcessResult result;
+  std::string out;
+  std::string err;
+  int code() const { return result.exit_code; }
+};
+
+inline Ran run(std::vector<std::string> argv, int timeout_s = 120) {
+  wb::TempDir tmp("wb-test-run");
+  wb::ProcessSpec spec;
+  spec.argv = std::move(argv);
+  spec.stdout_path = tmp.file("out");
+  spec.stderr_path = tmp.file("err");
+  spec.timeout = std::chrono::seconds(timeout_s);
+  Ran r;
+  r.result = wb::run_process(spec);
+  r.out = wb::read_text_file(tmp.file("out"));
+  r.err = wb::read_text_file(tmp.file("err"));
+  INFO("stderr: " << r.err);
+  REQUIRE(r.result.started);
+  REQUIRE_FALSE(r.result.timed_out);
+  return r;
+}
+
+// The JSON lines a chapter wrote with --json.
+inline std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > start) out.push_back(nlohmann::json::parse(text.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  return out;
+}
+
+}  // namespace test

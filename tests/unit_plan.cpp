@@ -1,0 +1,95 @@
+#include <catch2/catch.hpp>
+
+#include "runners/plan.hpp"
+
+using nlohmann::json;
+using namespace wb::runner;
+
+namespace {
+
+ChapterEntry fake(const std::string& name) {
+  return {name, "/bin/true",
+          json{{"name", name},
+               {"options",
+                {{{"name", "--tasks"}, {"param", "tasks"}, {"type", "int"}, {"default", 10}},
+                 {{"name", "--mode-of"}, {"param", "mode_of"}, {"type", "choice"}, {"default", "a"}},
+                 {{"name", "--seed"}, {"param", "seed"}, {"type", "int"}, {"default", 1}}}}}};
+}
+
+}  // namespace
+
+TEST_CASE("trials interleave the variants at every point of every repetition", "[plan]") {
+  const auto c = fake("x");
+  PlanRequest req;
+  req.chapters = {&c};
+  req.sweeps = {parse_sweep("tasks=1,2")};
+  req.repeat = 3;
+  const auto plan = make_plan(req);
+  REQUIRE(plan.size() == 12);
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    CHECK(plan[i].variant == (i % 2 == 0 ? "sync" : "async"));
+    CHECK(plan[i].repetition == static_cast<int>(i / 4));
+    CHECK(plan[i].params["tasks"] == (i % 4 < 2 ? 1 : 2));
+  }
+  CHECK(plan[0].args == std::vector<std::string>{"--tasks", "1"});
+}
+
+TEST_CASE("sets apply to every trial, sweeps multiply, and values are typed", "[plan]") {
+  const auto c = fake("x");
+  PlanRequest req;
+  req.chapters = {&c};
+  req.sets = {parse_assignment("mode-of=b", "--set")};
+  req.sweeps = {parse_sweep("tasks=5,6,7"), parse_sweep("seed=1,2")};
+  req.variants = {"async"};
+  const auto plan = make_plan(req);
+  REQUIRE(plan.size() == 6);
+  for (const auto& t : plan) {
+    CHECK(t.params["mode_of"] == "b");
+    CHECK(t.params["tasks"].is_number_integer());
+  }
+  CHECK(plan[1].params["seed"] == 2);
+  CHECK(plan[2].params["tasks"] == 6);
+}
+
+TEST_CASE("an unknown parameter or a malformed value is refused with a message", "[plan]") {
+  const auto c = fake("x");
+  PlanRequest req;
+  req.chapters = {&c};
+  req.sets = {{"taskz", "1"}};
+  CHECK_THROWS_WITH(make_plan(req), Catch::Contains("taskz") && Catch::Contains("tasks"));
+  req.sets = {{"tasks", "many"}};
+  CHECK_THROWS_WITH(make_plan(req), Catch::Contains("integer"));
+  CHECK_THROWS(parse_assignment("novalue", "--set"));
+  CHECK_THROWS(parse_sweep("tasks=1,,2"));
+  req.sets = {};
+  req.repeat = 0;
+  CHECK_THROWS(make_plan(req));
+}
+
+TEST_CASE("the summary of repetitions takes the median of every number", "[plan]") {
+  const std::vector<json> reps = {
+      {{"params", {{"tasks", 1}}}, {"variant", "sync"}, {"metrics", {{"wall_s", 3.0}, {"ops", 10}}}},
+      {{"params", {{"tasks", 1}}}, {"variant", "sync"}, {"metrics", {{"wall_s", 1.0}, {"ops", 30}}}},
+      {{"params", {{"tasks", 1}}}, {"variant", "sync"}, {"metrics", {{"wall_s", 2.0}, {"ops", 20}}}},
+  };
+  const auto m = median_record(reps);
+  CHECK(m["metrics"]["wall_s"] == 2.0);
+  CHECK(m["metrics"]["ops"] == 20);
+  CHECK(m["variant"] == "sync");
+  CHECK(median({1, 2, 3, 4}) == 2.5);
+}
+
+TEST_CASE("--quick adds the chapter's declared sweep unless the user swept or set that key", "[plan]") {
+  auto c = fake("x");
+  c.description["quick"] = {{"tasks", {"1", "100"}}, {"mode_of", {"a", "b"}}};
+  PlanRequest req;
+  req.chapters = {&c};
+  req.quick = true;
+  CHECK(make_plan(req).size() == 2 * 2 * 2);
+  req.sets = {{"mode_of", "b"}};
+  CHECK(make_plan(req).size() == 2 * 2);
+  req.sweeps = {parse_sweep("tasks=3,4,5")};
+  const auto plan = make_plan(req);
+  REQUIRE(plan.size() == 3 * 2);
+  CHECK(plan[0].params["tasks"] == 3);
+}
