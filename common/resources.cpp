@@ -52,13 +52,14 @@ void ResourceMeter::start() {
     clear.flush();
     partial_.hwm_reset = static_cast<bool>(clear);
   }
-  const auto st = read_proc_status();
-  partial_.start_rss_kib = st.vm_rss_kib;
-  partial_.start_threads = st.threads;
-  peak_threads_.store(st.threads);
-  thread_census_reset();
   running_.store(true);
   sampler_ = std::thread([this] { sample_loop(); });
+  // Read after the sampler exists: a runtime that starts a helper thread along with the first
+  // extra thread (TSan does) has done so by now, and the helper counts as "before".
+  const auto st = read_proc_status();
+  partial_.start_rss_kib = st.vm_rss_kib;
+  partial_.start_threads = st.threads - 1;  // minus the sampler
+  thread_census_reset();
   getrusage(RUSAGE_SELF, &ru0_);
   t0_ = std::chrono::steady_clock::now();
 }
@@ -93,7 +94,10 @@ ResourceUsage ResourceMeter::stop() {
   if (u.cpu_user_s < 0) u.cpu_user_s = 0;  // rounding of the two clocks can cross zero
   if (u.cpu_sys_s < 0) u.cpu_sys_s = 0;
   u.peak_rss_kib = read_proc_status().vm_hwm_kib;
-  u.peak_threads = std::max<std::int64_t>(peak_threads_.load(), st.threads - 1);
+  // Threads that were there before the region besides the main thread belong to the runtime,
+  // not the variant (TSan's helper thread, say): the sampled peak leaves them out.
+  const std::int64_t before = std::max<std::int64_t>(0, u.start_threads - 1);
+  u.peak_threads = std::max<std::int64_t>(peak_threads_.load(), st.threads - 1) - before;
   // The census saw every pthread the variant made, however short-lived; it counted the
   // sampler too (it was live throughout), so one less.
   if (thread_census_active()) u.peak_threads = std::max<std::int64_t>(u.peak_threads, thread_census_peak() - 1);

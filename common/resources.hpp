@@ -31,7 +31,8 @@ struct ResourceUsage {
   std::int64_t ctx_involuntary = 0;
   std::int64_t peak_rss_kib = 0;   // VmHWM over the measured region
   std::int64_t start_rss_kib = 0;  // VmRSS when the region began (the harness's baseline)
-  std::int64_t peak_threads = 0;   // sampled, the harness's sampler excluded
+  std::int64_t peak_threads = 0;   // the main thread + the variant's; the harness's sampler and
+                                   // threads that predate the region (a sanitizer's) excluded
   std::int64_t start_threads = 0;  // threads when the region began, the sampler excluded
   bool hwm_reset = false;          // whether clear_refs worked (else peak includes set-up)
 };

@@ -91,7 +91,7 @@ TEST_CASE("a crashed trial and a failed trial are recorded with their reasons", 
     CHECK(r.code() == 1);
     const auto t = wb::read_results(s.out)["trials"][0];
     CHECK(t["status"] == "failed");
-    CHECK_THAT(t["reason"].get<std::string>(), Catch::Contains("signal 11"));
+    CHECK_THAT(t["reason"].get<std::string>(), Catch::Contains("signal 6"));
   }
   {
     const auto r = test::run(s.cmd({"--set", "behaviour=fail", "--mode", "async"}));

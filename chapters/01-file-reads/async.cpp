@@ -19,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/stream_file.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -122,7 +123,12 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
       wb::span_end(task, "read file " + std::to_string(i));
       digests[i] = file.digest;
       bytes_read += file.bytes;
-      wb::burn_cpu_ms(params.process_ms);  // holds the only thread: every worker waits
+      if (params.process_kind == "wait") {
+        asio::steady_timer pause(io, std::chrono::milliseconds(params.process_ms));
+        co_await pause.async_wait(asio::use_awaitable);  // suspends this worker only
+      } else {
+        wb::burn_cpu_ms(params.process_ms);  // holds the only thread: every worker waits
+      }
     }
     wb::event(-1, "worker " + std::to_string(worker_id) + " done");
   };

@@ -39,7 +39,10 @@ wb::Chapter make_chapter(Params& p) {
               });
   c.knob("--cache", p.cache, "warm: files as the page cache has them; cold: dropped from it first",
          {"warm", "cold"});
-  c.knob("--process-ms", p.process_ms, "simulated CPU work after each file is read", 0, 60'000, "ms");
+  c.knob("--process-ms", p.process_ms, "simulated work after each file is read", 0, 60'000, "ms");
+  c.knob("--process-kind", p.process_kind,
+         "cpu: the work keeps a core busy; wait: it waits (as for a reply from a service), holding no core",
+         {"cpu", "wait"});
   c.knob("--concurrency", p.concurrency, "files in flight at once: threads (sync), coroutines (async)", 1, 4096,
          "files");
   c.knob("--chunk-kib", p.chunk_kib, "bytes asked for by each read call", 1, 16 * 1024, "KiB");

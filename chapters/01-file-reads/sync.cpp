@@ -42,7 +42,11 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
         wb::span_end(task, "read file " + std::to_string(i));
         digests[i] = file.digest;
         bytes_read += file.bytes;
-        wb::burn_cpu_ms(params.process_ms);  // holds this thread's core; other threads go on
+        if (params.process_kind == "wait") {
+          std::this_thread::sleep_for(std::chrono::milliseconds(params.process_ms));  // parks this thread
+        } else {
+          wb::burn_cpu_ms(params.process_ms);  // holds this thread's core; other threads go on
+        }
       }
     } catch (...) {
       std::lock_guard lock(error_mutex);
