@@ -247,14 +247,20 @@ json Chapter::describe() const {
   for (const auto& e : d.expectations) {
     char factor[32];
     std::snprintf(factor, sizeof factor, "%g", e.factor);
+    auto side = [](const std::string& name, const json& at) {
+      return at.empty() ? name : name + "[" + params_line(at) + "]";
+    };
+    const std::string scale = e.op == "==" || e.factor == 1.0 ? "" : std::string(factor) + " * ";
     expectations.push_back({{"id", e.id},
                             {"claim", e.claim},
                             {"where", e.where},
                             {"lhs", e.lhs},
+                            {"lhs_where", e.lhs_where},
                             {"op", e.op},
                             {"factor", e.factor},
                             {"rhs", e.rhs},
-                            {"text", e.lhs + " " + e.op + " " + factor + " * " + e.rhs},
+                            {"rhs_where", e.rhs_where},
+                            {"text", side(e.lhs, e.lhs_where) + " " + e.op + " " + scale + side(e.rhs, e.rhs_where)},
                             {"why", e.why}});
   }
   return json{

@@ -93,7 +93,8 @@ class Run {
 };
 
 // A tradeoff the chapter teaches, as a check over one run's trials: at the parameters in
-// `where`, median(lhs) op factor * median(rhs), where lhs and rhs name "variant.metric"
+// `where` (plus lhs_where / rhs_where for each side), median(lhs) op factor * median(rhs),
+// where lhs and rhs name "variant.metric"
 // (e.g. "async.peak_threads"); metrics are the record's metrics, counters or latency fields
 // ("latency_us.p99").  `workbench check` evaluates these.
 struct Expectation {
@@ -101,10 +102,14 @@ struct Expectation {
   std::string claim;                  // the CLAIMS.md id it decides, e.g. "C6"
   nlohmann::json where = nlohmann::json::object();
   std::string lhs;
-  std::string op;                     // "<", "<=", ">", ">="
+  std::string op;                     // "<", "<=", ">", ">=", "==" (equal strings, e.g. digests)
   double factor = 1.0;
   std::string rhs;
   std::string why;                    // the lesson, one sentence
+  // Parameters that hold for one side only, over `where` — to compare one variant at two
+  // points (concurrency 16 against concurrency 1, say).
+  nlohmann::json lhs_where = nlohmann::json::object();
+  nlohmann::json rhs_where = nlohmann::json::object();
 };
 
 struct ChapterInfo {

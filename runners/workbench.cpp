@@ -158,46 +158,115 @@ json run_trial(const TrialSpec& t, double timeout_s, const wb::TempDir& tmp) {
   return rec;
 }
 
-void print_summary(const json& trials) {
-  // Group by chapter and parameters, in first-seen order; one table per group, medians over
-  // the repetitions that succeeded.
-  std::vector<std::string> order;
-  std::map<std::string, std::map<std::string, std::vector<json>>> groups;
-  std::map<std::string, std::pair<std::string, json>> heads;
+// Trials grouped by chapter and parameters, in first-seen order, each group split by variant.
+struct Group {
+  std::string chapter;
+  json params;
+  std::map<std::string, std::vector<json>> by_variant;
+};
+
+std::vector<Group> group_trials(const json& trials) {
+  std::vector<Group> groups;
   for (const auto& t : trials) {
-    const std::string key = t.at("chapter").get<std::string>() + " " + wb::params_line(t.at("params"));
-    if (!groups.count(key)) {
-      order.push_back(key);
-      heads[key] = {t.at("chapter").get<std::string>(), t.at("params")};
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+      return g.chapter == t.at("chapter") && g.params == t.at("params");
+    });
+    if (it == groups.end()) {
+      groups.push_back({t.at("chapter").get<std::string>(), t.at("params"), {}});
+      it = groups.end() - 1;
     }
-    groups[key][t.at("variant").get<std::string>()].push_back(t);
+    it->by_variant[t.at("variant").get<std::string>()].push_back(t);
   }
-  for (const auto& key : order) {
-    std::vector<wb::TrialRecord> recs;
-    int total = 0, ok = 0;
+  return groups;
+}
+
+// The median record of a variant's successful repetitions (or its first failure), and "ok/total".
+std::pair<wb::TrialRecord, std::string> summarise(const std::vector<json>& reps) {
+  std::vector<json> good;
+  for (const auto& t : reps) {
+    if (t.at("status") == "ok") good.push_back(t);
+  }
+  wb::TrialRecord r;
+  from_json(good.empty() ? reps.front() : median_record(good), r);
+  return {r, std::to_string(good.size()) + "/" + std::to_string(reps.size())};
+}
+
+// The parameters that differ between the groups of one chapter: what a row must show.
+std::vector<std::string> varying_params(const std::vector<Group>& groups, const std::string& chapter) {
+  std::vector<std::string> keys;
+  const json* first = nullptr;
+  for (const auto& g : groups) {
+    if (g.chapter != chapter) continue;
+    if (!first) {
+      first = &g.params;
+      continue;
+    }
+    for (const auto& [k, v] : g.params.items()) {
+      if ((*first).value(k, json()) != v && std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    }
+  }
+  return keys;
+}
+
+// One line per variant and point: the figures a student compares first.  Medians over the
+// repetitions that succeeded; the last column is async/sync for wall time.
+void print_compact(const json& trials) {
+  const auto groups = group_trials(trials);
+  auto point_of = [&](const Group& g) {
+    std::string point;
+    for (const auto& k : varying_params(groups, g.chapter)) {
+      point += (point.empty() ? "" : " ") + k + "=" + (g.params[k].is_string() ? g.params[k].get<std::string>() : g.params[k].dump());
+    }
+    return point.empty() ? std::string("defaults") : point;
+  };
+  int pw = 8;
+  for (const auto& g : groups) pw = std::max(pw, static_cast<int>(point_of(g).size()));
+  std::printf("\n%-12s %-*s %-5s %10s %10s %10s %7s %9s %10s %6s %9s\n", "chapter", pw, "point", "var", "wall",
+              "lat p50", "lat p99", "threads", "peak RSS", "cpu", "ok", "wall a/s");
+  std::string last_chapter;
+  for (const auto& g : groups) {
+    std::string point = point_of(g);
+    double sync_wall = 0;
     for (const char* v : {"sync", "async"}) {
-      const auto it = groups[key].find(v);
-      if (it == groups[key].end()) continue;
-      std::vector<json> good;
-      for (const auto& t : it->second) {
-        ++total;
-        if (t.at("status") == "ok") good.push_back(t);
-      }
-      ok += static_cast<int>(good.size());
-      wb::TrialRecord r;
-      from_json(good.empty() ? it->second.front() : median_record(good), r);
+      const auto it = g.by_variant.find(v);
+      if (it == g.by_variant.end()) continue;
+      const auto [r, ok] = summarise(it->second);
+      const auto& m = r.metrics;
+      std::string ratio;
+      if (std::string(v) == "sync") sync_wall = r.status == "ok" ? m.wall_s : 0;
+      else if (sync_wall > 0 && r.status == "ok") ratio = std::to_string(m.wall_s / sync_wall).substr(0, 4) + "x";
+      std::printf("%-12s %-*s %-5s %10s %10s %10s %7lld %9s %10s %6s %9s\n",
+                  g.chapter == last_chapter ? "" : g.chapter.c_str(), pw, point.c_str(), v, wb::human_seconds(m.wall_s).c_str(),
+                  wb::human_seconds(m.latency.p50_us / 1e6).c_str(), wb::human_seconds(m.latency.p99_us / 1e6).c_str(),
+                  static_cast<long long>(m.resources.peak_threads),
+                  wb::human_kib(static_cast<double>(m.resources.peak_rss_kib)).c_str(),
+                  wb::human_seconds(m.resources.cpu_user_s + m.resources.cpu_sys_s).c_str(), ok.c_str(), ratio.c_str());
+      last_chapter = g.chapter;
+      point = "";
+    }
+  }
+}
+
+// The full side-by-side table of every metric and counter, one per point.
+void print_full(const json& trials) {
+  for (const auto& g : group_trials(trials)) {
+    std::vector<wb::TrialRecord> recs;
+    std::string oks;
+    for (const char* v : {"sync", "async"}) {
+      const auto it = g.by_variant.find(v);
+      if (it == g.by_variant.end()) continue;
+      auto [r, ok] = summarise(it->second);
       recs.push_back(std::move(r));
+      oks += (oks.empty() ? "" : ", ") + std::string(v) + " " + ok;
     }
     std::cout << '\n';
-    std::ostringstream heading;
-    heading << key << "   (median of " << ok << "/" << total << " trials that succeeded)";
-    wb::print_table(std::cout, recs, heading.str());
+    wb::print_table(std::cout, recs, g.chapter + "  " + wb::params_line(g.params) + "   (medians; ok: " + oks + ")");
   }
 }
 
 int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& names, const std::vector<std::string>& sets,
             const std::vector<std::string>& sweeps, int repeat, bool quick, const std::string& mode,
-            const std::string& out, double trial_timeout, bool summary) {
+            const std::string& out, double trial_timeout, const std::string& summary) {
   PlanRequest req;
   std::vector<ChapterEntry*> chosen;
   if (names.empty()) {
@@ -268,7 +337,9 @@ int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& name
   if (trials.empty()) {
     wb::write_file_atomically(out, wb::make_results(context, trials).dump(1) + "\n");
   }
-  if (summary) print_summary(trials);
+  if (summary == "compact") print_compact(trials);
+  if (summary == "full") print_full(trials);
+  std::fflush(stdout);
   if (g_interrupted) {
     std::cerr << "workbench: interrupted; " << trials.size() << " finished trials kept in " << out << "\n";
     return 130;
@@ -297,7 +368,7 @@ int main(int argc, char** argv) {
   std::string mode = "both";
   std::string out = std::string(WB_SOURCE_ROOT) + "/results/latest.json";
   double trial_timeout = 60;
-  bool no_summary = false;
+  std::string summary = "compact";
   bool quick = false;
   run->add_option("chapters", names, "chapters to run (default: all)");
   run->add_option("--set", sets, "set a parameter for every trial: KEY=VALUE (repeatable)")->type_name("K=V");
@@ -310,7 +381,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
   run->add_flag("--quick", quick, "add each chapter's quick sweep (a few points that show its lesson in seconds)");
-  run->add_flag("--no-summary", no_summary, "do not print the summary tables");
+  run->add_option("--summary", summary, "at the end: a line per variant and point, every metric, or nothing")
+      ->check(CLI::IsMember({"compact", "full", "none"}))
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -340,7 +413,7 @@ int main(int argc, char** argv) {
       std::cout << describe_chapter(find_chapter(chapters, describe_name)).dump(2) << '\n';
       return 0;
     }
-    return cmd_run(chapters, names, sets, sweeps, repeat, quick, mode, out, trial_timeout, !no_summary);
+    return cmd_run(chapters, names, sets, sweeps, repeat, quick, mode, out, trial_timeout, summary);
   } catch (const UsageError& e) {
     std::cerr << "workbench: " << e.what() << '\n';
     return 2;

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Validates result files the runner really writes against results/schema.json.
 
-usage: validate_results.py WORKBENCH FAKE_CHAPTER SCHEMA
+usage: validate_results.py WORKBENCH FAKE_CHAPTER SCHEMA PLOT
 
 Runs the real file-reads chapter at tiny settings, and the fake chapter made to hang and to
 crash, then checks every file against the schema.  A document known to be wrong must fail
-validation too, so this test can fail.
+validation too, so this test can fail.  Then scripts/plot must draw a chart from each file,
+failed and timed-out trials included.
 """
 import json
 import os
@@ -17,7 +18,7 @@ import jsonschema
 
 
 def main() -> int:
-    workbench, fake, schema_path = sys.argv[1:4]
+    workbench, fake, schema_path, plot = sys.argv[1:5]
     with open(schema_path) as f:
         schema = json.load(f)
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -29,11 +30,11 @@ def main() -> int:
             json.dump([{"name": "fake", "exe": fake}], f)
         runs = {
             "file-reads": [workbench, "run", "file-reads", "--set", "files=3", "--set", "size_kib=4",
-                           "--sweep", "concurrency=1,2", "--no-summary"],
+                           "--sweep", "concurrency=1,2", "--summary", "none"],
             "fake-broken": [workbench, "--manifest", manifest, "run", "fake", "--set", "behaviour=hang",
-                            "--set", "only_variant=async", "--trial-timeout", "0.3", "--no-summary"],
+                            "--set", "only_variant=async", "--trial-timeout", "0.3", "--summary", "none"],
             "fake-crash": [workbench, "--manifest", manifest, "run", "fake", "--set", "behaviour=crash",
-                           "--no-summary"],
+                           "--summary", "none"],
         }
         failures = 0
         for name, cmd in runs.items():
@@ -57,6 +58,18 @@ def main() -> int:
             if name == "fake-broken" and statuses != ["ok", "timeout"]:
                 print("fake-broken: expected ok and timeout trials")
                 failures += 1
+
+        # Charts from every file, including the one with timeouts and the one with crashes.
+        for name in runs:
+            charts = os.path.join(tmp, "charts-" + name)
+            proc = subprocess.run(["/usr/bin/python3", plot, os.path.join(tmp, name + ".json"), "-o", charts],
+                                  capture_output=True, text=True, timeout=120)
+            pngs = [p for p in proc.stdout.split() if p.endswith(".png")]
+            if proc.returncode != 0 or not pngs or any(os.path.getsize(p) < 1000 for p in pngs):
+                print(f"plot {name}: exit {proc.returncode}, {pngs}\n{proc.stderr}")
+                failures += 1
+            else:
+                print(f"plot {name}: {', '.join(os.path.basename(p) for p in pngs)}")
 
         # The schema must reject what is wrong: a record without metrics, an unknown status.
         bad = json.loads(json.dumps(doc))
