@@ -62,8 +62,11 @@ TEST_CASE("a sweep with repetitions runs sync and async alternately, one process
   CHECK(doc["context"].contains("git"));
   // Progress on stderr: trials done / total and an ETA.
   CHECK_THAT(r.err, Catch::Contains("[8/8]") && Catch::Contains("ETA"));
-  // The summary shows both variants side by side.
-  CHECK_THAT(r.out, Catch::Contains("async/sync"));
+  // The compact summary: a line per variant and point, with the async/sync wall ratio.
+  CHECK_THAT(r.out, Catch::Contains("wall a/s") && Catch::Contains("ops=3") && Catch::Contains("ops=4"));
+  // The full one: every metric, side by side.
+  const auto full = test::run(s.cmd({"--set", "ops=2", "--summary", "full"}));
+  CHECK_THAT(full.out, Catch::Contains("async/sync") && Catch::Contains("latency p99.9"));
 }
 
 TEST_CASE("a hung trial is killed by the watchdog, recorded as timeout, and the run goes on", "[runner]") {
