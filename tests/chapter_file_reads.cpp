@@ -159,12 +159,16 @@ TEST_CASE("--describe is JSON naming options, metrics and expectations", "[file-
 
 TEST_CASE("sync keeps one thread per file in flight; io_uring keeps them all on one thread", "[file-reads]") {
   // --process-ms keeps each worker busy long enough that all of them are alive at once.
-  const auto recs = run_json({"--files", "8", "--size-kib", "4", "--concurrency", "4", "--process-ms", "20",
-                              "--backend", "io_uring"});
+  const auto recs = run_json({"--files", "8", "--size-kib", "4", "--concurrency", "4", "--process-ms", "20"});
   REQUIRE(recs.size() == 2);
   CHECK(recs[0]["metrics"]["peak_threads"] >= 5);  // 4 workers and the main thread
-  CHECK(recs[1]["metrics"]["peak_threads"] == 1);
-  CHECK(recs[1]["info"]["backend"] == "io_uring");
+  if (recs[1]["info"]["backend"] == "io_uring") {
+    CHECK(recs[1]["metrics"]["peak_threads"] == 1);
+  } else {
+    // Built with -Dio_uring=disabled, or a kernel that refuses io_uring: the pool's threads show.
+    WARN("io_uring unavailable here: " << recs[1]["info"]["backend"]);
+    CHECK(recs[1]["metrics"]["peak_threads"] >= 2);
+  }
   const auto pool = run_json({"--files", "4", "--size-kib", "4", "--concurrency", "2", "--backend", "pool", "--mode", "async"});
   REQUIRE(pool.size() == 1);
   CHECK_THAT(pool[0]["info"]["backend"].get<std::string>(), Catch::Contains("thread pool"));
