@@ -3,6 +3,8 @@
 #include <fstream>
 #include <set>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "tests/support.hpp"
@@ -203,4 +205,20 @@ TEST_CASE("--trace writes Chrome trace JSON with both variants' file spans", "[f
   }
   CHECK(begins_by_pid == std::map<int, int>{{1, 5}, {2, 5}});
   CHECK(ends_by_pid == begins_by_pid);
+}
+
+TEST_CASE("files left behind by a killed run are removed by the next run; a live run's are kept", "[file-reads]") {
+  wb::TempDir base("wb-fr-base");
+  const auto dead = base.file("wb-file-reads-99999999-abcdef");  // no such pid (above pid_max)
+  const auto live = base.file("wb-file-reads-" + std::to_string(::getpid()) + "-abcdef");
+  fs::create_directories(dead + "/x");
+  fs::create_directories(live + "/x");
+  const auto r = test::run({exe(), "--files", "2", "--size-kib", "4", "--tmp-dir", base.path(), "--mode", "sync"});
+  CHECK(r.code() == 0);
+  CHECK_FALSE(fs::exists(dead));
+  CHECK(fs::exists(live));
+  // and the run removed its own files
+  std::size_t left = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(base.path())) ++left;
+  CHECK(left == 1);
 }

@@ -181,11 +181,7 @@ Workload::Workload(const Params& p, std::int64_t seed) {
     std::sort(found.begin(), found.end());
     paths_ = std::move(found);
   } else {
-    std::string tmpl = p.tmp_dir + "/wb-file-reads-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) {
-      throw std::system_error(errno, std::generic_category(), "cannot create a directory in " + p.tmp_dir);
-    }
-    generated_dir_ = tmpl;
+    generated_ = std::make_unique<wb::ScratchDir>(p.tmp_dir, "wb-file-reads");
     const auto bytes = static_cast<std::size_t>(p.size_kib) * 1024;
     std::vector<char> content(bytes);
     for (std::int64_t i = 0; i < p.files; ++i) {
@@ -196,7 +192,7 @@ Workload::Workload(const Params& p, std::int64_t seed) {
       }
       char name[32];
       std::snprintf(name, sizeof name, "/file-%06lld.bin", static_cast<long long>(i));
-      const std::string path = generated_dir_ + name;
+      const std::string path = generated_->path() + name;
       const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + path);
       try {
@@ -215,18 +211,14 @@ Workload::Workload(const Params& p, std::int64_t seed) {
     std::error_code ec;
     const auto size = fs::file_size(path, ec);
     if (!ec) total_bytes_ += size;
-    const auto s = prepare_cache(path, cold, !generated_dir_.empty());
+    const auto s = prepare_cache(path, cold, generated_ != nullptr);
     pages += s.pages;
     resident += s.resident;
   }
   resident_pct_ = pages ? 100.0 * static_cast<double>(resident) / static_cast<double>(pages) : 0.0;
 }
 
-Workload::~Workload() {
-  if (generated_dir_.empty()) return;
-  std::error_code ec;
-  fs::remove_all(generated_dir_, ec);
-}
+Workload::~Workload() = default;  // the ScratchDir removes generated files
 
 void Workload::report(wb::Run& run) const {
   run.counter("cache_resident_pct", resident_pct_);

@@ -7,10 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/chapter.hpp"
+#include "common/process.hpp"
 
 namespace file_reads {
 
@@ -45,7 +47,7 @@ class Workload {
   void report(wb::Run& run) const;
 
  private:
-  std::string generated_dir_;  // empty for --dir
+  std::unique_ptr<wb::ScratchDir> generated_;  // null for --dir
   std::vector<std::string> paths_;
   std::uint64_t total_bytes_ = 0;
   double resident_pct_ = 0;
