@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,32 @@ struct ProcessResult {
 };
 
 ProcessResult run_process(const ProcessSpec& spec);
+
+// A child that runs beside us (a service), as opposed to run_process's run-to-completion.
+// Its stdout is a pipe we read lines from; the destructor stops it (SIGTERM, then SIGKILL after
+// a grace period) and reaps it.  The child is also killed if this process dies first.
+class ChildProcess {
+ public:
+  // Throws std::runtime_error when it cannot start.
+  explicit ChildProcess(const std::vector<std::string>& argv);
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  int pid() const { return pid_; }
+  // The next line of its stdout, without the newline; nullopt at EOF or after `timeout`.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // Sends SIGTERM and waits up to `grace` for it to exit, then SIGKILL.  Returns its exit code
+  // (or -signal).  Idempotent.
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+ private:
+  int pid_ = -1;
+  int out_fd_ = -1;
+  std::string pending_;
+  int status_ = 0;
+  bool reaped_ = false;
+};
 
 // The path of the running executable (/proc/self/exe), for re-executing oneself.
 std::string self_executable();

@@ -35,6 +35,17 @@ ProcStatus read_proc_status() {
   return s;
 }
 
+long raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return static_cast<long>(rl.rlim_cur);
+}
+
 ResourceMeter::~ResourceMeter() {
   if (sampler_.joinable()) {
     running_.store(false);

@@ -45,6 +45,10 @@ struct ProcStatus {
 };
 ProcStatus read_proc_status();
 
+// Raises this process's soft limit on open descriptors to its hard limit (10,000 sockets need
+// 10,000 descriptors; the usual soft limit is 1,024).  Returns the limit now in force.
+long raise_fd_limit();
+
 class ResourceMeter {
  public:
   ResourceMeter() = default;

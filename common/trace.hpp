@@ -2,6 +2,7 @@
 //
 //   wb::event(task, "read 4096 bytes");       // something happened in task `task`
 //   wb::span_begin(task, "file 3"); ... wb::span_end(task, "file 3");
+//   wb::Span span(task, "call 3");            // the same, ended by the destructor
 //
 // With --narrate each event is printed to stderr as it happens:
 //     12.345 ms  tid 48213  task 3    read 4096 bytes
@@ -39,6 +40,20 @@ inline void span_begin(std::int64_t task, std::string_view what) {
 inline void span_end(std::int64_t task, std::string_view what) {
   if (tracing()) trace_detail::emit(task, 'e', what);
 }
+
+// A span that ends when this object does — also when an exception or a cancellation unwinds
+// the coroutine or thread that holds it.
+class Span {
+ public:
+  Span(std::int64_t task, std::string what) : task_(task), what_(std::move(what)) { span_begin(task_, what_); }
+  Span(const Span&) = delete;
+  Span& operator=(const Span&) = delete;
+  ~Span() { span_end(task_, what_); }
+
+ private:
+  std::int64_t task_;
+  std::string what_;
+};
 
 // The harness turns tracing on; chapters only emit.
 struct TraceConfig {

@@ -1,0 +1,103 @@
+#include "chapters/02-fan-out/scenario.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "common/digest.hpp"
+#include "common/work.hpp"
+
+namespace fan_out {
+
+wb::Chapter make_chapter(Params& p) {
+  wb::Chapter c({.name = "fan-out",
+                 .title = "Fan-out/fan-in: a thread per backend call vs a coroutine per call",
+                 .seed_sections = {"3.1", "3.2", "11.3", "18"},
+                 .claims = {"C3", "C4", "C5", "C6", "C11", "C16"},
+                 .ops_unit = "call"});
+  c.knob("--tasks", p.tasks, "backend calls the request fans out into", 1, 100'000, "calls");
+  c.knob("--delay-ms", p.delay_ms, "how long the backend takes for each call", 0, 60'000, "ms");
+  c.knob("--jitter-ms", p.jitter_ms, "plus up to this much more, drawn per call from the seed", 0, 60'000, "ms");
+  c.knob("--bytes", p.bytes, "size of each answer", 0, 1 << 20, "bytes");
+  c.knob("--max-in-flight", p.max_in_flight, "calls running at once (0 = all of them)", 0, 100'000, "calls");
+  c.knob("--fail-rate", p.fail_rate, "share of calls the backend fails (HTTP 500), drawn from the seed", 0.0, 1.0,
+         "share");
+  c.knob("--policy", p.policy, "collect-all: wait for every call; fail-fast: the first failure cancels the rest",
+         {"collect-all", "fail-fast"});
+  c.text_knob("--backend", p.backend, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
+              [](const std::string& s) { wb::parse_endpoint(s); });
+  c.knob("--backend-threads", p.backend_threads, "threads of the backend this run starts", 1, 64, "threads");
+  c.counter_doc("calls_ok", "calls", "calls answered 200 with the expected body");
+  c.counter_doc("calls_failed", "calls", "calls that failed (HTTP 500, connection error)");
+  c.counter_doc("calls_cancelled", "calls", "calls stopped, or never started, because a sibling failed (fail-fast)");
+  c.counter_doc("peak_in_flight", "calls", "most calls running at once");
+  c.counter_doc("fan_in_ms", "ms", "from the fan-out to the combined answer");
+  c.counter_doc("rss_per_call_kib", "KiB", "(peak RSS - RSS at start) / peak calls in flight");
+  c.counter_doc("kernel_thread_kib", "KiB", "peak threads x 16 KiB kernel stack: memory the kernel holds per thread, "
+                                            "outside RSS (a floor)");
+  c.counter_doc("mem_per_call_kib", "KiB", "(RSS growth + kernel_thread_kib) / peak calls in flight");
+  c.quick_sweep("tasks", {"100", "2000"});
+  return c;
+}
+
+Workload::Workload(const Params& p, std::int64_t seed) : backend_(p.backend, static_cast<int>(p.backend_threads)) {
+  requests_.reserve(static_cast<std::size_t>(p.tasks));
+  wb::SplitMix64 rng(static_cast<std::uint64_t>(seed) ^ 0xfa0fa0ULL);
+  for (std::int64_t i = 0; i < p.tasks; ++i) {
+    wb::WorkRequest r;
+    r.id = static_cast<std::uint64_t>(i);
+    r.seed = static_cast<std::uint64_t>(seed);
+    r.delay_ms = p.delay_ms + (p.jitter_ms > 0 ? static_cast<std::int64_t>(rng.next() % static_cast<std::uint64_t>(p.jitter_ms + 1)) : 0);
+    r.bytes = p.bytes;
+    r.fail = p.fail_rate;
+    requests_.push_back(r);
+  }
+}
+
+std::uint64_t check_answer(const wb::WorkRequest& request, unsigned status, const std::string& body) {
+  const unsigned expected = request.fails() ? 500 : 200;
+  if (status != expected) {
+    throw std::runtime_error("call " + std::to_string(request.id) + ": HTTP " + std::to_string(status) + ", expected " +
+                             std::to_string(expected));
+  }
+  if (status == 500) throw std::runtime_error("call " + std::to_string(request.id) + ": HTTP 500 from the backend");
+  if (body != request.body()) throw std::runtime_error("call " + std::to_string(request.id) + ": wrong body");
+  wb::Digest d;
+  d.update(body.data(), body.size());
+  return d.finish();
+}
+
+std::string fan_in(const std::vector<CallResult>& results, bool fail_fast) {
+  const bool stopped = std::any_of(results.begin(), results.end(), [](const CallResult& r) { return r.status != CallStatus::ok; });
+  if (fail_fast && stopped) return "not-compared:fail-fast-stopped";
+  wb::Digest d;
+  for (const auto& r : results) {
+    d.update_u64(static_cast<std::uint64_t>(r.status));
+    d.update_u64(r.status == CallStatus::ok ? r.digest : 0);
+  }
+  return wb::Digest::hex(d.finish());
+}
+
+void record_calls(const std::vector<CallResult>& results, std::int64_t peak_in_flight, double fan_in_ms,
+                  wb::Run& run) {
+  const auto count = [&](CallStatus s) {
+    return static_cast<double>(std::count_if(results.begin(), results.end(), [s](const CallResult& r) { return r.status == s; }));
+  };
+  run.counter("calls_ok", count(CallStatus::ok));
+  run.counter("calls_failed", count(CallStatus::failed));
+  run.counter("calls_cancelled", count(CallStatus::cancelled));
+  run.counter("peak_in_flight", static_cast<double>(peak_in_flight));
+  run.counter("fan_in_ms", fan_in_ms);
+}
+
+void report_memory(wb::Run& run) {
+  auto& rec = run.record();
+  const auto& u = rec.metrics.resources;
+  const double in_flight = std::max(1.0, rec.counters.count("peak_in_flight") ? rec.counters.at("peak_in_flight") : 1.0);
+  const double rss_growth = static_cast<double>(std::max<std::int64_t>(0, u.peak_rss_kib - u.start_rss_kib));
+  const double kernel = static_cast<double>(u.peak_threads) * kKernelStackKib;
+  run.counter("rss_per_call_kib", rss_growth / in_flight);
+  run.counter("kernel_thread_kib", kernel);
+  run.counter("mem_per_call_kib", (rss_growth + kernel) / in_flight);
+}
+
+}  // namespace fan_out

@@ -1,0 +1,85 @@
+// Chapter 02 — fan-out / fan-in (seed §18): what both variants share.
+//
+// The scenario: one request fans out into N calls to a backend service over real loopback TCP
+// (common/backend_server.cpp, in a process of its own), and their answers are combined — fan-in
+// — into one result.  sync.cpp gives each call a thread of its own; async.cpp a coroutine on one
+// thread.  --max-in-flight bounds how many calls run at once; --policy fail-fast makes the first
+// failure cancel the rest.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/backend.hpp"
+#include "common/chapter.hpp"
+#include "common/work_params.hpp"
+
+namespace fan_out {
+
+struct Params {
+  std::int64_t tasks = 100;           // calls the request fans out into
+  std::int64_t delay_ms = 50;         // the backend's delay for each call ...
+  std::int64_t jitter_ms = 10;        // ... plus a seeded share of this
+  std::int64_t bytes = 256;           // size of each answer
+  std::int64_t max_in_flight = 0;     // calls running at once; 0 = all of them
+  double fail_rate = 0;               // share of calls the backend answers with a 500
+  std::string policy = "collect-all"; // collect-all | fail-fast
+  std::string backend;                // HOST:PORT of a running backend; empty = start our own
+  std::int64_t backend_threads = 2;   // threads of the backend we start
+};
+
+wb::Chapter make_chapter(Params& params);
+
+// What one call ended as.  Every call ends as exactly one of these.
+enum class CallStatus { ok, failed, cancelled };
+
+struct CallResult {
+  CallStatus status = CallStatus::cancelled;
+  std::uint64_t digest = 0;  // of the answer's body, when ok
+  std::string error;         // when failed
+};
+
+// The backend and the N requests.  Set up before the measured region: starting the backend
+// and drawing each call's delay are not what the chapter measures.
+class Workload {
+ public:
+  Workload(const Params& params, std::int64_t seed);
+  const wb::Endpoint& endpoint() const { return backend_.endpoint(); }
+  const std::vector<wb::WorkRequest>& requests() const { return requests_; }
+  std::size_t size() const { return requests_.size(); }
+
+ private:
+  wb::Backend backend_;
+  std::vector<wb::WorkRequest> requests_;
+};
+
+// Checks an answer (status and body) against what the backend must have sent for this request,
+// and returns the body's digest; throws std::runtime_error naming the call when it is wrong.
+std::uint64_t check_answer(const wb::WorkRequest& request, unsigned status, const std::string& body);
+
+// Fan-in: the answers combined in call order, so the order in which calls finished does not
+// matter; a failed call counts as failed.  Which calls a fail-fast run cancels depends on
+// timing, so such a run, once a call failed, has no digest to compare: it returns a fixed
+// marker instead, the same in both variants.
+std::string fan_in(const std::vector<CallResult>& results, bool fail_fast);
+
+// Counters both variants report the same way, from inside the measured region: calls ok /
+// failed / cancelled, the most calls in flight at once, the fan-in latency.
+void record_calls(const std::vector<CallResult>& results, std::int64_t peak_in_flight, double fan_in_ms,
+                  wb::Run& run);
+
+// After the region: memory per call in flight — user RSS (VmHWM above the baseline) and the
+// kernel's share per thread, which VmHWM does not see (see kKernelStackKib).
+void report_memory(wb::Run& run);
+
+// What the kernel keeps per thread outside the process's RSS, at least: its kernel stack
+// (THREAD_SIZE, 16 KiB on x86-64).  task_struct, page tables and scheduler data come on top,
+// so this is a floor, not the whole cost.
+inline constexpr double kKernelStackKib = 16;
+
+wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
+wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);
+
+}  // namespace fan_out

@@ -1,0 +1,45 @@
+#include "common/backend.hpp"
+
+#include <stdexcept>
+
+#ifndef WB_BACKEND_EXE
+#define WB_BACKEND_EXE "workbench-backend"
+#endif
+
+namespace wb {
+
+Endpoint parse_endpoint(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    throw std::invalid_argument("expected HOST:PORT, not \"" + text + "\"");
+  }
+  Endpoint e;
+  e.host = text.substr(0, colon);
+  try {
+    std::size_t used = 0;
+    const int port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || port < 1 || port > 65535) throw std::out_of_range("port");
+    e.port = static_cast<unsigned short>(port);
+  } catch (const std::exception&) {
+    throw std::invalid_argument("the port in \"" + text + "\" must be 1..65535");
+  }
+  return e;
+}
+
+Backend::Backend(const std::string& spec, int threads) {
+  if (!spec.empty()) {
+    endpoint_ = parse_endpoint(spec);
+    return;
+  }
+  child_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+      WB_BACKEND_EXE, "--host", "127.0.0.1", "--port", "0", "--threads", std::to_string(threads)});
+  const auto line = child_->read_line(std::chrono::seconds(10));
+  const std::string prefix = "listening ";
+  if (!line || line->rfind(prefix, 0) != 0) {
+    throw std::runtime_error("the backend (" + std::string(WB_BACKEND_EXE) + ") did not say where it listens" +
+                             (line ? ": \"" + *line + "\"" : ""));
+  }
+  endpoint_ = parse_endpoint(line->substr(prefix.size()));
+}
+
+}  // namespace wb

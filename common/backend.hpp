@@ -1,0 +1,34 @@
+// The chapters' handle on the loopback backend (common/backend_server.cpp): start one on
+// 127.0.0.1 port 0 in a process of its own and learn its port, or use one already running
+// (--backend HOST:PORT).  No Asio or Beast here: this header goes into every chapter.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/process.hpp"
+
+namespace wb {
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  unsigned short port = 0;
+  std::string text() const { return host + ":" + std::to_string(port); }
+};
+
+// Parses "HOST:PORT"; throws UsageError-like std::invalid_argument with a message.
+Endpoint parse_endpoint(const std::string& text);
+
+class Backend {
+ public:
+  // spec empty: start our own backend (threads running its io_context); else "HOST:PORT".
+  Backend(const std::string& spec, int threads);
+  const Endpoint& endpoint() const { return endpoint_; }
+  bool owned() const { return child_ != nullptr; }
+
+ private:
+  Endpoint endpoint_;
+  std::unique_ptr<ChildProcess> child_;
+};
+
+}  // namespace wb

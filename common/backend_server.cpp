@@ -1,0 +1,181 @@
+// workbench-backend — the loopback service the chapters call, so their sub-tasks do real
+// socket I/O: GET /work?delay_ms=D&bytes=B&fail=P&stall=P&seed=S&id=N answers after D ms with B
+// bytes, or at once with a 500 for a seeded share of ids (fail), or never (stall).
+//
+// It runs in a process of its own, so its memory, threads and CPU never count in the measured
+// chapter's figures.  A coroutine per connection on one io_context run by --threads threads:
+// 10,000 connections waiting on timers cost it a few hundred bytes each, not a thread.
+//
+//   workbench-backend [--host 127.0.0.1] [--port 0] [--threads 2] [--verbose]
+// prints "listening HOST:PORT" on stdout once it accepts, and stops on SIGTERM or SIGINT.
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <CLI/CLI.hpp>
+
+#include "common/resources.hpp"
+#include "common/work_params.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+std::atomic<std::uint64_t> g_requests{0};
+
+http::response<http::string_body> make_response(http::status status, unsigned version, bool keep_alive, std::string body,
+                                                const char* type = "text/plain") {
+  http::response<http::string_body> res{status, version};
+  res.set(http::field::server, "workbench-backend");
+  res.set(http::field::content_type, type);
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// One connection: read a request, answer it, repeat while the client keeps the connection.
+// Expected ends (the client closed, garbage arrived) come back as error codes; nothing here
+// throws on I/O.
+asio::awaitable<void> serve(tcp::socket socket) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(16 * 1024);
+    auto [ec, n] = co_await http::async_read(socket, buffer, parser, use_nothrow);
+    if (ec) break;
+    const auto& req = parser.get();
+    ++g_requests;
+    std::string error;
+    const auto work = req.method() == http::verb::get ? wb::WorkRequest::parse(req.target(), &error) : std::nullopt;
+    if (!work) {
+      const auto status = req.method() != http::verb::get ? http::status::method_not_allowed
+                          : error == "unknown path"      ? http::status::not_found
+                                                         : http::status::bad_request;
+      auto res = make_response(status, req.version(), req.keep_alive(), error + "\n");
+      auto [wec, wn] = co_await http::async_write(socket, res, use_nothrow);
+      if (wec || !req.keep_alive()) break;
+      continue;
+    }
+    if (work->stalls()) {
+      // Never answer: hold the connection until the client gives up and closes it.
+      char sink[512];
+      for (;;) {
+        auto [rec, rn] = co_await socket.async_read_some(asio::buffer(sink), use_nothrow);
+        if (rec) co_return;
+      }
+    }
+    // A failing call fails fast — a 500 at once, as from a dependency that is down — so a
+    // fail-fast caller has siblings still in flight to cancel.  A good answer takes delay_ms.
+    if (work->delay_ms > 0 && !work->fails()) {
+      asio::steady_timer timer(socket.get_executor(), std::chrono::milliseconds(work->delay_ms));
+      co_await timer.async_wait(use_nothrow);
+    }
+    auto res = work->fails() ? make_response(http::status::internal_server_error, req.version(), req.keep_alive(),
+                                             "failed on purpose\n")
+                             : make_response(http::status::ok, req.version(), req.keep_alive(), work->body(),
+                                             "application/octet-stream");
+    auto [wec, wn] = co_await http::async_write(socket, res, use_nothrow);
+    if (wec || !req.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> listen(tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+    if (ec == asio::error::operation_aborted) co_return;  // shutting down
+    if (ec) {
+      // Out of descriptors (EMFILE) or a connection reset before accept: wait a moment, go on.
+      std::cerr << "workbench-backend: accept: " << ec.message() << '\n';
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(10));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true));
+    // Exception policy: serve() reports I/O errors as values; anything else is a bug, printed.
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::cerr << "workbench-backend: connection: " << ex.what() << '\n';
+      }
+    });
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"workbench-backend: a loopback HTTP service with controllable latency and failures"};
+  std::string host = "127.0.0.1";
+  int port = 0;
+  int threads = 2;
+  bool verbose = false;
+  app.add_flag("--verbose", verbose, "say where it listens and how many requests it served on stderr");
+  app.add_option("--host", host, "address to bind")->capture_default_str();
+  app.add_option("--port", port, "port to bind; 0 = any free port")->check(CLI::Range(0, 65535))->capture_default_str();
+  app.add_option("--threads", threads, "threads running the io_context")->check(CLI::Range(1, 256))->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  // 10,000 concurrent connections need 10,000 descriptors; the default soft limit is 1,024.
+  const auto fds = wb::raise_fd_limit();
+
+  try {
+    asio::io_context io(threads);
+    tcp::acceptor acceptor(io);
+    const tcp::endpoint endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port));
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      boost::system::error_code ignored;
+      acceptor.close(ignored);
+      io.stop();  // a test service: in-flight requests are simply dropped
+    });
+    asio::co_spawn(io, listen(acceptor), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);  // the accept loop failing is fatal: io.run() throws
+    });
+
+    const auto local = acceptor.local_endpoint();
+    std::printf("listening %s:%u\n", local.address().to_string().c_str(), local.port());
+    std::fflush(stdout);
+    if (verbose) std::cerr << "workbench-backend: " << local << ", " << threads << " threads, fd limit " << fds << '\n';
+
+    std::vector<std::jthread> pool;
+    for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+    io.run();
+  } catch (const std::exception& e) {
+    std::cerr << "workbench-backend: " << e.what() << '\n';
+    return 1;
+  }
+  if (verbose) std::cerr << "workbench-backend: served " << g_requests.load() << " requests\n";
+  return 0;
+}

@@ -1,0 +1,115 @@
+// Behaviour of chapter 02 (fan-out/fan-in) against a real loopback backend it starts itself.
+#include <catch2/catch.hpp>
+
+#include "tests/support.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+std::string exe() { return test::exe_from_env("WB_FAN_OUT"); }
+
+std::vector<json> run_both(std::vector<std::string> args, int expect_code = 0) {
+  args.insert(args.begin(), exe());
+  args.push_back("--json");
+  args.push_back("-");
+  const auto r = test::run(args);
+  INFO(r.err);
+  REQUIRE(r.code() == expect_code);
+  auto recs = test::json_lines(r.out);
+  REQUIRE(recs.size() == 2);
+  return recs;
+}
+
+double counter(const json& rec, const char* name) { return rec["counters"][name].get<double>(); }
+
+}  // namespace
+
+TEST_CASE("both variants fan in the same answers to the same digest, failures included", "[fan-out]") {
+  const auto recs = run_both({"--tasks", "60", "--delay-ms", "5", "--jitter-ms", "5", "--fail-rate", "0.2", "--bytes", "100"});
+  for (const auto& r : recs) {
+    INFO(r.dump());
+    CHECK(r["status"] == "ok");
+    CHECK(counter(r, "calls_failed") > 0);
+    CHECK(counter(r, "calls_ok") + counter(r, "calls_failed") == 60);
+    CHECK(counter(r, "calls_cancelled") == 0);
+    CHECK(r["metrics"]["latency_us"]["count"] == counter(r, "calls_ok"));
+  }
+  CHECK(recs[0]["result_digest"] == recs[1]["result_digest"]);
+  CHECK(counter(recs[0], "calls_failed") == counter(recs[1], "calls_failed"));  // the seed decides which
+}
+
+TEST_CASE("collect-all waits for every call; fail-fast returns at the first failure and cancels the rest", "[fan-out]") {
+  // Failing calls fail at once; good ones take 3 s.
+  const std::vector<std::string> common = {"--tasks", "30", "--delay-ms", "3000", "--jitter-ms", "0", "--fail-rate", "0.2"};
+  auto with = [&](const char* policy) {
+    auto a = common;
+    a.push_back("--policy");
+    a.push_back(policy);
+    return run_both(a);
+  };
+  for (const auto& r : with("fail-fast")) {
+    INFO(r["variant"]);
+    CHECK(counter(r, "calls_failed") >= 1);
+    CHECK(counter(r, "calls_cancelled") >= 1);
+    CHECK(counter(r, "calls_ok") == 0);
+    CHECK(counter(r, "calls_ok") + counter(r, "calls_failed") + counter(r, "calls_cancelled") == 30);
+    CHECK(counter(r, "fan_in_ms") < 2000);  // did not wait for the 3 s calls
+  }
+  for (const auto& r : with("collect-all")) {
+    INFO(r["variant"]);
+    CHECK(counter(r, "calls_ok") >= 1);
+    CHECK(counter(r, "calls_cancelled") == 0);
+    CHECK(counter(r, "fan_in_ms") >= 3000);  // waited for every call, failed ones notwithstanding
+  }
+}
+
+TEST_CASE("a thread per call in sync, one thread for every call in async", "[fan-out]") {
+  const auto recs = run_both({"--tasks", "200", "--delay-ms", "300", "--jitter-ms", "0"});
+  CHECK(recs[0]["metrics"]["peak_threads"] >= 201);
+  CHECK(recs[1]["metrics"]["peak_threads"] == 1);
+  CHECK(counter(recs[0], "peak_in_flight") == 200);
+  CHECK(counter(recs[1], "peak_in_flight") == 200);
+  CHECK(counter(recs[0], "kernel_thread_kib") >= 201 * 16);
+}
+
+TEST_CASE("--max-in-flight bounds the calls running at once in both variants", "[fan-out]") {
+  const auto recs = run_both({"--tasks", "40", "--delay-ms", "20", "--jitter-ms", "0", "--max-in-flight", "5"});
+  for (const auto& r : recs) {
+    INFO(r["variant"]);
+    CHECK(counter(r, "peak_in_flight") <= 5);
+    CHECK(counter(r, "calls_ok") == 40);
+  }
+  // The blocking variant still made a thread per call: they wait on the semaphore.
+  CHECK(recs[0]["metrics"]["peak_threads"] >= 41);
+  CHECK(recs[1]["metrics"]["peak_threads"] == 1);
+  // 40 calls of 20 ms, 5 at a time: at least 8 rounds.
+  CHECK(counter(recs[0], "fan_in_ms") >= 160);
+  CHECK(counter(recs[1], "fan_in_ms") >= 160);
+}
+
+TEST_CASE("an unreachable backend makes every call fail, cleanly", "[fan-out]") {
+  // Port 1 on loopback: nothing listens there, the connection is refused at once.
+  const auto recs = run_both({"--tasks", "5", "--backend", "127.0.0.1:1"});
+  for (const auto& r : recs) {
+    CHECK(r["status"] == "ok");
+    CHECK(counter(r, "calls_failed") == 5);
+  }
+}
+
+TEST_CASE("fan-out: bad input exits 2 naming the option", "[fan-out]") {
+  for (const auto& [args, option] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--tasks", "0"}, "--tasks"},
+           {{"--fail-rate", "1.5"}, "--fail-rate"},
+           {{"--policy", "some"}, "--policy"},
+           {{"--backend", "localhost"}, "--backend"},
+           {{"--backend", "127.0.0.1:99999"}, "--backend"},
+       }) {
+    std::vector<std::string> argv = {exe()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto r = test::run(argv);
+    INFO(r.err);
+    CHECK(r.code() == 2);
+    CHECK_THAT(r.err, Catch::Contains(option));
+  }
+}
