@@ -96,7 +96,8 @@ class Run {
 // `where` (plus lhs_where / rhs_where for each side), median(lhs) op factor * median(rhs),
 // where lhs and rhs name "variant.metric"
 // (e.g. "async.peak_threads"); metrics are the record's metrics, counters or latency fields
-// ("latency_us.p99").  `workbench check` evaluates these.
+// ("latency_us.p99").  rhs may instead be a plain number, for a count that does not scale with
+// the machine ("async.peak_threads <= 4"); never a time.  `workbench check` evaluates these.
 struct Expectation {
   std::string id;
   std::string claim;                  // the CLAIMS.md id it decides, e.g. "C6"

@@ -70,7 +70,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
       failed = true;
       threads.clear();
       throw std::runtime_error("the OS refused thread " + std::to_string(started + 1) + " of " +
-                               std::to_string(params.concurrency) + ": " + e.what());
+                               std::to_string(params.concurrency) + ": " + e.what() +
+                               " (the thread ceiling: kernel.threads-max, kernel.pid_max, ulimit -u)");
     }
   }
   if (first_error) std::rethrow_exception(first_error);

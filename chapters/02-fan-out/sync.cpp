@@ -103,7 +103,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
       stop.request_stop();
       threads.clear();
       throw std::runtime_error("the OS refused thread " + std::to_string(started + 1) + " of " +
-                               std::to_string(workload.size()) + ": " + e.what());
+                               std::to_string(workload.size()) + ": " + e.what() +
+                               " (the thread ceiling: kernel.threads-max, kernel.pid_max, ulimit -u)");
     }
   }
   const double fan_in_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
