@@ -105,7 +105,17 @@ asio::awaitable<void> listen(tcp::acceptor& acceptor) {
     if (ec == asio::error::operation_aborted) co_return;  // shutting down
     if (ec) {
       // Out of descriptors (EMFILE) or a connection reset before accept: wait a moment, go on.
-      std::cerr << "workbench-backend: accept: " << ec.message() << '\n';
+      // Said once a second at most: at the descriptor limit this repeats every 10 ms.
+      static auto last_said = std::chrono::steady_clock::time_point{};
+      static std::uint64_t unsaid = 0;
+      if (std::chrono::steady_clock::now() - last_said >= std::chrono::seconds(1)) {
+        std::cerr << "workbench-backend: accept: " << ec.message()
+                  << (unsaid ? " (and " + std::to_string(unsaid) + " more accept errors)" : std::string()) << '\n';
+        last_said = std::chrono::steady_clock::now();
+        unsaid = 0;
+      } else {
+        ++unsaid;
+      }
       asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(10));
       co_await pause.async_wait(use_nothrow);
       continue;
