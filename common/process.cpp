@@ -31,26 +31,51 @@ std::string ProcessResult::describe() const {
 
 namespace {
 
-[[noreturn]] void child_exec(const ProcessSpec& spec, int err_pipe) {
-  if (spec.own_process_group) ::setpgid(0, 0);
-  auto redirect = [&](const std::string& path, int target) {
-    if (path.empty()) return;
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || ::dup2(fd, target) < 0) {
-      const int e = errno;
-      (void)!::write(err_pipe, &e, sizeof e);
-      ::_exit(127);
-    }
-  };
-  redirect(spec.stdout_path, STDOUT_FILENO);
-  redirect(spec.stderr_path, STDERR_FILENO);
+// Forks and execs argv.  `prepare` runs in the child before exec (redirections, a process
+// group) and returns false, with errno set, to give up.  A close-on-exec pipe tells the parent
+// whether exec succeeded: it reads EOF on success, the child's errno otherwise.  Returns the pid,
+// or -1 with *error set.  Between fork and exec the child calls only async-signal-safe functions,
+// as a child of a multi-threaded parent must.
+pid_t spawn(const std::vector<std::string>& argv, const std::function<bool()>& prepare, std::string* error) {
+  if (argv.empty()) {
+    *error = "empty command";
+    return -1;
+  }
   std::vector<char*> args;
-  for (const auto& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  ::execv(args[0], args.data());
-  const int e = errno;
-  (void)!::write(err_pipe, &e, sizeof e);
-  ::_exit(127);
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    *error = std::string("pipe: ") + std::strerror(errno);
+    return -1;
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    *error = std::string("fork: ") + std::strerror(errno);
+    ::close(err_pipe[0]);
+    ::close(err_pipe[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    ::close(err_pipe[0]);
+    if (!prepare || prepare()) ::execv(args[0], args.data());
+    const int e = errno;
+    (void)!::write(err_pipe[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::close(err_pipe[1]);
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(err_pipe[0], &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  ::close(err_pipe[0]);
+  if (n == sizeof child_errno) {
+    ::waitpid(pid, nullptr, 0);
+    *error = argv[0] + ": " + std::strerror(child_errno);
+    return -1;
+  }
+  return pid;
 }
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
@@ -59,41 +84,17 @@ int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pi
 
 ProcessResult run_process(const ProcessSpec& spec) {
   ProcessResult r;
-  if (spec.argv.empty()) {
-    r.start_error = "empty command";
-    return r;
-  }
-  // A close-on-exec pipe tells the parent whether exec succeeded: it reads EOF on success, an
-  // errno otherwise.
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
-    r.start_error = std::strerror(errno);
-    return r;
-  }
   const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    r.start_error = std::string("fork: ") + std::strerror(errno);
-    ::close(pipefd[0]);
-    ::close(pipefd[1]);
-    return r;
-  }
-  if (pid == 0) {
-    ::close(pipefd[0]);
-    child_exec(spec, pipefd[1]);
-  }
-  ::close(pipefd[1]);
-  int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(pipefd[0], &child_errno, sizeof child_errno);
-  } while (n < 0 && errno == EINTR);
-  ::close(pipefd[0]);
-  if (n == sizeof child_errno) {
-    ::waitpid(pid, nullptr, 0);
-    r.start_error = spec.argv[0] + ": " + std::strerror(child_errno);
-    return r;
-  }
+  const pid_t pid = spawn(spec.argv, [&spec] {
+    if (spec.own_process_group) ::setpgid(0, 0);
+    for (const auto& [path, target] : {std::pair{&spec.stdout_path, STDOUT_FILENO}, std::pair{&spec.stderr_path, STDERR_FILENO}}) {
+      if (path->empty()) continue;
+      const int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0 || ::dup2(fd, target) < 0) return false;
+    }
+    return true;
+  }, &r.start_error);
+  if (pid < 0) return r;
   r.started = true;
   if (spec.on_start) spec.on_start(pid);
 
@@ -145,39 +146,22 @@ ProcessResult run_process(const ProcessSpec& spec) {
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
-  if (argv.empty()) throw std::runtime_error("ChildProcess: empty command");
   int out[2];
-  int err_pipe[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    throw std::system_error(errno, std::generic_category(), "pipe");
-  }
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
+  std::string error;
+  const pid_t pid = spawn(argv, [&] {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the process that started us
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(out[1], STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    const int e = errno;
-    (void)!::write(err_pipe[1], &e, sizeof e);
-    ::_exit(127);
-  }
+    if (::getppid() != parent) {
+      errno = ESRCH;  // the parent died before we could watch it
+      return false;
+    }
+    return ::dup2(out[1], STDOUT_FILENO) >= 0;
+  }, &error);
   ::close(out[1]);
-  ::close(err_pipe[1]);
-  int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(err_pipe[0], &child_errno, sizeof child_errno);
-  } while (n < 0 && errno == EINTR);
-  ::close(err_pipe[0]);
-  if (n == sizeof child_errno) {
+  if (pid < 0) {
     ::close(out[0]);
-    ::waitpid(pid, nullptr, 0);
-    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(child_errno));
+    throw std::runtime_error("cannot start " + error);
   }
   pid_ = pid;
   out_fd_ = out[0];
