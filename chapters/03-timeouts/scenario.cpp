@@ -1,0 +1,112 @@
+#include "chapters/03-timeouts/scenario.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "common/digest.hpp"
+#include "common/work.hpp"
+
+namespace timeouts {
+
+wb::Chapter make_chapter(Params& p) {
+  wb::Chapter c({.name = "timeouts",
+                 .title = "Timeouts: does the operation stop, or only the waiting?",
+                 .seed_sections = {"11.4", "21"},
+                 .claims = {"C3", "C12", "C19"},
+                 .ops_unit = "call"});
+  c.knob("--calls", p.calls, "calls to the backend in all", 1, 10'000, "calls");
+  c.knob("--concurrency", p.concurrency, "calls in flight at once", 1, 1'000, "calls");
+  c.knob("--deadline-ms", p.deadline_ms, "each call's deadline", 1, 60'000, "ms");
+  c.knob("--slow-rate", p.slow_rate, "share of calls that answer after the deadline (150-300 % of it)", 0.0, 1.0,
+         "share");
+  c.knob("--stall-rate", p.stall_rate, "share of calls that never answer", 0.0, 1.0, "share");
+  c.knob("--sync-timeout", p.sync_timeout,
+         "sync only: future = std::async + future::wait_for (the caller stops waiting, the call runs on); "
+         "socket = poll() with the time left before every read (the call really ends)",
+         {"future", "socket"});
+  c.text_knob("--backend", p.backend, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
+              [](const std::string& s) { wb::parse_endpoint(s); });
+  c.knob("--bytes", p.bytes, "size of each answer", 0, 1 << 20, "bytes");
+  c.counter_doc("calls_ok", "calls", "answered before the deadline");
+  c.counter_doc("timeouts", "calls", "the caller gave up at the deadline");
+  c.counter_doc("calls_failed", "calls", "errors other than a timeout");
+  c.counter_doc("overshoot_p50_ms", "ms", "time past the deadline until the caller resumed, median");
+  c.counter_doc("overshoot_p99_ms", "ms", "the same, 99th percentile");
+  c.counter_doc("still_running", "calls", "operations (threads, sockets) still going after every caller had moved on");
+  c.quick_sweep("sync_timeout", {"future", "socket"});
+  c.expect({.id = "same-outcomes",
+            .claim = "C3",
+            .where = {},
+            .lhs = "async.result_digest",
+            .op = "==",
+            .rhs = "sync.result_digest",
+            .why = "the seed decides which calls are slow or stall; both variants see the same outcomes"});
+  c.expect({.id = "asio-cancels",
+            .claim = "C19",
+            .where = {},
+            .lhs = "async.still_running",
+            .op = "<=",
+            .rhs = "0",
+            .why = "an awaitable-operator timeout cancels the socket operation: nothing runs on after it"});
+  c.expect({.id = "a-future-timeout-is-not-a-cancellation",
+            .claim = "C19",
+            .where = {{"sync_timeout", "future"}, {"stall_rate", 0.05}},
+            .lhs = "sync.still_running",
+            .op = ">=",
+            .rhs = "1",
+            .why = "future::wait_for gives the caller a timeout, but the thread and its socket stay blocked"});
+  return c;
+}
+
+Workload::Workload(const Params& p, std::int64_t seed) : backend_(p.backend, 2) {
+  wb::SplitMix64 rng(static_cast<std::uint64_t>(seed) ^ 0x7173ULL);
+  auto uniform = [&rng] { return static_cast<double>(rng.next() >> 11) / 9007199254740992.0; };
+  for (std::int64_t i = 0; i < p.calls; ++i) {
+    wb::WorkRequest r;
+    r.id = static_cast<std::uint64_t>(i);
+    r.seed = static_cast<std::uint64_t>(seed);
+    r.bytes = p.bytes;
+    const double kind = uniform();
+    const double share = uniform();
+    if (kind < p.stall_rate) {
+      r.stall = 1.0;  // this call never gets an answer
+    } else if (kind < p.stall_rate + p.slow_rate) {
+      r.delay_ms = static_cast<std::int64_t>(static_cast<double>(p.deadline_ms) * (1.5 + 1.5 * share));
+    } else {
+      r.delay_ms = static_cast<std::int64_t>(static_cast<double>(p.deadline_ms) * (0.2 + 0.6 * share));
+    }
+    requests_.push_back(r);
+  }
+}
+
+std::uint64_t check_answer(const wb::WorkRequest& request, unsigned status, const std::string& body) {
+  if (status != 200) throw std::runtime_error("call " + std::to_string(request.id) + ": HTTP " + std::to_string(status));
+  if (body != request.body()) throw std::runtime_error("call " + std::to_string(request.id) + ": wrong body");
+  wb::Digest d;
+  d.update(body.data(), body.size());
+  return d.finish();
+}
+
+std::string digest_of(const std::vector<CallResult>& results) {
+  wb::Digest d;
+  for (const auto& r : results) {
+    d.update_u64(static_cast<std::uint64_t>(r.status));
+    d.update_u64(r.digest);
+  }
+  return wb::Digest::hex(d.finish());
+}
+
+void record(const Tally& tally, std::int64_t still_running, wb::Run& run) {
+  const auto count = [&](CallStatus s) {
+    return static_cast<double>(std::count_if(tally.results.begin(), tally.results.end(),
+                                             [s](const CallResult& r) { return r.status == s; }));
+  };
+  run.counter("calls_ok", count(CallStatus::ok));
+  run.counter("timeouts", count(CallStatus::timed_out));
+  run.counter("calls_failed", count(CallStatus::failed));
+  run.counter("overshoot_p50_ms", tally.overshoot.quantile_ns(0.5) / 1e6);
+  run.counter("overshoot_p99_ms", tally.overshoot.quantile_ns(0.99) / 1e6);
+  run.counter("still_running", static_cast<double>(still_running));
+}
+
+}  // namespace timeouts
