@@ -1,6 +1,7 @@
 #include "common/chapter.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <signal.h>
 
 #include "common/process.hpp"
 
@@ -334,8 +336,44 @@ int Chapter::Impl::emit(const std::vector<TrialRecord>& records) const {
   return 0;
 }
 
+namespace {
+
+std::atomic<int> g_child_pid{0};
+extern "C" void forward_to_child(int sig) {
+  if (const int pid = g_child_pid.load()) ::kill(pid, sig);
+}
+
+// While a variant runs in a child, this process must not die of the signals meant for it: a
+// Ctrl-C reaches the child from the terminal anyway (same process group), so SIGINT is ignored
+// here, and a SIGTERM sent to this process alone is passed on — as system(3) and shells do.
+class ForwardSignals {
+ public:
+  ForwardSignals() {
+    struct sigaction ignore{};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGINT, &ignore, &old_int_);
+    struct sigaction forward{};
+    forward.sa_handler = forward_to_child;
+    ::sigaction(SIGTERM, &forward, &old_term_);
+  }
+  ForwardSignals(const ForwardSignals&) = delete;
+  ForwardSignals& operator=(const ForwardSignals&) = delete;
+  ~ForwardSignals() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    g_child_pid = 0;
+  }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+}  // namespace
+
 int Chapter::Impl::run_both() const {
   TempDir tmp("wb-both");
+  const ForwardSignals forward;
   std::vector<TrialRecord> records;
   int code = 0;
   json merged_trace = json::array();
@@ -356,6 +394,7 @@ int Chapter::Impl::run_both() const {
     spec.argv = args;
     spec.stdout_path = "/dev/null";  // we print the combined table; the child's stderr stays visible
     spec.own_process_group = false;  // Ctrl-C reaches the child too
+    spec.on_start = [](int pid) { g_child_pid = pid; };
     const auto result = run_process(spec);
     if (result.started && result.exit_code == 2) return 2;  // the child said what was wrong
     TrialRecord rec;

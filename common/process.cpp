@@ -58,6 +58,15 @@ pid_t spawn(const std::vector<std::string>& argv, const std::function<bool()>& p
   }
   if (pid == 0) {
     ::close(err_pipe[0]);
+    // A fresh program starts with default signal handling, whatever this process blocked or
+    // ignored (a chapter that takes signals on one thread blocks them everywhere).
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl{};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGINT, &dfl, nullptr);
+    ::sigaction(SIGTERM, &dfl, nullptr);
     if (!prepare || prepare()) ::execv(args[0], args.data());
     const int e = errno;
     (void)!::write(err_pipe[1], &e, sizeof e);

@@ -1,0 +1,102 @@
+#include "chapters/04-shutdown/scenario.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <stdexcept>
+#include <system_error>
+
+namespace graceful {
+
+wb::Chapter make_chapter(Params& p) {
+  wb::Chapter c({.name = "shutdown",
+                 .title = "Graceful shutdown: stop accepting, drain within a deadline, abort the rest, exit 0",
+                 .seed_sections = {"9", "22"},
+                 .claims = {"C20"},
+                 .ops_unit = "job"});
+  c.knob("--producers", p.producers, "producers submitting jobs", 1, 64, "producers");
+  c.knob("--submit-every-ms", p.submit_every_ms, "each producer submits a job this often", 1, 10'000, "ms");
+  c.knob("--workers", p.workers, "jobs processed at once", 1, 1'000, "workers");
+  c.knob("--queue-capacity", p.queue_capacity, "accepted jobs waiting for a worker, at most", 1, 100'000, "jobs");
+  c.knob("--job-ms", p.job_ms, "how long each job's backend call takes", 0, 60'000, "ms");
+  c.knob("--drain-ms", p.drain_ms, "after the first signal, time allowed to finish accepted jobs", 0, 600'000, "ms");
+  c.knob("--shutdown-after-ms", p.shutdown_after_ms,
+         "send this process SIGTERM after this long (0: run until a signal arrives from outside)", 0, 3'600'000, "ms");
+  c.knob("--second-signal-after-ms", p.second_signal_after_ms,
+         "and a second SIGTERM this long after the first: stop now (0: none)", 0, 3'600'000, "ms");
+  c.text_knob("--backend", p.backend, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
+              [](const std::string& s) { wb::parse_endpoint(s); });
+  c.counter_doc("accepted", "jobs", "jobs taken into the queue");
+  c.counter_doc("completed", "jobs", "jobs whose backend call finished");
+  c.counter_doc("aborted", "jobs", "accepted jobs ended on purpose at shutdown (in flight or still queued)");
+  c.counter_doc("lost", "jobs", "accepted - completed - aborted: must be 0");
+  c.counter_doc("signals", "count", "SIGINT/SIGTERM received");
+  c.counter_doc("drain_overrun", "0/1", "1 when the drain deadline passed with jobs left, which were then aborted");
+  c.counter_doc("signal_to_exit_ms", "ms", "from the first signal to the end of the service");
+  c.quick_sweep("second_signal_after_ms", {"0", "20"});
+  c.expect({.id = "nothing-lost",
+            .claim = "C20",
+            .where = {},
+            .lhs = "async.lost",
+            .op = "<=",
+            .rhs = "0",
+            .why = "every accepted job ends as completed or aborted in the coroutine service"});
+  c.expect({.id = "nothing-lost-sync",
+            .claim = "C20",
+            .where = {},
+            .lhs = "sync.lost",
+            .op = "<=",
+            .rhs = "0",
+            .why = "every accepted job ends as completed or aborted in the threaded service"});
+  return c;
+}
+
+Workload::Workload(const Params& p) : backend_(p.backend, 2) {}
+
+wb::WorkRequest job_request(const Params& params, std::uint64_t id) {
+  wb::WorkRequest r;
+  r.id = id;
+  r.delay_ms = params.job_ms;
+  r.bytes = 64;
+  return r;
+}
+
+SelfSignals::SelfSignals(const Params& params) {
+  auto arm = [this](std::int64_t after_ms) {
+    sigevent ev{};
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGTERM;
+    timer_t t{};
+    if (::timer_create(CLOCK_MONOTONIC, &ev, &t) != 0) throw std::system_error(errno, std::generic_category(), "timer_create");
+    itimerspec when{};
+    when.it_value.tv_sec = after_ms / 1000;
+    when.it_value.tv_nsec = (after_ms % 1000) * 1'000'000;
+    ::timer_settime(t, 0, &when, nullptr);
+    timers_.push_back(t);
+  };
+  if (params.shutdown_after_ms > 0) {
+    arm(params.shutdown_after_ms);
+    if (params.second_signal_after_ms > 0) arm(params.shutdown_after_ms + params.second_signal_after_ms);
+  }
+}
+
+SelfSignals::~SelfSignals() {
+  for (void* t : timers_) ::timer_delete(static_cast<timer_t>(t));
+}
+
+void record(const Ledger& ledger, wb::Run& run) {
+  const auto accepted = ledger.accepted.load();
+  const auto completed = ledger.completed.load();
+  const auto aborted = ledger.aborted.load();
+  run.counter("accepted", static_cast<double>(accepted));
+  run.counter("completed", static_cast<double>(completed));
+  run.counter("aborted", static_cast<double>(aborted));
+  run.counter("lost", static_cast<double>(accepted - completed - aborted));
+  run.counter("signals", static_cast<double>(ledger.signals.load()));
+  run.counter("drain_overrun", ledger.drain_overrun ? 1.0 : 0.0);
+  if (ledger.signals > 0) {
+    run.counter("signal_to_exit_ms",
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ledger.first_signal).count());
+  }
+}
+
+}  // namespace graceful

@@ -1,0 +1,153 @@
+// Chapter 04 — graceful shutdown, the BLOCKING way.  Twin of async.cpp: `diff sync.cpp
+// async.cpp` is the lesson.
+//
+// Concurrency model: producer and worker std::jthreads around a queue guarded by a mutex and a
+// condition variable; the signals are taken by a dedicated thread with sigtimedwait — every
+// other thread blocks them, and no work happens in a signal handler.  Two std::stop_sources
+// carry the two phases of shutdown: `accepting` (stop taking new jobs) and `abort_now` (end the
+// jobs in flight).  A worker blocked in a socket read cannot be interrupted; abort_now's stop
+// callback shuts its socket down under it.
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <sys/socket.h>
+
+#include "chapters/04-shutdown/scenario.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace graceful {
+
+wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run) {
+  const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
+  asio::io_context io;  // sockets need one; nobody runs it: every call blocks its thread
+  Ledger ledger;
+  std::stop_source accepting;  // requested at the first signal: producers stop
+  std::stop_source abort_now;  // requested at the drain deadline or a second signal
+  std::mutex mu;
+  std::condition_variable_any changed;  // the queue changed, or a phase of shutdown began
+  std::deque<std::pair<std::uint64_t, Clock::time_point>> queue;  // job id, when it was accepted
+  std::atomic<std::uint64_t> next_id{0};
+
+  // Producers: submit a job every submit_every_ms until the service stops accepting.
+  auto producer = [&] {
+    for (;;) {
+      std::unique_lock lock(mu);
+      // Wait out the interval — or less, if shutdown begins (the wait watches the stop token).
+      changed.wait_for(lock, accepting.get_token(), std::chrono::milliseconds(params.submit_every_ms), [] { return false; });
+      // A full queue pushes back: wait for room, unless shutdown begins meanwhile.
+      changed.wait(lock, accepting.get_token(), [&] { return queue.size() < static_cast<std::size_t>(params.queue_capacity); });
+      if (accepting.stop_requested()) return;
+      queue.emplace_back(next_id++, Clock::now());
+      ++ledger.accepted;
+      changed.notify_all();
+    }
+  };
+
+  // Workers: take a job and process it; once shutdown begins, finish the queue (drain); once
+  // abort_now is requested, end the job in flight and mark what is left aborted.
+  auto worker = [&] {
+    for (;;) {
+      std::pair<std::uint64_t, Clock::time_point> job;
+      {
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] { return !queue.empty() || accepting.stop_requested(); });
+        if (queue.empty()) return;  // stopped accepting and nothing left: done
+        job = queue.front();
+        queue.pop_front();
+        changed.notify_all();  // room for a producer
+      }
+      if (abort_now.stop_requested()) {
+        ++ledger.aborted;  // accepted, never started: ended on purpose
+        continue;
+      }
+      const auto request = job_request(params, job.first);
+      const wb::Span span(static_cast<std::int64_t>(job.first), "job " + std::to_string(job.first));
+      try {
+        tcp::socket socket(io);
+        socket.open(tcp::v4());
+        std::stop_callback on_abort(abort_now.get_token(), [&socket] { ::shutdown(socket.native_handle(), SHUT_RDWR); });
+        socket.connect(endpoint);
+        http::request<http::empty_body> req{http::verb::get, request.target(), 11};
+        req.set(http::field::host, workload.endpoint().host);
+        req.keep_alive(false);
+        http::write(socket, req);
+        beast::flat_buffer buffer;
+        http::response<http::string_body> res;
+        http::read(socket, buffer, res);  // parks this worker until the backend answers
+        if (res.result_int() != 200 || res.body() != request.body()) throw std::runtime_error("bad answer");
+        ++ledger.completed;
+        run.latency().record((Clock::now() - job.second).count());
+      } catch (const std::exception&) {
+        ++ledger.aborted;  // shut down under it (or the backend failed): it ended, not lost
+        wb::event(static_cast<std::int64_t>(job.first), "aborted");
+      }
+    }
+  };
+
+  // The signal thread: the only one that takes SIGINT/SIGTERM (the chapter's main() blocked
+  // them before any thread was made, so every thread inherited the mask).
+  std::atomic<bool> service_done{false};
+  auto signal_taker = [&] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    std::optional<Clock::time_point> drain_deadline;
+    while (!service_done) {
+      const timespec slice{0, 10'000'000};  // 10 ms: also how often the drain deadline is checked
+      siginfo_t info{};
+      if (::sigtimedwait(&set, &info, &slice) > 0) {
+        // Under the queue's mutex, so that no worker checks its wait condition between the
+        // request and the notification and then sleeps through it.
+        std::lock_guard lock(mu);
+        if (++ledger.signals == 1) {
+          ledger.first_signal = Clock::now();
+          wb::event(-1, "signal: stop accepting, drain");
+          drain_deadline = ledger.first_signal + std::chrono::milliseconds(params.drain_ms);
+          accepting.request_stop();
+        } else {
+          wb::event(-1, "second signal: abort now");
+          abort_now.request_stop();
+        }
+        changed.notify_all();
+      }
+      if (drain_deadline && Clock::now() >= *drain_deadline && !abort_now.stop_requested()) {
+        std::lock_guard lock(mu);
+        ledger.drain_overrun = true;
+        wb::event(-1, "drain deadline: abort what is left");
+        abort_now.request_stop();
+        changed.notify_all();
+      }
+    }
+  };
+
+  const SelfSignals self_signals(params);
+  std::jthread signals(signal_taker);
+  {
+    std::vector<std::jthread> threads;
+    for (std::int64_t i = 0; i < params.producers; ++i) threads.emplace_back(producer);
+    for (std::int64_t i = 0; i < params.workers; ++i) threads.emplace_back(worker);
+  }  // every producer and worker has returned: the service is done
+  record(ledger, run);
+  service_done = true;
+  return {static_cast<std::uint64_t>(ledger.completed.load()), "lost=" + std::to_string(ledger.accepted - ledger.completed - ledger.aborted)};
+}
+
+}  // namespace graceful
