@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "common/chapter.hpp"
+
 #ifndef WB_BACKEND_EXE
 #define WB_BACKEND_EXE "workbench-backend"
 #endif
@@ -24,6 +26,11 @@ Endpoint parse_endpoint(const std::string& text) {
     throw std::invalid_argument("the port in \"" + text + "\" must be 1..65535");
   }
   return e;
+}
+
+void backend_knob(Chapter& chapter, std::string& spec) {
+  chapter.text_knob("--backend", spec, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
+                    [](const std::string& s) { parse_endpoint(s); });
 }
 
 Backend::Backend(const std::string& spec, int threads) {

@@ -10,14 +10,19 @@
 
 namespace wb {
 
+class Chapter;
+
 struct Endpoint {
   std::string host = "127.0.0.1";
   unsigned short port = 0;
   std::string text() const { return host + ":" + std::to_string(port); }
 };
 
-// Parses "HOST:PORT"; throws UsageError-like std::invalid_argument with a message.
+// Parses "HOST:PORT"; throws std::invalid_argument with a message.
 Endpoint parse_endpoint(const std::string& text);
+
+// The --backend option every chapter that calls the backend offers, bound to `spec`.
+void backend_knob(Chapter& chapter, std::string& spec);
 
 class Backend {
  public:

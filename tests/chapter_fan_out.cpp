@@ -100,18 +100,11 @@ TEST_CASE("an unreachable backend makes every call fail, cleanly", "[fan-out]") 
 }
 
 TEST_CASE("fan-out: bad input exits 2 naming the option", "[fan-out]") {
-  for (const auto& [args, option] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"--tasks", "0"}, "--tasks"},
-           {{"--fail-rate", "1.5"}, "--fail-rate"},
-           {{"--policy", "some"}, "--policy"},
-           {{"--backend", "localhost"}, "--backend"},
-           {{"--backend", "127.0.0.1:99999"}, "--backend"},
-       }) {
-    std::vector<std::string> argv = {exe()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto r = test::run(argv);
-    INFO(r.err);
-    CHECK(r.code() == 2);
-    CHECK_THAT(r.err, Catch::Contains(option));
-  }
+  test::expect_usage_errors(exe(), test::UsageCases{
+      {{"--tasks", "0"}, "--tasks"},
+      {{"--fail-rate", "1.5"}, "--fail-rate"},
+      {{"--policy", "some"}, "--policy"},
+      {{"--backend", "localhost"}, "--backend"},
+      {{"--backend", "127.0.0.1:99999"}, "--backend"},
+  });
 }

@@ -108,7 +108,7 @@ TEST_CASE("generated files: same seed, same digest in both variants; another see
 
 TEST_CASE("bad input exits 2 with a message naming the option", "[file-reads]") {
   wb::TempDir empty("wb-fr-empty");
-  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+  test::expect_usage_errors(exe(), test::UsageCases{
       {{"--files", "0"}, "--files"},
       {{"--concurrency", "5000"}, "--concurrency"},
       {{"--size-kib", "-1"}, "--size-kib"},
@@ -117,15 +117,7 @@ TEST_CASE("bad input exits 2 with a message naming the option", "[file-reads]") 
       {{"--dir", empty.path()}, "--dir"},
       {{"--dir", empty.path(), "--mode", "async"}, "--dir"},
       {{"--bogus"}, "--bogus"},
-  };
-  for (const auto& [args, option] : cases) {
-    std::vector<std::string> argv = {exe()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto r = test::run(argv);
-    INFO(args.front() << " -> " << r.err);
-    CHECK(r.code() == 2);
-    CHECK_THAT(r.err, Catch::Contains(option));
-  }
+  });
 }
 
 TEST_CASE("a file that vanished before it was read fails the run with exit 1 and names it", "[file-reads]") {

@@ -100,15 +100,9 @@ TEST_CASE("the drain deadline aborts what is left; the self-sent signal works un
 }
 
 TEST_CASE("shutdown: bad input exits 2 naming the option", "[shutdown]") {
-  for (const auto& [args, option] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"--workers", "0"}, "--workers"},
-           {{"--drain-ms", "-5"}, "--drain-ms"},
-           {{"--queue-capacity", "0"}, "--queue-capacity"},
-       }) {
-    std::vector<std::string> argv = {exe()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto r = test::run(argv);
-    CHECK(r.code() == 2);
-    CHECK_THAT(r.err, Catch::Contains(option));
-  }
+  test::expect_usage_errors(exe(), test::UsageCases{
+      {{"--workers", "0"}, "--workers"},
+      {{"--drain-ms", "-5"}, "--drain-ms"},
+      {{"--queue-capacity", "0"}, "--queue-capacity"},
+  });
 }

@@ -76,17 +76,10 @@ TEST_CASE("slow, stalled and fast calls end the same way in both variants", "[ti
 }
 
 TEST_CASE("timeouts: bad input exits 2 naming the option", "[timeouts]") {
-  for (const auto& [args, option] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"--deadline-ms", "0"}, "--deadline-ms"},
-           {{"--sync-timeout", "maybe"}, "--sync-timeout"},
-           {{"--stall-rate", "2"}, "--stall-rate"},
-           {{"--calls", "0"}, "--calls"},
-       }) {
-    std::vector<std::string> argv = {exe()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto r = test::run(argv);
-    INFO(r.err);
-    CHECK(r.code() == 2);
-    CHECK_THAT(r.err, Catch::Contains(option));
-  }
+  test::expect_usage_errors(exe(), test::UsageCases{
+      {{"--deadline-ms", "0"}, "--deadline-ms"},
+      {{"--sync-timeout", "maybe"}, "--sync-timeout"},
+      {{"--stall-rate", "2"}, "--stall-rate"},
+      {{"--calls", "0"}, "--calls"},
+  });
 }

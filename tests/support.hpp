@@ -56,4 +56,17 @@ inline std::vector<nlohmann::json> json_lines(const std::string& text) {
   return out;
 }
 
+// Each case: arguments that must be refused with exit 2 and a message naming `option`.
+using UsageCases = std::vector<std::pair<std::vector<std::string>, std::string>>;
+inline void expect_usage_errors(const std::string& exe, const UsageCases& cases) {
+  for (const auto& [args, option] : cases) {
+    std::vector<std::string> argv = {exe};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto r = run(argv);
+    INFO(args.front() << " -> " << r.err);
+    CHECK(r.code() == 2);
+    CHECK_THAT(r.err, Catch::Contains(option));
+  }
+}
+
 }  // namespace test

@@ -23,8 +23,7 @@ wb::Chapter make_chapter(Params& p) {
          "share");
   c.knob("--policy", p.policy, "collect-all: wait for every call; fail-fast: the first failure cancels the rest",
          {"collect-all", "fail-fast"});
-  c.text_knob("--backend", p.backend, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
-              [](const std::string& s) { wb::parse_endpoint(s); });
+  wb::backend_knob(c, p.backend);
   c.knob("--backend-threads", p.backend_threads, "threads of the backend this run starts", 1, 64, "threads");
   c.counter_doc("calls_ok", "calls", "calls answered 200 with the expected body");
   c.counter_doc("calls_failed", "calls", "calls that failed (HTTP 500, connection error)");

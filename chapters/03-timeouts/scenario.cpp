@@ -24,8 +24,7 @@ wb::Chapter make_chapter(Params& p) {
          "sync only: future = std::async + future::wait_for (the caller stops waiting, the call runs on); "
          "socket = poll() with the time left before every read (the call really ends)",
          {"future", "socket"});
-  c.text_knob("--backend", p.backend, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
-              [](const std::string& s) { wb::parse_endpoint(s); });
+  wb::backend_knob(c, p.backend);
   c.knob("--bytes", p.bytes, "size of each answer", 0, 1 << 20, "bytes");
   c.counter_doc("calls_ok", "calls", "answered before the deadline");
   c.counter_doc("timeouts", "calls", "the caller gave up at the deadline");

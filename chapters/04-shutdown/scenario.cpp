@@ -23,8 +23,7 @@ wb::Chapter make_chapter(Params& p) {
          "send this process SIGTERM after this long (0: run until a signal arrives from outside)", 0, 3'600'000, "ms");
   c.knob("--second-signal-after-ms", p.second_signal_after_ms,
          "and a second SIGTERM this long after the first: stop now (0: none)", 0, 3'600'000, "ms");
-  c.text_knob("--backend", p.backend, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
-              [](const std::string& s) { wb::parse_endpoint(s); });
+  wb::backend_knob(c, p.backend);
   c.counter_doc("accepted", "jobs", "jobs taken into the queue");
   c.counter_doc("completed", "jobs", "jobs whose backend call finished");
   c.counter_doc("aborted", "jobs", "accepted jobs ended on purpose at shutdown (in flight or still queued)");
