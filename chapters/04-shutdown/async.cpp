@@ -4,7 +4,7 @@
 // Concurrency model: producer and worker coroutines on one io_context thread around a bounded
 // channel (the queue).  asio::signal_set takes SIGINT/SIGTERM: its handler runs as ordinary
 // code on the io_context thread, not in a signal handler.  Shutdown has the same two phases as
-// sync.cpp: the first signal stops the producers (accepting = false) and starts the drain timer;
+// sync.cpp: the first signal cancels the producers and starts the drain timer;
 // the drain deadline or a second signal emits a terminal cancellation to every worker, whose
 // pending socket operation completes at once with operation_aborted.  When the last worker is
 // done, nothing is left for the io_context to do, and run() returns.
@@ -49,6 +49,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   std::int64_t producers_left = params.producers;
   std::int64_t workers_left = params.workers;
   std::vector<asio::cancellation_signal> abort_worker(static_cast<std::size_t>(params.workers));
+  std::vector<asio::cancellation_signal> stop_producer(static_cast<std::size_t>(params.producers));
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer drain_deadline(io);
 
@@ -57,17 +58,24 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     for (auto& s : abort_worker) s.emit(asio::cancellation_type::terminal);
   };
 
-  // Producers: submit a job every submit_every_ms until the service stops accepting.  The last
-  // one out closes the intake: one "no more jobs" marker per worker, behind every real job.
+  // Producers: submit a job every submit_every_ms until the service stops accepting.  At the
+  // first signal each producer is cancelled (its cancellation slot is bound at co_spawn below):
+  // the wait for the next interval, or for room in a full queue, completes at once with
+  // operation_aborted — a job whose send was cancelled was never accepted.  The last producer
+  // out closes the intake: one "no more jobs" marker per worker, behind every real job.
   auto producer = [&]() -> asio::awaitable<void> {
     asio::steady_timer interval(io);
     while (accepting) {
       interval.expires_after(std::chrono::milliseconds(params.submit_every_ms));
       co_await interval.async_wait(asio::as_tuple(asio::use_awaitable));
       if (!accepting) break;
-      co_await queue.async_send(boost::system::error_code{}, Job{next_id++, Clock::now()}, asio::use_awaitable);
+      const auto [ec] = co_await queue.async_send(boost::system::error_code{}, Job{next_id++, Clock::now()},
+                                                  asio::as_tuple(asio::use_awaitable));
+      if (ec) break;  // cancelled while the queue was full: not accepted
       ++ledger.accepted;
     }
+    // The cancellation that stopped this producer must not cancel the markers it sends next.
+    co_await asio::this_coro::reset_cancellation_state();
     if (--producers_left == 0) {
       for (std::int64_t i = 0; i < params.workers; ++i) {
         co_await queue.async_send(boost::system::error_code{}, Job{UINT64_MAX, {}}, asio::use_awaitable);
@@ -123,6 +131,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
       ledger.first_signal = Clock::now();
       wb::event(-1, "signal: stop accepting, drain");
       accepting = false;
+      for (auto& s : stop_producer) s.emit(asio::cancellation_type::terminal);
       drain_deadline.expires_after(std::chrono::milliseconds(params.drain_ms));
       drain_deadline.async_wait([&](boost::system::error_code e) {
         if (e || workers_left == 0) return;
@@ -144,7 +153,9 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   auto rethrow = [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   };
-  for (std::int64_t i = 0; i < params.producers; ++i) asio::co_spawn(io, producer(), rethrow);
+  for (std::int64_t i = 0; i < params.producers; ++i) {
+    asio::co_spawn(io, producer(), asio::bind_cancellation_slot(stop_producer[static_cast<std::size_t>(i)].slot(), rethrow));
+  }
   for (std::int64_t i = 0; i < params.workers; ++i) {
     asio::co_spawn(io, worker(), asio::bind_cancellation_slot(abort_worker[static_cast<std::size_t>(i)].slot(), rethrow));
   }
