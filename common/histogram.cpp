@@ -60,7 +60,7 @@ double Histogram::quantile_ns(double q) const noexcept {
   return static_cast<double>(max_ns());
 }
 
-LatencySummary Histogram::summary() const noexcept {
+LatencySummary Histogram::summary() const {
   LatencySummary s;
   s.count = count();
   if (s.count == 0) return s;
@@ -71,6 +71,9 @@ LatencySummary Histogram::summary() const noexcept {
   s.p999_us = quantile_ns(0.999) / 1e3;
   s.max_us = static_cast<double>(max_ns()) / 1e3;
   s.min_us = static_cast<double>(min_ns()) / 1e3;
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    if (const auto n = buckets_[i].load(std::memory_order_relaxed)) s.buckets.push_back({bucket_low(i), bucket_high(i), n});
+  }
   return s;
 }
 

@@ -22,6 +22,12 @@ struct LatencySummary {
   std::uint64_t count = 0;
   double mean_us = 0, p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
   double min_us = 0;
+  // The non-empty buckets, {lowest ns, highest ns, count}, in value order: enough to draw the
+  // whole percentile spectrum later and to merge repetitions exactly.
+  struct Bucket {
+    std::uint64_t low_ns, high_ns, count;
+  };
+  std::vector<Bucket> buckets;
 };
 
 class Histogram {
@@ -61,7 +67,7 @@ class Histogram {
   // The value at quantile q in [0, 1] (the midpoint of its bucket, clamped to [min, max]);
   // 0 for an empty histogram.
   double quantile_ns(double q) const noexcept;
-  LatencySummary summary() const noexcept;
+  LatencySummary summary() const;
 
   static constexpr std::size_t index_of(std::uint64_t v) noexcept {
     if (v < kLinearLimit) return static_cast<std::size_t>(v);

@@ -28,6 +28,17 @@ namespace wb {
 
 using nlohmann::json;
 
+namespace {
+
+// [[low_ns, high_ns, count], ...]: compact, and readable without knowing the bucket scheme.
+json histogram_json(const LatencySummary& l) {
+  json out = json::array();
+  for (const auto& b : l.buckets) out.push_back({b.low_ns, b.high_ns, b.count});
+  return out;
+}
+
+}  // namespace
+
 void to_json(json& j, const TrialRecord& r) {
   const auto& m = r.metrics;
   const auto& u = m.resources;
@@ -49,7 +60,8 @@ void to_json(json& j, const TrialRecord& r) {
           {"p90", m.latency.p90_us},
           {"p99", m.latency.p99_us},
           {"p999", m.latency.p999_us},
-          {"max", m.latency.max_us}}},
+          {"max", m.latency.max_us},
+          {"histogram", histogram_json(m.latency)}}},
         {"cpu_user_s", u.cpu_user_s},
         {"cpu_sys_s", u.cpu_sys_s},
         {"peak_rss_kib", u.peak_rss_kib},
@@ -94,6 +106,13 @@ void from_json(const json& j, TrialRecord& r) {
     m.latency.p99_us = l.value("p99", 0.0);
     m.latency.p999_us = l.value("p999", 0.0);
     m.latency.max_us = l.value("max", 0.0);
+    if (l.contains("histogram") && l["histogram"].is_array()) {
+      for (const auto& b : l["histogram"]) {
+        if (b.is_array() && b.size() == 3) {
+          m.latency.buckets.push_back({b[0].get<std::uint64_t>(), b[1].get<std::uint64_t>(), b[2].get<std::uint64_t>()});
+        }
+      }
+    }
   }
   u.wall_s = m.wall_s;
   u.cpu_user_s = mj.value("cpu_user_s", 0.0);
@@ -160,8 +179,10 @@ json make_context() {
   };
 }
 
-json make_results(const json& context, const json& trials) {
-  return json{{"schema", kResultsSchema}, {"context", context}, {"trials", trials}};
+json make_results(const json& context, const json& trials, const json& chapters) {
+  json doc{{"schema", kResultsSchema}, {"context", context}, {"trials", trials}};
+  if (chapters.is_object() && !chapters.empty()) doc["chapters"] = chapters;
+  return doc;
 }
 
 json read_results(const std::string& path) {

@@ -45,8 +45,10 @@ void from_json(const nlohmann::json& j, TrialRecord& r);
 // The context block: where and with what a run was measured.
 nlohmann::json make_context();
 
-// A results document with the given trials.
-nlohmann::json make_results(const nlohmann::json& context, const nlohmann::json& trials);
+// A results document with the given trials and, when given, each chapter's --describe output
+// keyed by name (so a reader needs nothing but the file).
+nlohmann::json make_results(const nlohmann::json& context, const nlohmann::json& trials,
+                            const nlohmann::json& chapters = nlohmann::json());
 
 // Reads a results file; throws std::runtime_error with a message a user can act on when the
 // file is missing, not JSON, or of another schema major version.

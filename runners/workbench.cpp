@@ -4,6 +4,10 @@
 //   workbench describe CHAPTER
 //   workbench run [CHAPTER...] [--set k=v]... [--sweep k=v1,v2,...] [--repeat N]
 //                 [--quick] [--mode sync|async|both] [--out FILE] [--trial-timeout S]
+//   workbench check RESULTS                 the chapters' tradeoff expectations: exit 1 / 3
+//   workbench compare OLD NEW               per-metric change, rank test, noise threshold
+//   workbench export --format gbench RESULTS
+//   workbench merge A.json B.json ... -o OUT
 //
 // Chapters come from the manifest Meson writes (build/chapters.json); the runner has no list
 // of its own.  Each trial runs in a fresh process so its peak RSS and thread count are its
@@ -28,6 +32,7 @@
 #include "common/chapter.hpp"
 #include "common/process.hpp"
 #include "common/record.hpp"
+#include "runners/commands.hpp"
 #include "runners/plan.hpp"
 
 #ifndef WB_MANIFEST
@@ -45,10 +50,6 @@ using namespace wb::runner;
 std::atomic<bool> g_interrupted{false};
 
 extern "C" void on_signal(int) { g_interrupted.store(true); }
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 std::vector<ChapterEntry> load_manifest(const std::string& path) {
   std::ifstream in(path);
@@ -304,6 +305,8 @@ int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& name
   }
 
   const json context = wb::make_context();
+  json descriptions = json::object();
+  for (const auto* c : chosen) descriptions[c->name] = c->description;
   json trials = json::array();
   wb::TempDir tmp("wb-run");
   const auto t0 = std::chrono::steady_clock::now();
@@ -319,7 +322,7 @@ int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& name
     const bool ok = rec.at("status") == "ok";
     if (!ok) ++failures;
     trials.push_back(rec);
-    wb::write_file_atomically(out, wb::make_results(context, trials).dump(1) + "\n");
+    wb::write_file_atomically(out, wb::make_results(context, trials, descriptions).dump(1) + "\n");
 
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double eta = elapsed / static_cast<double>(i + 1) * static_cast<double>(plan.size() - i - 1);
@@ -335,7 +338,7 @@ int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& name
     std::cerr << std::endl;
   }
   if (trials.empty()) {
-    wb::write_file_atomically(out, wb::make_results(context, trials).dump(1) + "\n");
+    wb::write_file_atomically(out, wb::make_results(context, trials, descriptions).dump(1) + "\n");
   }
   if (summary == "compact") print_compact(trials);
   if (summary == "full") print_full(trials);
@@ -385,6 +388,42 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"compact", "full", "none"}))
       ->capture_default_str();
 
+  auto* check = app.add_subcommand("check", "evaluate the chapters' tradeoff expectations on a results file");
+  std::string check_path, check_json;
+  check->add_option("results", check_path, "results file")->required();
+  check->add_option("--json", check_json, "also write the verdicts as JSON to this file ('-' = stdout)");
+  check->footer("Exit: 0 all hold, 1 one failed, 3 the file lacks trials an expectation needs, 2 bad input.");
+
+  auto* compare = app.add_subcommand("compare", "per-metric change between two results files");
+  std::string old_path, new_path, compare_json;
+  CompareOptions copts;
+  bool fail_on_regression = false, changed_only = false;
+  std::vector<std::string> metrics;
+  compare->add_option("old", old_path, "baseline results file")->required();
+  compare->add_option("new", new_path, "results file to judge")->required();
+  compare->add_option("--metric", metrics, "metrics to compare (repeatable; default: wall, throughput, p50, p99, cpu, RSS, threads)");
+  compare->add_option("--threshold", copts.threshold, "relative change below which a difference is noise")
+      ->check(CLI::Range(0.0, 10.0))
+      ->capture_default_str();
+  compare->add_option("--alpha", copts.alpha, "significance level")->check(CLI::Range(0.0001, 0.5))->capture_default_str();
+  compare->add_option("--json", compare_json, "also write the diff as JSON to this file ('-' = stdout)");
+  compare->add_flag("--fail-on-regression", fail_on_regression, "exit 1 when a metric got worse beyond noise");
+  compare->add_flag("--changed-only", changed_only, "print only the metrics that changed beyond noise");
+
+  auto* exporter = app.add_subcommand("export", "write a results file in another tool's format");
+  std::string export_format = "gbench", export_path, export_out;
+  exporter->add_option("--format", export_format, "gbench: Google Benchmark JSON (compare.py, dashboards)")
+      ->check(CLI::IsMember({"gbench"}))
+      ->capture_default_str();
+  exporter->add_option("results", export_path, "results file")->required();
+  exporter->add_option("-o,--out", export_out, "output file (default: stdout)");
+
+  auto* merge = app.add_subcommand("merge", "merge the results files of several machines into one");
+  std::vector<std::string> merge_paths;
+  std::string merge_out;
+  merge->add_option("results", merge_paths, "results files")->required();
+  merge->add_option("-o,--out", merge_out, "merged file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -401,6 +440,25 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
 
   try {
+    if (compare->parsed()) {
+      if (!metrics.empty()) copts.metrics = metrics;
+      return cmd_compare(old_path, new_path, copts, compare_json, fail_on_regression, changed_only);
+    }
+    if (exporter->parsed()) return cmd_export(export_path, export_format, export_out);
+    if (merge->parsed()) return cmd_merge(merge_paths, merge_out);
+    if (check->parsed()) {
+      // The build's current declarations, when there is a build; the file's own otherwise.
+      json current = json::object();
+      if (std::filesystem::exists(manifest)) {
+        const auto doc = load_results(check_path);
+        for (auto& c : load_manifest(manifest)) {
+          const bool used = std::any_of(doc["trials"].begin(), doc["trials"].end(),
+                                        [&](const json& t) { return t.value("chapter", "") == c.name; });
+          if (used) current[c.name] = describe_chapter(c);
+        }
+      }
+      return cmd_check(check_path, current, check_json);
+    }
     auto chapters = load_manifest(manifest);
     if (list->parsed()) {
       for (auto& c : chapters) {

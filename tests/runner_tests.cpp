@@ -181,3 +181,96 @@ TEST_CASE("list and describe read the chapters from the manifest", "[runner]") {
   CHECK(d.code() == 0);
   CHECK(json::parse(d.out)["name"] == "fake");
 }
+
+// ---------------------------------------------------------------------------------------------
+// check, compare, export, merge: the exit codes CI relies on, on the hand-made fixtures.
+
+namespace {
+
+std::string fixture(const std::string& name) { return test::exe_from_env("WB_FIXTURES") + "/" + name; }
+
+}  // namespace
+
+TEST_CASE("a run records each chapter's description and the latency histogram", "[runner]") {
+  Setup s;
+  REQUIRE(test::run(s.cmd({"--set", "ops=20"})).code() == 0);
+  const auto doc = wb::read_results(s.out);
+  CHECK(doc["chapters"]["fake"]["name"] == "fake");
+  CHECK(doc["chapters"]["fake"].contains("options"));
+  const auto& h = doc["trials"][0]["metrics"]["latency_us"]["histogram"];
+  REQUIRE(h.is_array());
+  std::uint64_t total = 0;
+  for (const auto& b : h) total += b[2].get<std::uint64_t>();
+  CHECK(total == 20);
+}
+
+TEST_CASE("check exits 0 when every expectation holds, 1 when one fails, 3 when trials are missing", "[runner]") {
+  const auto w = test::exe_from_env("WB_WORKBENCH");
+  const auto ok = test::run({w, "check", fixture("base.json")});
+  CHECK(ok.code() == 0);
+  CHECK(ok.out.find("4 pass, 0 fail, 0 missing") != std::string::npos);
+
+  const auto broken = test::run({w, "check", fixture("broken.json")});
+  CHECK(broken.code() == 1);
+  CHECK(broken.out.find("FAIL demo/few-threads") != std::string::npos);
+
+  wb::TempDir tmp("wb-check");
+  const auto incomplete = test::run({w, "check", fixture("incomplete.json"), "--json", tmp.file("v.json")});
+  CHECK(incomplete.code() == 3);
+  CHECK(incomplete.out.find("needs n=1000") != std::string::npos);
+  const auto verdicts = json::parse(wb::read_text_file(tmp.file("v.json")));
+  CHECK(verdicts["exit"] == 3);
+  CHECK(verdicts["verdicts"].size() == 3);
+}
+
+TEST_CASE("a results file of another schema version is refused with a clear message", "[runner]") {
+  const auto w = test::exe_from_env("WB_WORKBENCH");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{w, "check", fixture("foreign.json")},
+        std::vector<std::string>{w, "compare", fixture("base.json"), fixture("foreign.json")},
+        std::vector<std::string>{w, "export", fixture("foreign.json")},
+        std::vector<std::string>{w, "merge", fixture("base.json"), fixture("foreign.json"), "-o", "/dev/null"}}) {
+    const auto r = test::run(args);
+    CHECK(r.code() == 2);
+    CHECK(r.err.find("workbench.results/2") != std::string::npos);
+    CHECK(r.err.find("reads workbench.results/1") != std::string::npos);
+  }
+  const auto missing = test::run({w, "check", "/nonexistent/results.json"});
+  CHECK(missing.code() == 2);
+  CHECK(missing.err.find("cannot open") != std::string::npos);
+}
+
+TEST_CASE("compare --fail-on-regression exits 1 on a real regression and 0 on noise", "[runner]") {
+  const auto w = test::exe_from_env("WB_WORKBENCH");
+  const auto noise = test::run({w, "compare", fixture("base.json"), fixture("noise.json"), "--fail-on-regression"});
+  CHECK(noise.code() == 0);
+  CHECK(noise.out.find("0 worse") != std::string::npos);
+
+  wb::TempDir tmp("wb-compare");
+  const auto worse = test::run({w, "compare", fixture("base.json"), fixture("regression.json"), "--fail-on-regression",
+                                "--changed-only", "--json", tmp.file("diff.json")});
+  CHECK(worse.code() == 1);
+  CHECK(worse.out.find("WORSE") != std::string::npos);
+  const auto diff = json::parse(wb::read_text_file(tmp.file("diff.json")));
+  CHECK(diff["regression"] == true);
+
+  // Without the flag a regression is reported but the exit code stays 0 (compare.py's habit).
+  CHECK(test::run({w, "compare", fixture("base.json"), fixture("regression.json")}).code() == 0);
+  // Three repetitions a side: the output says why the rank test is not used.
+  const auto small = test::run({w, "compare", fixture("broken.json"), fixture("other-host.json")});
+  CHECK(small.out.find("too few repetitions for the rank test") != std::string::npos);
+}
+
+TEST_CASE("export writes Google Benchmark JSON and merge keeps the hosts apart", "[runner]") {
+  const auto w = test::exe_from_env("WB_WORKBENCH");
+  wb::TempDir tmp("wb-interop");
+  REQUIRE(test::run({w, "export", "--format", "gbench", fixture("base.json"), "-o", tmp.file("g.json")}).code() == 0);
+  const auto g = json::parse(wb::read_text_file(tmp.file("g.json")));
+  CHECK(g["benchmarks"].size() > 0);
+  CHECK(g["benchmarks"][0].contains("real_time"));
+
+  REQUIRE(test::run({w, "merge", fixture("base.json"), fixture("other-host.json"), "-o", tmp.file("class.json")}).code() == 0);
+  const auto merged = wb::read_results(tmp.file("class.json"));
+  CHECK(merged["sources"].size() == 2);
+  CHECK(test::run({w, "check", tmp.file("class.json")}).code() == 0);
+}

@@ -20,7 +20,7 @@ TEST_CASE("a trial record survives a JSON round trip unchanged", "[record]") {
   r.metrics.wall_s = 1.25;
   r.metrics.ops = 64;
   r.metrics.throughput_ops_s = 51.2;
-  r.metrics.latency = {64, 10.5, 9.0, 12.0, 20.0, 25.0, 30.0, 1.5};
+  r.metrics.latency = {64, 10.5, 9.0, 12.0, 20.0, 25.0, 30.0, 1.5, {{9000, 9031, 40}, {12000, 12031, 24}}};
   r.metrics.resources.cpu_user_s = 0.5;
   r.metrics.resources.cpu_sys_s = 0.25;
   r.metrics.resources.peak_rss_kib = 4096;

@@ -1,0 +1,34 @@
+// The runner's subcommands that read result files rather than run chapters: check, compare,
+// export and merge.  Each returns the process exit code; a bad argument or an unreadable or
+// foreign file throws UsageError (exit 2).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runners/analysis.hpp"
+
+namespace wb::runner {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// read_results, with its message turned into a UsageError.
+nlohmann::json load_results(const std::string& path);
+
+// `current` maps chapter names to the --describe output of the chapters this build has; they
+// override the descriptions the file carries (what the code declares now is what CI checks).
+int cmd_check(const std::string& path, const nlohmann::json& current, const std::string& json_out);
+
+int cmd_compare(const std::string& old_path, const std::string& new_path, const CompareOptions& options,
+                const std::string& json_out, bool fail_on_regression, bool changed_only);
+
+int cmd_export(const std::string& path, const std::string& format, const std::string& out);
+
+int cmd_merge(const std::vector<std::string>& paths, const std::string& out);
+
+}  // namespace wb::runner
