@@ -1,0 +1,568 @@
+"""wbcharts — reading workbench result files and drawing the project's charts.
+
+Shared by scripts/plot (files for slides) and scripts/report (one offline HTML page).  Every
+drawing function takes a matplotlib Axes and one chapter's trials, draws what the trials allow
+and returns notes on what it could not draw, so a file with failed trials or missing metrics
+still gives charts that say what is missing.  Needs Debian's python3-matplotlib.
+"""
+import json
+import math
+import random
+import statistics
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+SCHEMA_MAJOR = "workbench.results/1"
+VARIANTS = ("sync", "async")
+COLOURS = {"sync": "#1f77b4", "async": "#ff7f0e"}  # the same in every chart of the project
+HOST_STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (1, 3)), "v")]
+SPECTRUM = [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999]
+
+
+class ResultsError(Exception):
+    pass
+
+
+def load(paths):
+    """Reads result files; returns (trials, contexts, descriptions).  Each trial gets `_host`."""
+    trials, contexts, descriptions = [], [], {}
+    for p in paths:
+        try:
+            with open(p) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ResultsError(f"cannot read {p}: {e}")
+        schema = doc.get("schema", "") if isinstance(doc, dict) else ""
+        if schema.split("/")[0] != "workbench.results" or schema.split("/")[-1] != "1":
+            raise ResultsError(f"{p} has schema {schema!r}; this script reads {SCHEMA_MAJOR}")
+        ctx = doc.get("context", {})
+        contexts.extend(doc.get("sources") or [ctx])
+        for name, d in (doc.get("chapters") or {}).items():
+            descriptions.setdefault(name, d)
+        for t in doc.get("trials", []):
+            t = dict(t)
+            t["_host"] = t.get("host") or ctx.get("host", "?")
+            t["_file"] = p
+            trials.append(t)
+    return trials, contexts, descriptions
+
+
+# ------------------------------------------------------------------------------------------------
+# values
+
+
+def metric(t, name):
+    """The value of a metric by the names `workbench check` uses; None when absent."""
+    m = t.get("metrics") or {}
+    try:
+        if name == "cpu_s":
+            return m["cpu_user_s"] + m["cpu_sys_s"]
+        if name.startswith("latency_us."):
+            return m["latency_us"][name.split(".", 1)[1]]
+        if name in m:
+            return m[name]
+        return (t.get("counters") or {})[name.split("counters.")[-1]]
+    except (KeyError, TypeError):
+        return None
+
+
+def ok(trials):
+    return [t for t in trials if t.get("status") == "ok" and t.get("metrics")]
+
+
+def fmt_value(v):
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
+class Chapter:
+    """One chapter's trials with its sweep worked out: which parameter is the x axis, which
+    other parameters split the points into series, and which hosts the trials came from."""
+
+    def __init__(self, name, trials, description=None):
+        self.name = name
+        self.trials = trials
+        self.description = description or {}
+        self.points = []
+        for t in trials:
+            if t["params"] not in self.points:
+                self.points.append(t["params"])
+        keys = list(self.points[0]) if self.points else []
+        self.varying = [k for k in keys if any(p.get(k) != self.points[0].get(k) for p in self.points)]
+        numeric = [k for k in self.varying
+                   if all(isinstance(p.get(k), (int, float)) and not isinstance(p.get(k), bool) for p in self.points)]
+        # The swept parameter: the numeric one with the most values, else any that varies.
+        candidates = sorted(numeric, key=lambda k: -len({p[k] for p in self.points})) or self.varying
+        self.x = candidates[0] if candidates else None
+        self.x_numeric = self.x in numeric
+        self.series_keys = [k for k in self.varying if k != self.x]
+        self.hosts = sorted({t["_host"] for t in trials})
+        xs = [p[self.x] for p in self.points] if self.x else []
+        self.x_values = sorted(set(xs)) if self.x_numeric else list(dict.fromkeys(xs))
+        positive = [v for v in self.x_values if self.x_numeric and v > 0]
+        self.x_log = self.x_numeric and len(positive) == len(self.x_values) and len(positive) > 1 and \
+            max(positive) / min(positive) >= 10
+
+    def series(self):
+        """(label, host, variant, {x value: [trials]}) for every line to draw."""
+        out = []
+        combos = []
+        for p in self.points:
+            c = tuple((k, p.get(k)) for k in self.series_keys)
+            if c not in combos:
+                combos.append(c)
+        for host in self.hosts:
+            for combo in combos:
+                for variant in VARIANTS:
+                    by_x = {}
+                    for t in self.trials:
+                        if t["variant"] != variant or t["_host"] != host:
+                            continue
+                        if any(t["params"].get(k) != v for k, v in combo):
+                            continue
+                        x = t["params"].get(self.x) if self.x else "defaults"
+                        by_x.setdefault(x, []).append(t)
+                    if not by_x:
+                        continue
+                    label = variant
+                    if combo:
+                        label += " " + " ".join(f"{k}={fmt_value(v)}" for k, v in combo)
+                    if len(self.hosts) > 1:
+                        label += f" @{host}"
+                    out.append((label, host, variant, combo, by_x))
+        return out
+
+    def style(self, host, combo_index=0):
+        line, marker = HOST_STYLES[(self.hosts.index(host) + combo_index) % len(HOST_STYLES)]
+        return line, marker
+
+    def x_pos(self, x):
+        if self.x_numeric or self.x is None:
+            return x if self.x else 0
+        return self.x_values.index(x)
+
+    def setup_x(self, ax, log_y=False):
+        if self.x is None:
+            ax.set_xticks([0])
+            ax.set_xticklabels(["defaults"])
+        elif self.x_numeric:
+            if self.x_log:
+                ax.set_xscale("log")
+        else:
+            ax.set_xticks(range(len(self.x_values)))
+            ax.set_xticklabels([fmt_value(v) for v in self.x_values])
+        ax.set_xlabel(self.x or "")
+        if log_y:
+            ax.set_yscale("log")
+        ax.grid(True, which="major", alpha=0.3)
+
+    def missing(self):
+        """Notes on trials that did not succeed."""
+        notes = []
+        for t in self.trials:
+            if t.get("status") != "ok":
+                where = " ".join(f"{k}={fmt_value(t['params'].get(k))}" for k in self.varying) or "defaults"
+                notes.append(f"{t['variant']} {where} rep {t.get('repetition', 0) + 1}: {t.get('status')}")
+        return notes
+
+
+def chapters_of(trials, descriptions):
+    names = list(dict.fromkeys(t["chapter"] for t in trials))
+    return [Chapter(n, [t for t in trials if t["chapter"] == n], descriptions.get(n)) for n in names]
+
+
+def _combo_index(ch, combo):
+    combos = []
+    for p in ch.points:
+        c = tuple((k, p.get(k)) for k in ch.series_keys)
+        if c not in combos:
+            combos.append(c)
+    return combos.index(combo) if combo in combos else 0
+
+
+def _medians(by_x, name, ch):
+    xs, meds, lows, highs, counts = [], [], [], [], []
+    for x in sorted(by_x, key=lambda v: ch.x_pos(v)):
+        vals = [v for v in (metric(t, name) for t in ok(by_x[x])) if v is not None]
+        if not vals:
+            continue
+        xs.append(ch.x_pos(x))
+        meds.append(statistics.median(vals))
+        lows.append(min(vals))
+        highs.append(max(vals))
+        counts.append(len(vals))
+    return xs, meds, lows, highs, counts
+
+
+def _positive(ax, values):
+    """Log axes only for positive values."""
+    return all(v > 0 for v in values) and len(values) > 0
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. latency p50 and p99 against the swept parameter
+
+
+def draw_latency(ax, ch):
+    notes, allv = [], []
+    for label, host, variant, combo, by_x in ch.series():
+        line, marker = ch.style(host, _combo_index(ch, combo))
+        for q, ls, alpha in (("p50", line, 1.0), ("p99", ":", 0.8)):
+            xs, meds, _, _, _ = _medians(by_x, "latency_us." + q, ch)
+            meds = [m / 1e3 for m in meds]
+            if xs:
+                ax.plot(xs, meds, linestyle=ls, marker=marker, color=COLOURS[variant], alpha=alpha,
+                        label=f"{label} {q}")
+                allv += meds
+    if not allv:
+        notes.append("no latency figures")
+        empty_panel(ax, "no latency figures in these trials")
+    ch.setup_x(ax, log_y=_positive(ax, allv) and max(allv) / max(min(allv), 1e-9) >= 10)
+    ax.set_ylabel("latency, ms (solid p50, dotted p99)")
+    ax.set_title(f"{ch.name}: latency")
+    return notes
+
+
+# 2. throughput against the swept parameter, with the spread over repetitions
+
+
+def draw_throughput(ax, ch):
+    notes, any_drawn = [], False
+    unit = ch.description.get("ops_unit") or "op"
+    for label, host, variant, combo, by_x in ch.series():
+        line, marker = ch.style(host, _combo_index(ch, combo))
+        xs, meds, lows, highs, counts = _medians(by_x, "throughput_ops_s", ch)
+        if not xs:
+            continue
+        any_drawn = True
+        ax.plot(xs, meds, linestyle=line, marker=marker, color=COLOURS[variant], label=f"{label} (n={min(counts)})")
+        if ch.x_numeric or ch.x is None:
+            ax.fill_between(xs, lows, highs, color=COLOURS[variant], alpha=0.18, linewidth=0)
+        else:
+            ax.errorbar(xs, meds, yerr=[[m - lo for m, lo in zip(meds, lows)], [h - m for m, h in zip(meds, highs)]],
+                        fmt="none", ecolor=COLOURS[variant], capsize=3)
+    if not any_drawn:
+        notes.append("no throughput figures")
+        empty_panel(ax, "no throughput figures in these trials")
+    ch.setup_x(ax)
+    ax.set_ylabel(f"{unit}s per second (band: min..max)")
+    ax.set_title(f"{ch.name}: throughput")
+    return notes
+
+
+# 3. peak RSS per in-flight task and peak threads against N (log-log)
+
+
+NOT_COUNTS = {"ms", "s", "us", "ns", "KiB", "MiB", "GiB", "bytes", "share", "%", ""}
+COUNT_NAMES = {"n", "tasks", "calls", "concurrency", "connections", "files", "producers", "workers", "clients"}
+
+
+def _x_is_count(ch):
+    """Whether the swept parameter counts things that are in flight together (tasks, calls,
+    connections) rather than measuring time or size: only then is it an N for scaling."""
+    if not ch.x_numeric:
+        return False
+    for o in ch.description.get("options", []):
+        if o.get("param") == ch.x and "unit" in o:
+            return (o.get("unit") or "") not in NOT_COUNTS
+    return ch.x in COUNT_NAMES
+
+
+def _in_flight(t, ch):
+    n = (t.get("counters") or {}).get("peak_in_flight")
+    if n:
+        return n
+    if _x_is_count(ch):
+        return t["params"].get(ch.x)
+    return None
+
+
+def empty_panel(ax, message):
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=8, color="#777777",
+            transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def draw_scaling(ax_rss, ax_threads, ch):
+    notes = []
+    drawn = False
+    for label, host, variant, combo, by_x in ch.series():
+        line, marker = ch.style(host, _combo_index(ch, combo))
+        pts = []
+        for x, ts in by_x.items():
+            rows = []
+            for t in ok(ts):
+                n = _in_flight(t, ch)
+                m = t["metrics"]
+                if not n or n <= 0:
+                    continue
+                growth = max(m.get("peak_rss_kib", 0) - m.get("start_rss_kib", 0), 0)
+                rows.append((n, growth / n, m.get("peak_threads", 0)))
+            if rows:
+                pts.append((statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows),
+                            statistics.median(r[2] for r in rows)))
+        pts.sort()
+        if not pts:
+            continue
+        drawn = True
+        ax_rss.plot([p[0] for p in pts], [max(p[1], 1e-3) for p in pts], linestyle=line, marker=marker,
+                    color=COLOURS[variant], label=label)
+        ax_threads.plot([p[0] for p in pts], [max(p[2], 1) for p in pts], linestyle=line, marker=marker,
+                        color=COLOURS[variant], label=label)
+    if not drawn:
+        why = "no in-flight count: no peak_in_flight counter, and the swept parameter is not a count of tasks"
+        notes.append(why)
+        for ax in (ax_rss, ax_threads):
+            empty_panel(ax, why.replace(", and", ",\nand"))
+    for ax, title, unit in ((ax_rss, "RSS growth per in-flight task", "KiB per task"),
+                            (ax_threads, "peak threads", "threads")):
+        if drawn:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_xlabel("tasks in flight (N)")
+        ax.set_ylabel(unit)
+        ax.set_title(f"{ch.name}: {title}")
+        ax.grid(True, which="major", alpha=0.3)
+    return notes
+
+
+# 4. latency percentile spectrum at one point
+
+
+def merged_buckets(trials):
+    buckets = {}
+    for t in ok(trials):
+        for low, high, n in (t["metrics"].get("latency_us") or {}).get("histogram") or []:
+            buckets[(low, high)] = buckets.get((low, high), 0) + n
+    return sorted(buckets.items())
+
+
+def quantile(buckets, q):
+    total = sum(n for _, n in buckets)
+    rank = max(1, math.ceil(q * total))
+    seen = 0
+    for (low, high), n in buckets:
+        seen += n
+        if seen >= rank:
+            return (low + high) / 2 / 1e3  # µs
+    return (buckets[-1][0][0] + buckets[-1][0][1]) / 2 / 1e3
+
+
+def spectrum_point(ch, at=None):
+    """The point to draw the spectrum at: `at` (a dict) when given and present, else the largest x."""
+    if at:
+        for p in ch.points:
+            if all(fmt_value(p.get(k)) == fmt_value(v) for k, v in at.items()):
+                return p
+    if ch.x is None:
+        return ch.points[0]
+    best = max(ch.points, key=lambda p: ch.x_pos(p.get(ch.x)))
+    return best
+
+
+def draw_spectrum(ax, ch, at=None):
+    notes = []
+    point = spectrum_point(ch, at)
+    where = " ".join(f"{k}={fmt_value(point.get(k))}" for k in ch.varying) or "defaults"
+    xs_p = [1 / (1 - q) if q < 1 else 1e4 for q in SPECTRUM]
+    drawn = False
+    for host in ch.hosts:
+        for variant in VARIANTS:
+            ts = [t for t in ch.trials if t["params"] == point and t["variant"] == variant and t["_host"] == host]
+            good = ok(ts)
+            if not good:
+                continue
+            drawn = True
+            line, marker = ch.style(host)
+            label = variant + (f" @{host}" if len(ch.hosts) > 1 else "")
+            buckets = merged_buckets(good)
+            if buckets:
+                ys = [quantile(buckets, q) / 1e3 for q in SPECTRUM]
+                ax.plot(xs_p, ys, linestyle=line, marker=marker, color=COLOURS[variant],
+                        label=f"{label} ({sum(n for _, n in buckets)} ops, {len(good)} runs)")
+            else:
+                # Older files carry only the summary: draw those points and say so.
+                lat = statistics.median
+                pts = [(1, "min"), (2, "p50"), (10, "p90"), (100, "p99"), (1000, "p999")]
+                xs = [x for x, k in pts if all(k in (t["metrics"].get("latency_us") or {}) for t in good)]
+                ys = [lat(t["metrics"]["latency_us"][k] for t in good) / 1e3 for x, k in pts if x in xs]
+                ax.plot(xs, ys, linestyle="none", marker=marker, color=COLOURS[variant], label=f"{label} (summary only)")
+                notes.append(f"{variant}: no histogram in the trials, summary percentiles only")
+    if not drawn:
+        notes.append(f"no successful trial at {where}: spectrum not drawn")
+        empty_panel(ax, f"no successful trial at {where}")
+        ax.set_title(f"{ch.name}: latency spectrum", fontsize=9)
+        return notes
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks([1, 2, 10, 100, 1000, 10000])
+    ax.set_xticklabels(["p0", "p50", "p90", "p99", "p99.9", "p99.99"])
+    ax.set_xlabel("percentile (axis 1/(1-p))")
+    ax.set_ylabel("latency, ms")
+    ax.set_title(f"{ch.name}: latency spectrum at {where}", fontsize=9)
+    ax.grid(True, which="major", alpha=0.3)
+    return notes
+
+
+# 5. async/sync ratio of a metric with a bootstrap interval
+
+
+def bootstrap_ratio(sync_vals, async_vals, resamples=2000, seed=7):
+    rng = random.Random(seed)
+    ratios = []
+    for _ in range(resamples):
+        s = statistics.median(rng.choice(sync_vals) for _ in sync_vals)
+        a = statistics.median(rng.choice(async_vals) for _ in async_vals)
+        if s > 0:
+            ratios.append(a / s)
+    ratios.sort()
+    if not ratios:
+        return None
+    return ratios[int(0.025 * (len(ratios) - 1))], ratios[int(0.975 * (len(ratios) - 1))]
+
+
+def draw_ratio(ax, ch, name="wall_s"):
+    notes, drawn = [], False
+    for host in ch.hosts:
+        by_combo = {}
+        for label, h, variant, combo, by_x in ch.series():
+            if h == host:
+                by_combo.setdefault(combo, {})[variant] = by_x
+        for ci, (combo, variants) in enumerate(by_combo.items()):
+            if "sync" not in variants or "async" not in variants:
+                continue
+            xs, rs, lo, hi = [], [], [], []
+            for x in sorted(set(variants["sync"]) & set(variants["async"]), key=ch.x_pos):
+                s = [v for v in (metric(t, name) for t in ok(variants["sync"][x])) if v is not None]
+                a = [v for v in (metric(t, name) for t in ok(variants["async"][x])) if v is not None]
+                if not s or not a or statistics.median(s) <= 0:
+                    continue
+                r = statistics.median(a) / statistics.median(s)
+                ci95 = bootstrap_ratio(s, a) or (r, r)
+                xs.append(ch.x_pos(x))
+                rs.append(r)
+                lo.append(max(r - ci95[0], 0))
+                hi.append(max(ci95[1] - r, 0))
+            if not xs:
+                continue
+            drawn = True
+            line, marker = ch.style(host, ci)
+            label = " ".join(f"{k}={fmt_value(v)}" for k, v in combo) or "async / sync"
+            if len(ch.hosts) > 1:
+                label += f" @{host}"
+            ax.errorbar(xs, rs, yerr=[lo, hi], linestyle=line if ch.x_numeric else "none", marker=marker, capsize=4, color="#555555" if ci == 0 else None,
+                        label=label)
+    ax.axhline(1.0, color="black", linewidth=1)
+    if not drawn:
+        notes.append(f"no point has both variants' {name}: ratio not drawn")
+        empty_panel(ax, f"no point has both variants' {name}")
+    ch.setup_x(ax, log_y=False)
+    ax.set_ylabel(f"async / sync, {name} (95% bootstrap)")
+    ax.set_title(f"{ch.name}: ratio of {name}")
+    return notes
+
+
+# 6. trial order against value (drift)
+
+
+def draw_drift(ax, ch, name="wall_s"):
+    notes = []
+    groups = {}
+    for t in ok(ch.trials):
+        v = metric(t, name)
+        if v is not None:
+            groups.setdefault((json.dumps(t["params"], sort_keys=True), t["variant"], t["_host"]), []).append((t, v))
+    for variant in VARIANTS:
+        xs, ys = [], []
+        for (_, var, _), rows in groups.items():
+            if var != variant:
+                continue
+            med = statistics.median(v for _, v in rows)
+            for t, v in rows:
+                if med > 0 and "order" in t:
+                    xs.append(t["order"])
+                    ys.append(v / med)
+        if xs:
+            ax.scatter(xs, ys, s=14, color=COLOURS[variant], label=variant)
+    if not groups:
+        notes.append("no successful trials: drift not drawn")
+        empty_panel(ax, "no successful trials")
+    ax.axhline(1.0, color="black", linewidth=1)
+    ax.set_xlabel("trial order in the run")
+    ax.set_ylabel(f"{name} / median of its point")
+    ax.set_title(f"{ch.name}: drift over the run")
+    ax.grid(True, alpha=0.3)
+    return notes
+
+
+KINDS = ["latency", "throughput", "scaling", "spectrum", "ratio", "drift"]
+
+
+def caption(ch, contexts, notes):
+    commits = sorted({c.get("git", "?") for c in contexts})
+    counts = {v: len([t for t in ch.trials if t["variant"] == v]) for v in VARIANTS}
+    oks = {v: len([t for t in ok(ch.trials) if t["variant"] == v]) for v in VARIANTS}
+    text = (f"{ch.name}: sync {oks['sync']}/{counts['sync']} ok, async {oks['async']}/{counts['async']} ok trials; "
+            f"host {', '.join(ch.hosts)}; commit {', '.join(commits)}")
+    missing = ch.missing()
+    if missing:
+        text += "\nnot ok: " + "; ".join(missing)[:240]
+    if notes:
+        text += "\nnot drawn: " + "; ".join(sorted(set(notes)))[:240]
+    return text
+
+
+def chapter_sheet(ch, contexts, ratio_metric="wall_s", at=None):
+    """One figure with every chart kind for one chapter (the report's picture of it)."""
+    fig, grid = plt.subplots(2, 4, figsize=(20, 8.5))
+    a = grid.flat
+    notes = []
+    notes += draw_latency(a[0], ch)
+    notes += draw_throughput(a[1], ch)
+    notes += draw_scaling(a[2], a[3], ch)
+    notes += draw_spectrum(a[4], ch, at)
+    notes += draw_ratio(a[5], ch, ratio_metric)
+    notes += draw_drift(a[6], ch)
+    a[7].axis("off")
+    # The shared legend explains colours and line styles; panels whose labels carry counts or
+    # series of their own keep a small legend.
+    a[7].legend(*a[0].get_legend_handles_labels(), loc="center", fontsize=9)
+    for ax in (a[1], a[4], a[5]):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle(caption(ch, contexts, notes), fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig, notes
+
+
+def kind_figure(kind, chapters, contexts, ratio_metric="wall_s", at=None):
+    """One chart kind, a panel (scaling: two) per chapter."""
+    cols = 2 if kind == "scaling" else min(len(chapters), 3)
+    rows = len(chapters) if kind == "scaling" else math.ceil(len(chapters) / cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.4 * rows), squeeze=False)
+    axes = list(grid.flat)
+    lines = []
+    for i, ch in enumerate(chapters):
+        if kind == "scaling":
+            notes = draw_scaling(axes[2 * i], axes[2 * i + 1], ch)
+            if axes[2 * i].get_legend_handles_labels()[0]:
+                axes[2 * i].legend(fontsize=7)
+        else:
+            ax = axes[i]
+            notes = {"latency": draw_latency, "throughput": draw_throughput, "drift": draw_drift,
+                     "spectrum": lambda a, c: draw_spectrum(a, c, at),
+                     "ratio": lambda a, c: draw_ratio(a, c, ratio_metric)}[kind](ax, ch)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+        lines.append(caption(ch, contexts, notes).replace("\n", " | "))
+    for ax in axes[len(chapters) * (2 if kind == "scaling" else 1):]:
+        ax.axis("off")
+    fig.suptitle("\n".join(lines), fontsize=7)
+    height = 4.4 * rows
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.15 * len(lines) + 0.1) / height))
+    return fig

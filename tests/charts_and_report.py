@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""scripts/plot and scripts/report on the hand-made fixtures.
+
+usage: charts_and_report.py PLOT REPORT WORKBENCH FIXTURES_DIR
+
+Every chart kind must come out as a non-empty PNG and SVG; a file with a failed trial and
+missing points must still be drawn, with the failure named; the report must be one offline
+HTML file that names every chapter and shows the expectation verdicts; a file of another schema
+version must be refused with a message that says so.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+KINDS = ["latency", "throughput", "scaling", "spectrum", "ratio", "drift"]
+
+
+def run(cmd):
+    return subprocess.run(["/usr/bin/python3"] + cmd, capture_output=True, text=True, timeout=300)
+
+
+def main():
+    plot, report, workbench, fixtures = sys.argv[1:5]
+    fx = lambda name: os.path.join(fixtures, name)  # noqa: E731
+    problems = []
+
+    def expect(cond, what):
+        print(("ok   " if cond else "FAIL ") + what)
+        if not cond:
+            problems.append(what)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "charts")
+        p = run([plot, fx("base.json"), fx("other-host.json"), "-o", out])
+        expect(p.returncode == 0, f"plot exits 0 ({p.stderr.strip()[-300:]})")
+        for stem in KINDS + ["chapter-demo", "chapter-demo2"]:
+            for ext in ("png", "svg"):
+                path = os.path.join(out, f"{stem}.{ext}")
+                expect(os.path.exists(path) and os.path.getsize(path) > 5000, f"{stem}.{ext} is drawn and not empty")
+        with open(os.path.join(out, "latency.svg")) as f:
+            svg = f.read()
+        expect("fixture-a" in svg and "fixture-b" in svg, "the caption names both hosts")
+        expect("#1f77b4" in svg and "#ff7f0e" in svg, "sync and async keep their fixed colours")
+
+        out2 = os.path.join(tmp, "incomplete")
+        p = run([plot, fx("incomplete.json"), "-o", out2, "--format", "svg"])
+        expect(p.returncode == 0, "plot draws a file with a failed trial and missing points")
+        with open(os.path.join(out2, "chapter-demo.svg")) as f:
+            svg = f.read()
+        expect("not ok" in svg and "failed" in svg, "the chart names the failed trial")
+
+        p = run([plot, fx("foreign.json"), "-o", os.path.join(tmp, "foreign")])
+        expect(p.returncode != 0 and "workbench.results/2" in p.stderr, "plot refuses another schema version, saying so")
+
+        html_path = os.path.join(tmp, "report.html")
+        p = run([report, fx("broken.json"), "-o", html_path, "--workbench", workbench])
+        expect(p.returncode == 0, f"report exits 0 ({p.stderr.strip()[-300:]})")
+        with open(html_path) as f:
+            html = f.read()
+        for chapter in ("demo", "demo2"):
+            expect(f"id='{chapter}'" in html, f"the report has a section for {chapter}")
+        expect(html.count("data:image/png;base64,") == 2, "one inline chart sheet per chapter")
+        expect(not re.search(r"""(src|href)=['"]?(https?:)?//""", html), "the report loads nothing from the network")
+        expect("few-threads" in html and "class='fail'" in html, "the failed expectation is shown as failed")
+        expect("fixture-a" in html and "g++ 12.2.0" in html, "the context block names host and compiler")
+
+        p = run([report, fx("base.json"), "-o", os.path.join(tmp, "nowb.html"), "--workbench", "/nonexistent/workbench"])
+        expect(p.returncode == 0, "without a workbench binary the report is still written")
+        p = run([report, fx("foreign.json"), "-o", os.path.join(tmp, "f.html")])
+        expect(p.returncode != 0 and "workbench.results/2" in p.stderr, "report refuses another schema version")
+
+    print(f"{len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
