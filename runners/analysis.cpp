@@ -331,7 +331,17 @@ void check_chapter(CheckReport& report, const std::string& chapter, const json& 
 CheckReport check_expectations(const json& results, const json& descriptions) {
   CheckReport report;
   const json& trials = results.at("trials");
-  for (const auto& [chapter, description] : descriptions.items()) {
+  // The file's order (the order the chapters ran in), then chapters it has no trials of.
+  std::vector<std::string> order;
+  for (const auto& t : trials) {
+    const std::string c = t.value("chapter", "");
+    if (descriptions.contains(c) && std::find(order.begin(), order.end(), c) == order.end()) order.push_back(c);
+  }
+  for (const auto& [name, d] : descriptions.items()) {
+    if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+  }
+  for (const auto& chapter : order) {
+    const json& description = descriptions[chapter];
     if (!description.contains("expectations") || description["expectations"].empty()) continue;
     std::vector<std::string> hosts;  // in first-seen order; "" when the file is not a merge
     std::map<std::string, std::vector<const json*>> by_host;
