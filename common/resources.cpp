@@ -6,11 +6,36 @@
 #include <fstream>
 #include <string>
 
+#include <iterator>
+#include <sstream>
+
 #include <sys/time.h>
+#include <unistd.h>
 
 namespace wb {
 
 namespace {
+
+// utime and stime of a whole process (every thread), in seconds: fields 14 and 15 of
+// /proc/PID/stat, counted after the ")" that ends the command name (which may hold spaces).
+std::pair<double, double> process_cpu(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return {0, 0};
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; rest >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) {
+      stime = std::stod(field);
+      break;
+    }
+  }
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return {utime / tick, stime / tick};
+}
 
 double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; }
 
@@ -23,9 +48,11 @@ std::int64_t field(const std::string& line, const char* name) {
 
 }  // namespace
 
-ProcStatus read_proc_status() {
+ProcStatus read_proc_status() { return read_proc_status(0); }
+
+ProcStatus read_proc_status(int pid) {
   ProcStatus s;
-  std::ifstream in("/proc/self/status");
+  std::ifstream in(pid > 0 ? "/proc/" + std::to_string(pid) + "/status" : std::string("/proc/self/status"));
   std::string line;
   while (std::getline(in, line)) {
     if (auto v = field(line, "VmRSS:"); v >= 0) s.vm_rss_kib = v;
@@ -112,6 +139,55 @@ ResourceUsage ResourceMeter::stop() {
   // The census saw every pthread the variant made, however short-lived; it counted the
   // sampler too (it was live throughout), so one less.
   if (thread_census_active()) u.peak_threads = std::max<std::int64_t>(u.peak_threads, thread_census_peak() - 1);
+  return u;
+}
+
+ProcessWatch::~ProcessWatch() {
+  if (sampler_.joinable()) {
+    running_.store(false);
+    sampler_.join();
+  }
+}
+
+void ProcessWatch::start(int pid) {
+  pid_ = pid;
+  partial_ = {};
+  {
+    std::ofstream clear("/proc/" + std::to_string(pid) + "/clear_refs");
+    clear << "5";
+    clear.flush();
+    partial_.hwm_reset = static_cast<bool>(clear);
+  }
+  const auto st = read_proc_status(pid);
+  partial_.start_rss_kib = st.vm_rss_kib;
+  partial_.start_threads = st.threads;
+  peak_threads_ = st.threads;
+  std::tie(user0_, sys0_) = process_cpu(pid);
+  running_.store(true);
+  sampler_ = std::thread([this] {
+    while (running_.load(std::memory_order_relaxed)) {
+      const auto t = read_proc_status(pid_).threads;
+      auto seen = peak_threads_.load(std::memory_order_relaxed);
+      while (t > seen && !peak_threads_.compare_exchange_weak(seen, t)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  t0_ = std::chrono::steady_clock::now();
+}
+
+ResourceUsage ProcessWatch::stop() {
+  const auto t1 = std::chrono::steady_clock::now();
+  running_.store(false);
+  if (sampler_.joinable()) sampler_.join();
+  const auto st = read_proc_status(pid_);
+  const auto [user1, sys1] = process_cpu(pid_);
+  ResourceUsage u = partial_;
+  u.wall_s = std::chrono::duration<double>(t1 - t0_).count();
+  u.cpu_user_s = std::max(0.0, user1 - user0_);
+  u.cpu_sys_s = std::max(0.0, sys1 - sys0_);
+  u.peak_rss_kib = st.vm_hwm_kib;
+  u.peak_threads = std::max<std::int64_t>(peak_threads_.load(), st.threads);
   return u;
 }
 

@@ -44,6 +44,7 @@ struct ProcStatus {
   std::int64_t threads = -1;
 };
 ProcStatus read_proc_status();
+ProcStatus read_proc_status(int pid);  // another process's
 
 // Raises this process's soft limit on open descriptors to its hard limit (10,000 sockets need
 // 10,000 descriptors; the usual soft limit is 1,024).  Returns the limit now in force.
@@ -68,6 +69,31 @@ class ResourceMeter {
   std::atomic<bool> running_{false};
   std::atomic<std::int64_t> peak_threads_{0};
   rusage sampler_ru_{};  // the sampler's own usage, written by it before it exits
+  std::thread sampler_;
+};
+
+// The same figures for another process — a server under load in a process of its own, whose
+// cost is the one to report, not the load generator's: peak RSS from its VmHWM (reset at
+// start through its clear_refs), peak threads sampled every millisecond, CPU from
+// /proc/PID/stat (all its threads).  Context switches are not taken: the kernel keeps them per
+// thread, and the threads of a thread-per-connection server come and go.
+class ProcessWatch {
+ public:
+  ProcessWatch() = default;
+  ProcessWatch(const ProcessWatch&) = delete;
+  ProcessWatch& operator=(const ProcessWatch&) = delete;
+  ~ProcessWatch();
+
+  void start(int pid);
+  ResourceUsage stop();
+
+ private:
+  int pid_ = -1;
+  std::chrono::steady_clock::time_point t0_{};
+  double user0_ = 0, sys0_ = 0;
+  ResourceUsage partial_{};
+  std::atomic<bool> running_{false};
+  std::atomic<std::int64_t> peak_threads_{0};
   std::thread sampler_;
 };
 

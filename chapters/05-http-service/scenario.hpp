@@ -1,0 +1,62 @@
+// Chapter 05 — a request-response HTTP service (seed §13, health checks §23), measured under
+// real load: the chapter starts the service (http-server, built from sync_server.cpp or
+// async_server.cpp) in a process of its own, drives it with a coroutine load generator
+// (common/loadgen) over loopback, and reports the *server's* peak threads, memory and CPU
+// (common/resources: ProcessWatch) beside the client-side latency and throughput.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/backend.hpp"
+#include "common/chapter.hpp"
+#include "common/loadgen.hpp"
+#include "common/process.hpp"
+
+namespace http_service {
+
+struct Params {
+  std::int64_t connections = 100;      // keep-alive connections the load generator holds
+  std::int64_t duration_ms = 1000;     // how long it sends
+  double rate = 0;                     // requests/s in total; 0 = closed loop
+  std::int64_t delay_ms = 1;           // the service's simulated downstream latency per request
+  std::int64_t bytes = 64;             // body of each answer
+  std::int64_t server_threads = 0;     // async server's threads; 0 = the cores
+  std::string shape = "shared";        // async server: shared | reuseport
+  std::int64_t client_threads = 1;     // the load generator's threads
+  std::int64_t max_connections = 10'000;
+  std::int64_t timeout_ms = 5'000;     // client's per-request timeout
+};
+
+wb::Chapter make_chapter(Params& params);
+
+// The service under test, started before the measured region and stopped (SIGTERM: a drain)
+// after it.
+//
+// Once it listens, the chapter asks it a fixed set of questions (health, readiness, a /work
+// answer, a 404, a bad query): both servers share their handler, so the answers — and their
+// digest, the trial's result digest — must be the same.
+class Server {
+ public:
+  Server(wb::Variant variant, const Params& params);
+  const wb::Endpoint& endpoint() const { return endpoint_; }
+  int pid() const { return child_->pid(); }
+  const std::string& answers_digest() const { return digest_; }
+  int stop() { return child_->stop(); }
+
+ private:
+  std::unique_ptr<wb::ChildProcess> child_;
+  wb::Endpoint endpoint_;
+  std::string digest_;
+};
+
+// The measured region: the load, with the server's resources watched from outside (into
+// `server_usage`).
+wb::Outcome drive(const Params& params, Server& server, wb::Run& run, wb::ResourceUsage& server_usage);
+
+// After the region: the server's figures become the trial's resources; the client's own move to
+// counters; memory per connection (user RSS growth + 16 KiB kernel stack per thread).
+void report(const Params& params, const wb::ResourceUsage& server_usage, wb::Run& run);
+
+}  // namespace http_service
