@@ -19,7 +19,8 @@ namespace {
 
 std::string number_text(double v) {
   char buf[48];
-  if (v != 0 && (std::fabs(v) >= 1e6 || std::fabs(v) < 1e-3)) std::snprintf(buf, sizeof buf, "%.3g", v);
+  if (v != 0 && (std::fabs(v) >= 1e9 || std::fabs(v) < 1e-3)) std::snprintf(buf, sizeof buf, "%.3g", v);
+  else if (std::fabs(v) >= 1e4) std::snprintf(buf, sizeof buf, "%.0f", v);
   else std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }

@@ -151,29 +151,47 @@ void report(const char* what, std::exception_ptr e) {
   }
 }
 
+// Takes one accepted connection: turned away over the limit, else a session of its own.
+void admit(tcp::socket socket, const Config& cfg, State& state, Registry& registry) {
+  const auto ex = socket.get_executor();
+  if (state.connections >= cfg.max_connections) {
+    ++state.rejected;
+    asio::co_spawn(ex, turn_away(std::move(socket)), [](std::exception_ptr e) { report("turning away", e); });
+    return;
+  }
+  auto me = std::make_shared<Connection>();
+  me->strand = ex;
+  {
+    std::lock_guard lock(registry.mutex);
+    registry.alive.push_back(me);
+    ++state.connections;
+  }
+  asio::co_spawn(ex, tracked_session(std::move(socket), cfg, state, registry, me),
+                 [](std::exception_ptr e) { report("session", e); });
+}
+
 asio::awaitable<void> listen(tcp::acceptor& acceptor, const Config& cfg, State& state, Registry& registry) {
   auto& ioc = static_cast<asio::io_context&>(acceptor.get_executor().context());
+  // Each connection gets a strand: in the shared shape several threads run this io_context,
+  // and the drain posts to a connection from outside.
+  acceptor.non_blocking(true);
   for (;;) {
-    // Each connection gets a strand: in the shared shape several threads run this io_context,
-    // and the drain posts to a connection from outside.
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), use_nothrow);
     if (ec == asio::error::operation_aborted || state.draining) co_return;
     if (ec) continue;  // a connection reset before accept, or out of descriptors for a moment
-    const auto ex = socket.get_executor();
-    if (state.connections >= cfg.max_connections) {
-      ++state.rejected;
-      asio::co_spawn(ex, turn_away(std::move(socket)), [](std::exception_ptr e) { report("turning away", e); });
-      continue;
+    admit(std::move(socket), cfg, state, registry);
+    // Then take every connection already waiting, without going back to the queue.  This
+    // coroutine is one handler among all the sessions' handlers: accepting one connection per
+    // turn of the queue, 1,000 clients arriving at once would wait about a second for the last
+    // accept (measured: wrk -c 1000 saw a p99 near 1 s; the blocking server's accept thread
+    // does not wait its turn).  A non-blocking accept returns at once when none is waiting.
+    for (;;) {
+      tcp::socket next(asio::make_strand(ioc));
+      beast::error_code aec;
+      acceptor.accept(next, aec);
+      if (aec) break;  // would_block: none waiting (or an error the async accept will see)
+      admit(std::move(next), cfg, state, registry);
     }
-    auto me = std::make_shared<Connection>();
-    me->strand = ex;
-    {
-      std::lock_guard lock(registry.mutex);
-      registry.alive.push_back(me);
-      ++state.connections;
-    }
-    asio::co_spawn(ex, tracked_session(std::move(socket), cfg, state, registry, me),
-                   [](std::exception_ptr e) { report("session", e); });
   }
 }
 
