@@ -236,7 +236,8 @@ asio::awaitable<void> drain_on_signal(asio::signal_set& signals, std::vector<tcp
 }
 
 tcp::acceptor open_acceptor(asio::io_context& ioc, const tcp::endpoint& endpoint, bool reuse_port) {
-  tcp::acceptor acceptor(ioc);
+  // On a strand: the drain closes it from another coroutine, maybe on another thread.
+  tcp::acceptor acceptor(asio::make_strand(ioc));
   acceptor.open(endpoint.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));
   if (reuse_port) {

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -90,7 +91,7 @@ int beast_status_for(const beast::error_code& ec) {
 
 // One connection: wait (idle timeout) for a request to begin, read it whole (read timeout),
 // answer it, repeat while the client keeps the connection and we are not draining.
-void session(tcp::socket socket, const Config& cfg, State& state, Registry& registry, Connection& me) {
+void session(tcp::socket& socket, const Config& cfg, State& state, Connection& me) {
   beast::error_code ec;
   beast::flat_buffer buffer;
   DeadlineStream stream{socket, {}};
@@ -136,10 +137,6 @@ void session(tcp::socket socket, const Config& cfg, State& state, Registry& regi
     if (ec || !res.keep_alive()) break;
   }
   socket.shutdown(tcp::socket::shutdown_send, ec);
-  std::lock_guard lock(registry.mutex);
-  registry.alive.remove(&me);
-  --state.connections;
-  registry.all_closed.notify_all();
 }
 
 }  // namespace
@@ -195,10 +192,22 @@ int serve_sync(const Config& cfg, State& state, Listening& listening) {
       registry.alive.push_back(conn);
       ++state.connections;
     }
+    // Detached, like Beast's example: the registry, not join(), tells us when all are done.
+    // The socket is destroyed before the thread leaves the registry: once the registry is
+    // empty, nothing of this function's (the io_context, cfg, state) is touched again but the
+    // mutex the last thread is unlocking.
+    auto* owned = new tcp::socket(std::move(socket));
     try {
-      // Detached, like Beast's example: the registry, not join(), tells us when all are done.
-      std::thread([conn, &cfg, &state, &registry, s = std::move(socket)]() mutable {
-        session(std::move(s), cfg, state, registry, *conn);
+      std::thread([conn, owned, &cfg, &state, &registry] {
+        std::unique_ptr<tcp::socket> s(owned);
+        session(*s, cfg, state, *conn);
+        // Close under the lock: a drain looking at this connection's descriptor must not find
+        // it reused by a newer connection.
+        std::lock_guard lock(registry.mutex);
+        s.reset();
+        registry.alive.remove(conn);
+        --state.connections;
+        registry.all_closed.notify_all();
         delete conn;
       }).detach();
     } catch (const std::system_error& e) {
@@ -206,6 +215,8 @@ int serve_sync(const Config& cfg, State& state, Listening& listening) {
       // and turn the connection away; the server goes on.
       static std::once_flag said;
       std::call_once(said, [&] { std::cerr << "http-server (sync): cannot start a thread: " << e.what() << '\n'; });
+      http::write(*owned, over_limit_response(), ec);
+      delete owned;
       std::lock_guard lock(registry.mutex);
       registry.alive.remove(conn);
       --state.connections;
