@@ -28,6 +28,19 @@ Endpoint parse_endpoint(const std::string& text) {
   return e;
 }
 
+StartedService start_service(const std::vector<std::string>& argv, const std::string& what) {
+  StartedService s;
+  s.child = std::make_unique<ChildProcess>(argv);
+  const auto line = s.child->read_line(std::chrono::seconds(10));
+  const std::string prefix = "listening ";
+  if (!line || line->rfind(prefix, 0) != 0) {
+    throw std::runtime_error(what + " (" + argv.front() + ") did not say where it listens" +
+                             (line ? ": \"" + *line + "\"" : ""));
+  }
+  s.endpoint = parse_endpoint(line->substr(prefix.size()));
+  return s;
+}
+
 void backend_knob(Chapter& chapter, std::string& spec) {
   chapter.text_knob("--backend", spec, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
                     [](const std::string& s) { parse_endpoint(s); });
@@ -38,15 +51,10 @@ Backend::Backend(const std::string& spec, int threads) {
     endpoint_ = parse_endpoint(spec);
     return;
   }
-  child_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-      WB_BACKEND_EXE, "--host", "127.0.0.1", "--port", "0", "--threads", std::to_string(threads)});
-  const auto line = child_->read_line(std::chrono::seconds(10));
-  const std::string prefix = "listening ";
-  if (!line || line->rfind(prefix, 0) != 0) {
-    throw std::runtime_error("the backend (" + std::string(WB_BACKEND_EXE) + ") did not say where it listens" +
-                             (line ? ": \"" + *line + "\"" : ""));
-  }
-  endpoint_ = parse_endpoint(line->substr(prefix.size()));
+  auto started = start_service(
+      {WB_BACKEND_EXE, "--host", "127.0.0.1", "--port", "0", "--threads", std::to_string(threads)}, "the backend");
+  child_ = std::move(started.child);
+  endpoint_ = started.endpoint;
 }
 
 }  // namespace wb

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/process.hpp"
 
@@ -20,6 +21,15 @@ struct Endpoint {
 
 // Parses "HOST:PORT"; throws std::invalid_argument with a message.
 Endpoint parse_endpoint(const std::string& text);
+
+// Starts a service that prints "listening HOST:PORT" as its first line (workbench-backend,
+// chapter 05's http-server) and returns it with where it listens; throws std::runtime_error
+// naming `what` when it does not say so within 10 s.
+struct StartedService {
+  std::unique_ptr<ChildProcess> child;
+  Endpoint endpoint;
+};
+StartedService start_service(const std::vector<std::string>& argv, const std::string& what);
 
 // The --backend option every chapter that calls the backend offers, bound to `spec`.
 void backend_knob(Chapter& chapter, std::string& spec);

@@ -30,11 +30,9 @@ struct Server {
   Server(const std::string& model, std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {server_exe(), "--model", model, "--port", "0", "--threads", "2"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    child = std::make_unique<wb::ChildProcess>(argv);
-    const auto line = child->read_line(std::chrono::seconds(10));
-    REQUIRE(line);
-    REQUIRE(line->rfind("listening ", 0) == 0);
-    at = wb::parse_endpoint(line->substr(10));
+    auto started = wb::start_service(argv, "http-server --model " + model);
+    child = std::move(started.child);
+    at = started.endpoint;
   }
   std::string url(const std::string& target) const { return "http://" + at.text() + target; }
 };

@@ -160,14 +160,9 @@ Server::Server(wb::Variant variant, const Params& p) {
     argv.insert(argv.end(), {"--threads", std::to_string(p.server_threads > 0 ? p.server_threads : cores()),
                              "--shape", p.shape});
   }
-  child_ = std::make_unique<wb::ChildProcess>(argv);
-  const auto line = child_->read_line(std::chrono::seconds(10));
-  const std::string prefix = "listening ";
-  if (!line || line->rfind(prefix, 0) != 0) {
-    throw std::runtime_error(std::string("the service (") + WB_HTTP_SERVER_EXE + ") did not say where it listens" +
-                             (line ? ": \"" + *line + "\"" : ""));
-  }
-  endpoint_ = wb::parse_endpoint(line->substr(prefix.size()));
+  auto started = wb::start_service(argv, "the service");
+  child_ = std::move(started.child);
+  endpoint_ = started.endpoint;
   wb::Digest d;
   for (const char* target : {"/healthz", "/readyz", "/work?delay_ms=0&bytes=5", "/nope", "/work?bytes=-1"}) {
     const auto [status, body] = get(endpoint_, target);
