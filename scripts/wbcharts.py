@@ -170,6 +170,14 @@ class Chapter:
         return notes
 
 
+def headline_metric(ch):
+    """What the ratio and drift charts compare by default: wall time, unless the chapter runs
+    for a fixed duration (a load test), where wall time says nothing and throughput says it all."""
+    if ch.points and "duration_ms" in ch.points[0]:
+        return "throughput_ops_s"
+    return "wall_s"
+
+
 def chapters_of(trials, descriptions):
     names = list(dict.fromkeys(t["chapter"] for t in trials))
     return [Chapter(n, [t for t in trials if t["chapter"] == n], descriptions.get(n)) for n in names]
@@ -426,7 +434,8 @@ def bootstrap_ratio(sync_vals, async_vals, resamples=2000, seed=7):
     return ratios[int(0.025 * (len(ratios) - 1))], ratios[int(0.975 * (len(ratios) - 1))]
 
 
-def draw_ratio(ax, ch, name="wall_s"):
+def draw_ratio(ax, ch, name=None):
+    name = name or headline_metric(ch)
     notes, drawn = [], False
     for host in ch.hosts:
         by_combo = {}
@@ -470,7 +479,8 @@ def draw_ratio(ax, ch, name="wall_s"):
 # 6. trial order against value (drift)
 
 
-def draw_drift(ax, ch, name="wall_s"):
+def draw_drift(ax, ch, name=None):
+    name = name or headline_metric(ch)
     notes = []
     groups = {}
     for t in ok(ch.trials):
@@ -517,7 +527,7 @@ def caption(ch, contexts, notes):
     return text
 
 
-def chapter_sheet(ch, contexts, ratio_metric="wall_s", at=None):
+def chapter_sheet(ch, contexts, ratio_metric=None, at=None):
     """One figure with every chart kind for one chapter (the report's picture of it)."""
     fig, grid = plt.subplots(2, 4, figsize=(20, 8.5))
     a = grid.flat
@@ -540,7 +550,7 @@ def chapter_sheet(ch, contexts, ratio_metric="wall_s", at=None):
     return fig, notes
 
 
-def kind_figure(kind, chapters, contexts, ratio_metric="wall_s", at=None):
+def kind_figure(kind, chapters, contexts, ratio_metric=None, at=None):
     """One chart kind, a panel (scaling: two) per chapter."""
     cols = 2 if kind == "scaling" else min(len(chapters), 3)
     rows = len(chapters) if kind == "scaling" else math.ceil(len(chapters) / cols)

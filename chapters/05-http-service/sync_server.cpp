@@ -6,6 +6,7 @@
 // Timeouts: a blocking Asio read waits for ever (it ignores SO_RCVTIMEO), so the thread poll()s
 // its socket with the time left before every read (DeadlineStream) — the same deadlines the
 // coroutine server gets from beast::tcp_stream.
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -45,13 +46,17 @@ struct DeadlineStream {
 
   template <class Buffers>
   std::size_t read_some(const Buffers& buffers, beast::error_code& ec) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    pollfd readable{socket.native_handle(), POLLIN, 0};
-    if (left <= 0 || ::poll(&readable, 1, static_cast<int>(left)) == 0) {
-      ec = beast::error::timeout;
-      return 0;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      pollfd readable{socket.native_handle(), POLLIN, 0};
+      const int ready = left <= 0 ? 0 : ::poll(&readable, 1, static_cast<int>(left));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) {
+        ec = beast::error::timeout;
+        return 0;
+      }
+      return socket.read_some(buffers, ec);  // readable (or an error poll saw): this does not block
     }
-    return socket.read_some(buffers, ec);
   }
   template <class Buffers>
   std::size_t read_some(const Buffers& buffers) {
