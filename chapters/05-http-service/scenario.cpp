@@ -87,16 +87,15 @@ wb::Chapter make_chapter(Params& p) {
             .rhs = "sync.mem_per_connection_kib",
             .why = "an open connection costs a thread (stack pages, kernel stack) in sync, a coroutine frame and a "
                    "buffer in async"});
-  // Measured here (2 cores, the load generator on one of them; 5 runs): at 1,000 connections
-  // async answered 1.33-2.08x the requests, with 0.49-0.85x the CPU per request and a p99 of
-  // 0.53-1.07x sync's; at 10 connections sync answered 1.02-1.05x async's.  The thresholds
-  // leave room for a busy machine.
+  // Measured here (2 cores, the load generator on one of them; 11 runs): at 1,000 connections
+  // async answered 1.17-2.08x the requests, with 0.49-0.85x the CPU per request and a p99 of
+  // 0.53-1.41x sync's; at 10 connections sync answered 1.02-1.05x async's.  The thresholds
+  // leave room for a busy machine: they state the direction, not the best run.
   c.expect({.id = "more-requests-at-1000-connections",
             .claim = "C7",
             .where = {{"connections", 1000}, {"rate", 0.0}},
             .lhs = "async.throughput_ops_s",
             .op = ">=",
-            .factor = 1.15,
             .rhs = "sync.throughput_ops_s",
             .why = "with a thousand connections the blocking server spends its time switching a thousand threads; "
                    "the coroutine server answers more"});
@@ -112,9 +111,10 @@ wb::Chapter make_chapter(Params& p) {
             .where = {{"connections", 1000}, {"rate", 0.0}},
             .lhs = "async.latency_us.p99",
             .op = "<=",
-            .factor = 1.5,
+            .factor = 2.0,
             .rhs = "sync.latency_us.p99",
-            .why = "two threads serve a thousand connections without a worse tail than a thousand threads"});
+            .why = "two threads serve a thousand connections with a tail like a thousand threads': neither is "
+                   "reliably lower"});
   for (const auto& [lhs, rhs] : {std::pair{"async", "sync"}, std::pair{"sync", "async"}}) {
     c.expect({.id = std::string("same-requests-at-10-connections-") + lhs,
               .claim = "C7",
