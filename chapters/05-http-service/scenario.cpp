@@ -31,7 +31,7 @@ wb::Chapter make_chapter(Params& p) {
   wb::Chapter c({.name = "http-service",
                  .title = "Request-response HTTP service: a thread per connection vs a coroutine per connection",
                  .seed_sections = {"12", "13", "23"},
-                 .claims = {"C3", "C4", "C6", "C13"},
+                 .claims = {"C3", "C4", "C5", "C6", "C7", "C9", "C13", "C20", "C21"},
                  .ops_unit = "request"});
   c.knob("--connections", p.connections, "keep-alive connections the load generator holds open", 1, 20'000, "connections");
   c.knob("--duration-ms", p.duration_ms, "how long requests are sent", 100, 600'000, "ms");
