@@ -37,6 +37,11 @@ struct ResourceUsage {
   bool hwm_reset = false;          // whether clear_refs worked (else peak includes set-up)
 };
 
+// What the kernel keeps per thread outside the process's RSS, at least: its kernel stack
+// (THREAD_SIZE, 16 KiB on x86-64).  task_struct, page tables and scheduler data come on top,
+// so this is a floor, not the whole cost.  Chapters add it per thread to "memory per task".
+inline constexpr double kKernelStackKib = 16;
+
 // Fields of /proc/self/status, in kiB or plain counts; -1 when absent.
 struct ProcStatus {
   std::int64_t vm_rss_kib = -1;

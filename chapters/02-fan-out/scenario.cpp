@@ -129,7 +129,7 @@ void report_memory(wb::Run& run) {
   const auto& u = rec.metrics.resources;
   const double in_flight = std::max(1.0, rec.counters.count("peak_in_flight") ? rec.counters.at("peak_in_flight") : 1.0);
   const double rss_growth = static_cast<double>(std::max<std::int64_t>(0, u.peak_rss_kib - u.start_rss_kib));
-  const double kernel = static_cast<double>(u.peak_threads) * kKernelStackKib;
+  const double kernel = static_cast<double>(u.peak_threads) * wb::kKernelStackKib;
   run.counter("rss_per_call_kib", rss_growth / in_flight);
   run.counter("kernel_thread_kib", kernel);
   run.counter("mem_per_call_kib", (rss_growth + kernel) / in_flight);

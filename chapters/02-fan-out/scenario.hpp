@@ -71,13 +71,8 @@ void record_calls(const std::vector<CallResult>& results, std::int64_t peak_in_f
                   wb::Run& run);
 
 // After the region: memory per call in flight — user RSS (VmHWM above the baseline) and the
-// kernel's share per thread, which VmHWM does not see (see kKernelStackKib).
+// kernel's share per thread, which VmHWM does not see (see wb::kKernelStackKib).
 void report_memory(wb::Run& run);
-
-// What the kernel keeps per thread outside the process's RSS, at least: its kernel stack
-// (THREAD_SIZE, 16 KiB on x86-64).  task_struct, page tables and scheduler data come on top,
-// so this is a floor, not the whole cost.
-inline constexpr double kKernelStackKib = 16;
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);

@@ -19,10 +19,6 @@ namespace http_service {
 
 namespace {
 
-// What the kernel keeps per thread outside the process's RSS, at least: its kernel stack
-// (16 KiB on x86-64).  The same floor chapter 02 uses.
-constexpr double kKernelStackKib = 16;
-
 int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 }  // namespace
@@ -87,10 +83,11 @@ wb::Chapter make_chapter(Params& p) {
             .rhs = "sync.mem_per_connection_kib",
             .why = "an open connection costs a thread (stack pages, kernel stack) in sync, a coroutine frame and a "
                    "buffer in async"});
-  // Measured here (2 cores, the load generator on one of them; 11 runs): at 1,000 connections
-  // async answered 1.17-2.08x the requests, with 0.49-0.85x the CPU per request and a p99 of
-  // 0.53-1.41x sync's; at 10 connections sync answered 1.02-1.05x async's.  The thresholds
-  // leave room for a busy machine: they state the direction, not the best run.
+  // Measured here (2 cores, the load generator on one of them; medians of three quick runs in
+  // results/reference/): at 1,000 connections async answered 1.17-1.72x the requests, with
+  // 0.58-0.70x the CPU per request and a p99 of 0.87-1.27x sync's; at 10 connections
+  // 0.90-0.97x sync's requests.  The thresholds leave room for a busy machine: they state the
+  // direction, not the best run.
   c.expect({.id = "more-requests-at-1000-connections",
             .claim = "C7",
             .where = {{"connections", 1000}, {"rate", 0.0}},
@@ -210,7 +207,7 @@ void report(const Params& p, const wb::ResourceUsage& server_usage, wb::Run& run
   u.wall_s = rec.metrics.wall_s;
   rec.metrics.resources = u;
   const double growth = static_cast<double>(std::max<std::int64_t>(0, u.peak_rss_kib - u.start_rss_kib));
-  const double kernel = static_cast<double>(u.peak_threads) * kKernelStackKib;
+  const double kernel = static_cast<double>(u.peak_threads) * wb::kKernelStackKib;
   run.counter("kernel_thread_kib", kernel);
   run.counter("mem_per_connection_kib", (growth + kernel) / static_cast<double>(std::max<std::int64_t>(1, p.connections)));
   const double ok = rec.counters.count("requests_ok") ? rec.counters.at("requests_ok") : 0.0;

@@ -1,6 +1,6 @@
 // Chapter 05 — a request-response HTTP service (seed §13, health checks §23), measured under
-// real load: the chapter starts the service (http-server, built from sync_server.cpp or
-// async_server.cpp) in a process of its own, drives it with a coroutine load generator
+// real load: the chapter starts the service (http-server, built from sync.cpp or
+// async.cpp) in a process of its own, drives it with a coroutine load generator
 // (common/loadgen) over loopback, and reports the *server's* peak threads, memory and CPU
 // (common/resources: ProcessWatch) beside the client-side latency and throughput.
 #pragma once

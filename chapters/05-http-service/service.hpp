@@ -1,6 +1,6 @@
 // Chapter 05 — what both HTTP servers share word for word: the configuration, the state a
 // health check reads, and the request handler.  Only how a connection is served differs:
-// a thread blocked on it (sync_server.cpp) or a coroutine suspended on it (async_server.cpp).
+// a thread blocked on it (sync.cpp) or a coroutine suspended on it (async.cpp).
 #pragma once
 
 #include <atomic>

@@ -197,7 +197,7 @@ int serve_sync(const Config& cfg, State& state, Listening& listening) {
       registry.alive.push_back(conn);
       ++state.connections;
     }
-    // Detached, like Beast's example: the registry, not join(), tells us when all are done.
+    // Not joined, like Beast's example: the registry, not join(), tells us when all are done.
     // The socket is destroyed before the thread leaves the registry: once the registry is
     // empty, nothing of this function's (the io_context, cfg, state) is touched again but the
     // mutex the last thread is unlocking.
@@ -243,7 +243,7 @@ int serve_sync(const Config& cfg, State& state, Listening& listening) {
   waiter.join();
   if (cfg.verbose) std::cerr << "http-server (sync): drained " << (drained ? "in time" : "late") << '\n';
   if (!clean) {
-    // A detached thread still holds a reference to cfg and state: returning would pull them
+    // A connection's thread still running holds references to cfg and state: returning would pull them
     // from under it.  Leave without unwinding.
     std::cerr << "http-server (sync): connections still open after the drain; exiting anyway\n";
     std::_Exit(1);
