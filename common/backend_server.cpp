@@ -1,6 +1,7 @@
 // workbench-backend — the loopback service the chapters call, so their sub-tasks do real
 // socket I/O: GET /work?delay_ms=D&bytes=B&fail=P&stall=P&seed=S&id=N answers after D ms with B
-// bytes, or at once with a 500 for a seeded share of ids (fail), or never (stall).
+// bytes, or at once with a 500 for a seeded share of ids (fail), or never (stall); &gather=G
+// holds each answer until G such requests have arrived.
 //
 // It runs in a process of its own, so its memory, threads and CPU never count in the measured
 // chapter's figures.  A coroutine per connection on one io_context run by --threads threads:
@@ -16,11 +17,14 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -51,10 +55,36 @@ http::response<http::string_body> make_response(http::status status, unsigned ve
   return res;
 }
 
+// gather=N: requests that carry it are answered only once N of them have arrived, so a client
+// that sends N calls knows all N are in flight at the same time, however slowly it started
+// them (a sanitizer build starts threads ten times slower).  A group is released when its Nth
+// request arrives; the next request starts a new group.  The waiting list is touched on one
+// strand only, so arriving and releasing never race.
+class Gathering {
+ public:
+  explicit Gathering(const asio::any_io_executor& ex) : strand_(asio::make_strand(ex)) {}
+
+  asio::awaitable<void> arrive(std::int64_t n) {
+    co_await asio::post(asio::bind_executor(strand_, asio::use_awaitable));  // on the strand from here
+    asio::steady_timer released(strand_, asio::steady_timer::time_point::max());
+    waiting_.push_back(&released);
+    if (static_cast<std::int64_t>(waiting_.size()) >= n) {
+      for (auto* t : waiting_) t->cancel();  // wakes the others (and makes ours a no-op)
+      waiting_.clear();
+      co_return;
+    }
+    co_await released.async_wait(use_nothrow);  // operation_aborted: the group is complete
+  }
+
+ private:
+  asio::strand<asio::any_io_executor> strand_;
+  std::vector<asio::steady_timer*> waiting_;  // timers of suspended requests (they outlive the wait)
+};
+
 // One connection: read a request, answer it, repeat while the client keeps the connection.
 // Expected ends (the client closed, garbage arrived) come back as error codes; nothing here
 // throws on I/O.
-asio::awaitable<void> serve(tcp::socket socket) {
+asio::awaitable<void> serve(tcp::socket socket, Gathering& gathering) {
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::empty_body> parser;
@@ -74,6 +104,7 @@ asio::awaitable<void> serve(tcp::socket socket) {
       if (wec || !req.keep_alive()) break;
       continue;
     }
+    if (work->gather > 0) co_await gathering.arrive(work->gather);
     if (work->stalls()) {
       // Never answer: hold the connection until the client gives up and closes it.
       char sink[512];
@@ -99,7 +130,7 @@ asio::awaitable<void> serve(tcp::socket socket) {
   socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<void> listen(tcp::acceptor& acceptor) {
+asio::awaitable<void> listen(tcp::acceptor& acceptor, Gathering& gathering) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted) co_return;  // shutting down
@@ -122,7 +153,7 @@ asio::awaitable<void> listen(tcp::acceptor& acceptor) {
     }
     socket.set_option(tcp::no_delay(true));
     // Exception policy: serve() reports I/O errors as values; anything else is a bug, printed.
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), [](std::exception_ptr e) {
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket), gathering), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -170,7 +201,8 @@ int main(int argc, char** argv) {
       acceptor.close(ignored);
       io.stop();  // a test service: in-flight requests are simply dropped
     });
-    asio::co_spawn(io, listen(acceptor), [](std::exception_ptr e) {
+    Gathering gathering(io.get_executor());
+    asio::co_spawn(io, listen(acceptor, gathering), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);  // the accept loop failing is fatal: io.run() throws
     });
 

@@ -191,7 +191,15 @@ void Chapter::quick_sweep(const std::string& param, std::vector<std::string> val
   impl_->quick[param] = std::move(values);
 }
 
-void Chapter::expect(Expectation e) { impl_->expectations.push_back(std::move(e)); }
+void Chapter::invariant(Expectation e) {
+  e.kind = "invariant";
+  impl_->expectations.push_back(std::move(e));
+}
+
+void Chapter::claim(Expectation e) {
+  e.kind = "claim";
+  impl_->expectations.push_back(std::move(e));
+}
 
 std::optional<int> Chapter::parse(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -254,6 +262,7 @@ json Chapter::describe() const {
     };
     const std::string scale = e.op == "==" || e.factor == 1.0 ? "" : std::string(factor) + " * ";
     expectations.push_back({{"id", e.id},
+                            {"kind", e.kind},
                             {"claim", e.claim},
                             {"where", e.where},
                             {"lhs", e.lhs},
@@ -263,12 +272,13 @@ json Chapter::describe() const {
                             {"rhs", e.rhs},
                             {"rhs_where", e.rhs_where},
                             {"text", side(e.lhs, e.lhs_where) + " " + e.op + " " + scale + side(e.rhs, e.rhs_where)},
-                            {"why", e.why}});
+                            {"why", e.why},
+                            {"only_if", e.only_if}});
   }
   return json{
       {"name", d.info.name},
       {"title", d.info.title},
-      {"seed_sections", d.info.seed_sections},
+      {"sections", d.info.sections},
       {"claims", d.info.claims},
       {"ops_unit", d.info.ops_unit},
       {"variants", {"sync", "async"}},

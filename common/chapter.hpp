@@ -44,7 +44,7 @@ class UsageError : public std::runtime_error {
 };
 
 // What a variant returns: how many operations it completed and a digest of the observable
-// result, which must be the same for both variants given the same inputs (seed §2.2).
+// result, which must be the same for both variants given the same inputs (claim C3).
 struct Outcome {
   std::uint64_t ops = 0;
   std::string digest;
@@ -92,15 +92,21 @@ class Run {
   TrialRecord record_;
 };
 
-// A tradeoff the chapter teaches, as a check over one run's trials: at the parameters in
-// `where` (plus lhs_where / rhs_where for each side), median(lhs) op factor * median(rhs),
-// where lhs and rhs name "variant.metric"
-// (e.g. "async.peak_threads"); metrics are the record's metrics, counters or latency fields
-// ("latency_us.p99").  rhs may instead be a plain number, for a count that does not scale with
-// the machine ("async.peak_threads <= 4"); never a time.  `workbench check` evaluates these.
+// A statement the chapter declares over one run's trials: at the parameters in `where` (plus
+// lhs_where / rhs_where for each side), median(lhs) op factor * median(rhs), where lhs and rhs
+// name "variant.metric" (e.g. "async.peak_threads"); metrics are the record's metrics, counters
+// or latency fields ("latency_us.p99").  rhs may instead be a plain number, for a count that
+// does not scale with the machine ("async.peak_threads <= 4"); never a time.
+//
+// Two kinds, declared with Chapter::invariant and Chapter::claim:
+// - an invariant holds on any machine, core count and load (equal digests, nothing lost, thread
+//   counts, order-of-magnitude separations).  `workbench check` fails when one does not hold,
+//   and CI gates on it; its margin must be one that no machine can cross.
+// - a claim is what the source analysis asserts (CLAIMS.md).  `workbench claims` gives it a
+//   verdict on the machine at hand — holds, does not hold or inconclusive — and never fails.
 struct Expectation {
   std::string id;
-  std::string claim;                  // the CLAIMS.md id it decides, e.g. "C6"
+  std::string claim;                  // the CLAIMS.md id it decides or supports, e.g. "C6"
   nlohmann::json where = nlohmann::json::object();
   std::string lhs;
   std::string op;                     // "<", "<=", ">", ">=", "==" (equal strings, e.g. digests)
@@ -111,12 +117,17 @@ struct Expectation {
   // points (concurrency 16 against concurrency 1, say).
   nlohmann::json lhs_where = nlohmann::json::object();
   nlohmann::json rhs_where = nlohmann::json::object();
+  // Only trials whose record `info` has these values count (e.g. {"backend": "io_uring"}: a
+  // statement about io_uring says nothing where the kernel refused it).  No such trial: the
+  // statement is "not applicable" there, neither a failure nor missing.
+  nlohmann::json only_if = nlohmann::json::object();
+  std::string kind = {};              // "invariant" | "claim": set by Chapter::invariant / claim
 };
 
 struct ChapterInfo {
   std::string name;                   // "file-reads": the runner's name for it
   std::string title;                  // one line
-  std::vector<std::string> seed_sections;  // "1.1", "3.2"
+  std::vector<std::string> sections;  // sections of the source analysis it teaches: "1.1", "3.2"
   std::vector<std::string> claims;    // CLAIMS.md ids the chapter tests
   std::string ops_unit;               // what one operation is ("file", "request")
 };
@@ -145,7 +156,8 @@ class Chapter {
   // The sweep `workbench run --quick` does for this chapter: a few points that show the lesson
   // in seconds.  Values are written as on the command line.
   void quick_sweep(const std::string& param, std::vector<std::string> values);
-  void expect(Expectation e);
+  void invariant(Expectation e);      // gates CI: see Expectation
+  void claim(Expectation e);          // gets a verdict, never fails: see Expectation
 
   // Parses the command line.  Returns an exit code when the process should end now (help,
   // --describe, bad usage = 2), nothing when run() should follow.

@@ -72,11 +72,31 @@ asio::awaitable<bool> connect(beast::tcp_stream& stream, const Shared& sh) {
   co_return !ec;
 }
 
-// Phase one: open every connection before the clock starts.
-asio::awaitable<void> open(std::optional<beast::tcp_stream>& slot, const Shared& sh) {
+// Phase one: open every connection and make one exchange on it before the clock starts.  The
+// warm-up answer proves the server has taken the connection in (accepted it, and in a
+// thread-per-connection server started its thread), so every connection is being served when
+// the clock starts — however slowly the server starts threads.  Its latency is not recorded.
+asio::awaitable<void> open(std::optional<beast::tcp_stream>& slot, Shared& sh) {
   // Not `if (!co_await ...)`: g++ 12 miscompiles a co_await inside that condition (SIGILL).
   const bool up = co_await connect(*slot, sh);
-  if (!up) slot.reset();
+  if (!up) {
+    sh.error("connect");
+    slot.reset();
+    co_return;
+  }
+  http::request<http::empty_body> req{http::verb::get, sh.spec.target, 11};
+  req.set(http::field::host, sh.spec.server.host);
+  req.set(http::field::user_agent, "workbench-load");
+  req.keep_alive(true);
+  slot->expires_after(std::chrono::milliseconds(sh.spec.timeout_ms));
+  auto [wec, wn] = co_await http::async_write(*slot, req, use_nothrow);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);
+  beast::error_code ec = wec;
+  if (!ec) std::tie(ec, std::ignore) = co_await http::async_read(*slot, buffer, parser, use_nothrow);
+  if (ec) sh.error("warmup_" + kind_of(ec));
+  if (ec || !parser.get().keep_alive()) slot.reset();  // not up: phase two connects again
 }
 
 // Phase two: one connection's requests, one at a time (HTTP/1.1 without pipelining).
@@ -193,7 +213,6 @@ LoadResult run_load(const LoadSpec& spec, Histogram& latency, Histogram* uncorre
   if (result.connected == 0) {
     throw std::runtime_error("no connection to " + spec.server.text() + " could be made");
   }
-  sh.errors["connect"] += static_cast<std::uint64_t>(spec.connections - result.connected);
 
   // Phase two: the clock starts once every connection is up (or has failed).
   sh.t0 = Clock::now();

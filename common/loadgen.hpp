@@ -6,6 +6,8 @@
 //     over the connections, like wrk2.  Latency is measured from the *scheduled* send time, so a
 //     server that stalls is charged for the requests that queued behind the stall
 //     (coordinated omission corrected); the uncorrected figure (from the real send) is kept too.
+// In both, every connection is opened and makes one warm-up exchange before the clock starts, so
+// the server is serving every connection when it does.
 //
 // No Asio here: the header goes into chapters that do not otherwise need it.
 #pragma once
@@ -33,8 +35,9 @@ struct LoadResult {
   std::uint64_t ok = 0;                       // 2xx answers
   std::uint64_t sent = 0;
   std::map<std::string, std::uint64_t> errors;  // "connect", "timeout", "reset", "closed", "status_503",
-                                              // "unsent" (open loop: due after the schedule was hopeless)
-  int connected = 0;                          // connections up when the clock started
+                                              // "unsent" (open loop: due after the schedule was hopeless),
+                                              // "warmup_*" (the warm-up exchange failed)
+  int connected = 0;                          // connections up (warm-up answered) when the clock started
   double wall_s = 0;                          // from the first send to the last answer
   std::uint64_t error_count() const;
 };

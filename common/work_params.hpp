@@ -19,11 +19,12 @@ struct WorkRequest {
   double stall = 0;            // the share of ids that never get an answer
   std::uint64_t seed = 1;
   std::uint64_t id = 0;        // which request this is; the same id always gets the same answer
+  std::int64_t gather = 0;     // answer none of these before this many have arrived (0: off)
 
   std::string target() const {
     return "/work?delay_ms=" + std::to_string(delay_ms) + "&bytes=" + std::to_string(bytes) +
            "&fail=" + std::to_string(fail) + "&stall=" + std::to_string(stall) + "&seed=" + std::to_string(seed) +
-           "&id=" + std::to_string(id);
+           "&id=" + std::to_string(id) + (gather > 0 ? "&gather=" + std::to_string(gather) : std::string());
   }
 
   // A uniform number in [0, 1) fixed by (seed, id, salt): whether this id fails or stalls.
@@ -83,6 +84,7 @@ struct WorkRequest {
       else if (key == "stall") ok = as_share(w.stall);
       else if (key == "seed" && (ok = as_int(n, 0, INT64_MAX))) w.seed = static_cast<std::uint64_t>(n);
       else if (key == "id" && (ok = as_int(n, 0, INT64_MAX))) w.id = static_cast<std::uint64_t>(n);
+      else if (key == "gather") ok = as_int(w.gather, 0, 1'000'000);
       if (!ok) {
         if (error) *error = "bad value for " + std::string(key);
         return std::nullopt;

@@ -135,6 +135,7 @@ json chapter_descriptions(const json& results) {
 int CheckReport::exit_code() const {
   bool missing = false;
   for (const auto& v : verdicts) {
+    if (v.is_claim()) continue;
     if (v.status == "fail") return 1;
     if (v.status == "missing") missing = true;
   }
@@ -209,6 +210,66 @@ double margin_of(double l, const std::string& op, double r) {
   return r > 0 && l >= 0 ? l / r : 0.0;
 }
 
+bool info_matches(const json& trial, const json& only_if) {
+  if (!only_if.is_object()) return true;
+  const json info = trial.value("info", json::object());
+  for (const auto& [k, v] : only_if.items()) {
+    if (!info.contains(k) || info[k] != v) return false;
+  }
+  return true;
+}
+
+std::optional<std::vector<double>> values_of(const std::vector<const json*>& ts, const std::string& metric) {
+  std::vector<double> xs;
+  for (const auto* t : ts) {
+    const auto x = metric_number(*t, metric);
+    if (!x) return std::nullopt;
+    xs.push_back(*x);
+  }
+  return xs;
+}
+
+// A claim's verdict from the spread of its repetitions: resample each side (fixed seed, so a
+// file always gets the same verdict), and ask of each resample whether median(lhs) op
+// factor * median(rhs).  Holds when the central 95 % of resamples all say yes, does not hold
+// when they all say no.  The same resamples give the interval of lhs / rhs.
+void judge_claim(Verdict& v, const std::string& op, double factor, const std::vector<double>& ls,
+                 const std::vector<double>& rs, bool constant) {
+  v.n_lhs = ls.size();
+  v.n_rhs = constant ? 0 : rs.size();
+  const double r_median = median(rs);
+  if (r_median != 0) v.ratio = v.lhs_median / r_median;
+  if (ls.size() < 2 || (!constant && rs.size() < 2)) {
+    v.status = "inconclusive";
+    v.detail += "; a single repetition has no spread: run --repeat 3 or more for a verdict";
+    return;
+  }
+  SplitMix64 rng(0xc1a1);
+  constexpr int kResamples = 2000;
+  std::vector<double> slack, ratios;  // lhs - factor * rhs, lhs / rhs
+  std::vector<double> rl(ls.size()), rr(rs.size());
+  for (int i = 0; i < kResamples; ++i) {
+    for (auto& x : rl) x = ls[rng.next() % ls.size()];
+    for (auto& x : rr) x = rs[rng.next() % rs.size()];
+    const double ml = median(rl), mr = median(rr);
+    slack.push_back(ml - factor * mr);
+    if (mr != 0) ratios.push_back(ml / mr);
+  }
+  const auto quantiles = [](std::vector<double>& xs) {
+    std::sort(xs.begin(), xs.end());
+    const auto at = [&](double q) { return xs[std::min(xs.size() - 1, static_cast<std::size_t>(q * static_cast<double>(xs.size())))]; };
+    return std::pair{at(0.025), at(0.975)};
+  };
+  const auto [low, high] = quantiles(slack);
+  if (!ratios.empty() && ratios.size() == slack.size()) std::tie(v.ratio_low, v.ratio_high) = quantiles(ratios);
+  const bool upper = op[0] == '<';
+  const bool strict = op.size() == 1;
+  const auto inside = [&](double s) { return upper ? (strict ? s < 0 : s <= 0) : (strict ? s > 0 : s >= 0); };
+  if (inside(low) && inside(high)) v.status = "holds";
+  else if (!inside(low) && !inside(high)) v.status = "does not hold";
+  else v.status = "inconclusive";
+}
+
 Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const Side& rhs,
                     const std::vector<const json*>& lhs_all, const std::vector<const json*>& rhs_all) {
   Verdict v = base;
@@ -217,16 +278,17 @@ Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const S
   const std::string op = e.value("op", "");
   const double factor = e.value("factor", 1.0);
   const bool constant = rhs.variant.empty();
-  auto count_text = [](const char* side, std::size_t ok, std::size_t all) {
-    return std::string(side) + " " + std::to_string(ok) + "/" + std::to_string(all) + " ok";
+  auto count_text = [](const std::string& side, std::size_t ok, std::size_t all) {
+    return side + " " + std::to_string(ok) + "/" + std::to_string(all) + " ok";
   };
-  v.detail = count_text(lhs.variant.c_str(), lhs_ok.size(), lhs_all.size());
-  if (!constant) v.detail += ", " + count_text(rhs.variant.c_str(), rhs_ok.size(), rhs_all.size());
+  v.detail = count_text(lhs.variant, lhs_ok.size(), lhs_all.size());
+  if (!constant) v.detail += ", " + count_text(rhs.variant, rhs_ok.size(), rhs_all.size());
   if (lhs_ok.empty() || (!constant && rhs_ok.empty())) {
     v.status = "missing";
     v.detail = "no successful trial on a side (" + v.detail + ")";
     return v;
   }
+  const auto pass_or = [&](bool ok) { return v.is_claim() ? (ok ? "holds" : "does not hold") : (ok ? "pass" : "fail"); };
 
   if (op == "==" && metric_text(*lhs_ok.front(), lhs.metric)) {
     // Text (digests): every repetition on both sides must agree.
@@ -236,34 +298,36 @@ Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const S
     const auto show = [](const std::string& s) { return s.size() > 16 ? s.substr(0, 16) + "…" : s; };
     v.lhs = show(metric_text(*lhs_ok.front(), lhs.metric).value_or(""));
     v.rhs = show(metric_text(*rhs_ok.front(), rhs.metric).value_or(""));
-    v.status = seen.size() == 1 ? "pass" : "fail";
+    v.n_lhs = lhs_ok.size();
+    v.n_rhs = rhs_ok.size();
+    v.status = pass_or(seen.size() == 1);
     v.detail += seen.size() == 1 ? ", all equal" : ", " + std::to_string(seen.size()) + " distinct values";
     return v;
   }
 
-  auto medians = [](const std::vector<const json*>& ts, const std::string& metric) -> std::optional<double> {
-    std::vector<double> xs;
-    for (const auto* t : ts) {
-      const auto x = metric_number(*t, metric);
-      if (!x) return std::nullopt;
-      xs.push_back(*x);
-    }
-    return median(xs);
-  };
-  const auto l = medians(lhs_ok, lhs.metric);
-  const auto r = constant ? std::optional<double>(rhs.constant) : medians(rhs_ok, rhs.metric);
-  if (!l || !r) {
+  const auto ls = values_of(lhs_ok, lhs.metric);
+  const auto rs = constant ? std::optional<std::vector<double>>(std::vector<double>{rhs.constant}) : values_of(rhs_ok, rhs.metric);
+  if (!ls || !rs) {
     v.status = "missing";
-    v.detail = "metric " + (!l ? lhs.metric : rhs.metric) + " is not in the trials";
+    v.detail = "metric " + (!ls ? lhs.metric : rhs.metric) + " is not in the trials";
     return v;
   }
-  const double bound = factor * *r;
+  const double l = median(*ls), r = median(*rs);
+  const double bound = factor * r;
   const std::string unit_metric = lhs.metric;  // both sides of a ratio share the unit
-  v.lhs = format_metric(unit_metric, *l);
-  v.rhs = factor == 1.0 ? format_metric(unit_metric, *r)
-                        : number_text(factor) + " x " + format_metric(unit_metric, *r);
-  v.status = compare_op(*l, op, bound) ? "pass" : "fail";
-  v.margin = margin_of(*l, op, bound);
+  v.lhs_median = l;
+  v.rhs_median = r;
+  v.lhs = format_metric(unit_metric, l);
+  v.rhs = factor == 1.0 ? format_metric(unit_metric, r) : number_text(factor) + " x " + format_metric(unit_metric, r);
+  v.margin = margin_of(l, op, bound);
+  if (v.is_claim()) {
+    judge_claim(v, op, factor, *ls, *rs, constant);
+  } else {
+    v.n_lhs = ls->size();
+    v.n_rhs = constant ? 0 : rs->size();
+    if (r != 0) v.ratio = l / r;
+    v.status = pass_or(compare_op(l, op, bound));
+  }
   return v;
 }
 
@@ -284,6 +348,7 @@ void check_chapter(CheckReport& report, const std::string& chapter, const json& 
     base.chapter = chapter;
     base.host = host;
     base.id = e.value("id", "");
+    base.kind = e.value("kind", "invariant");  // files from before kinds: every expectation gated
     base.claim = e.value("claim", "");
     base.text = e.value("text", "");
     base.why = e.value("why", "");
@@ -300,6 +365,11 @@ void check_chapter(CheckReport& report, const std::string& chapter, const json& 
     const json where = e.value("where", json::object());
     const json lhs_where = e.value("lhs_where", json::object());
     const json rhs_where = e.value("rhs_where", json::object());
+    const json only_if = e.value("only_if", json::object());
+    const auto applicable = [&](std::vector<const json*> ts) {
+      ts.erase(std::remove_if(ts.begin(), ts.end(), [&](const json* t) { return !info_matches(*t, only_if); }), ts.end());
+      return ts;
+    };
     bool any = false;
     for (const auto& p : points) {
       if (!matches(p, where) || !matches(p, lhs_where)) continue;
@@ -307,12 +377,21 @@ void check_chapter(CheckReport& report, const std::string& chapter, const json& 
       if (rhs_where.is_object()) {
         for (const auto& [k, val] : rhs_where.items()) rhs_params[k] = val;
       }
-      const auto lhs_all = trials_at(chapter_trials, lhs.variant, p);
-      if (lhs_all.empty()) continue;  // this point was run for the other variant only
+      const auto lhs_run = trials_at(chapter_trials, lhs.variant, p);
+      if (lhs_run.empty()) continue;  // this point was run for the other variant only
       any = true;
       Verdict b = base;
       b.point = p;
-      const auto rhs_all = rhs.variant.empty() ? std::vector<const json*>{} : trials_at(chapter_trials, rhs.variant, rhs_params);
+      const auto lhs_all = applicable(lhs_run);
+      if (lhs_all.empty()) {
+        b.status = "n/a";
+        b.detail = "applies only where " + only_if.dump() + "; this run's " + lhs.variant + " trials had " +
+                   lhs_run.front()->value("info", json::object()).dump();
+        report.verdicts.push_back(b);
+        continue;
+      }
+      const auto rhs_all =
+          rhs.variant.empty() ? std::vector<const json*>{} : applicable(trials_at(chapter_trials, rhs.variant, rhs_params));
       report.verdicts.push_back(evaluate_at(b, e, lhs, rhs, lhs_all, rhs_all));
     }
     if (!any) {

@@ -3,8 +3,10 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include "common/record.hpp"
+#include "runners/claims.hpp"
 
 namespace wb::runner {
 
@@ -41,32 +43,55 @@ json load_results(const std::string& path) {
   }
 }
 
-int cmd_check(const std::string& path, const json& current, const std::string& json_out) {
-  const json doc = load_results(path);
+json descriptions_for(const json& doc, const json& current) {
   json descriptions = chapter_descriptions(doc);
-  std::vector<std::string> from_build;
   for (const auto& [name, desc] : current.items()) {
     const bool in_file = std::any_of(doc["trials"].begin(), doc["trials"].end(),
                                      [&](const json& t) { return t.value("chapter", "") == name; });
-    if (!in_file) continue;
-    descriptions[name] = desc;
-    from_build.push_back(name);
+    if (in_file) descriptions[name] = desc;
   }
+  return descriptions;
+}
+
+namespace {
+
+json verdict_json(const Verdict& v) {
+  json j{{"chapter", v.chapter}, {"host", v.host},     {"id", v.id},         {"kind", v.kind},     {"claim", v.claim},
+         {"text", v.text},       {"why", v.why},       {"status", v.status}, {"point", v.point},   {"needs", v.needs},
+         {"lhs", v.lhs},         {"rhs", v.rhs},       {"detail", v.detail}, {"n_lhs", v.n_lhs},   {"n_rhs", v.n_rhs}};
+  j["margin"] = std::isfinite(v.margin) ? json(v.margin) : json(nullptr);
+  return j;
+}
+
+std::string point_text(const Verdict& v, const json& desc) {
+  std::string point = v.needs.is_object() ? "needs " + point_name(v.needs, json()) : point_name(v.point, desc);
+  return point.empty() ? "defaults" : point;
+}
+
+}  // namespace
+
+int cmd_check(const std::string& path, const json& current, const std::string& json_out) {
+  const json doc = load_results(path);
+  const json descriptions = descriptions_for(doc, current);
   const auto report = check_expectations(doc, descriptions);
 
   std::printf("workbench check %s\n  run: %s\n", path.c_str(), context_line(doc).c_str());
   if (descriptions.empty()) {
     std::printf("  no chapter descriptions: the file carries none and the build knows none of its chapters\n");
   }
+  std::printf("  invariants: what must hold on any machine (a claim's verdict is `workbench claims`' business)\n");
   struct Row {
     std::string chapter, id, claim, point, lhs, op, rhs, margin, mark;
   };
   std::vector<Row> rows;
-  int pass = 0, fail = 0, missing = 0;
+  int pass = 0, fail = 0, missing = 0, not_applicable = 0;
+  std::map<std::string, int> claim_counts;
   for (const auto& v : report.verdicts) {
+    if (v.is_claim()) {
+      ++claim_counts[v.status];
+      continue;
+    }
     const json desc = descriptions.value(v.chapter, json());
-    std::string point = v.needs.is_object() ? "needs " + point_name(v.needs, json()) : point_name(v.point, desc);
-    if (point.empty()) point = "defaults";
     std::string op;
     for (const auto& e : desc.value("expectations", json::array())) {
       if (e.value("id", "") == v.id) op = e.value("op", "");
@@ -76,11 +101,12 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
       if (std::isinf(v.margin)) std::snprintf(margin, sizeof margin, "inf");
       else std::snprintf(margin, sizeof margin, "%.2fx", v.margin);
     }
-    const char* mark = v.status == "pass" ? "pass" : v.status == "fail" ? "FAIL" : "MISSING";
-    rows.push_back({v.host.empty() ? v.chapter : v.chapter + "@" + v.host, v.id, v.claim, fit(point, 40), v.lhs, op, v.rhs, margin, mark});
-    (v.status == "pass" ? pass : v.status == "fail" ? fail : missing)++;
+    const char* mark = v.status == "pass" ? "pass" : v.status == "fail" ? "FAIL" : v.status == "n/a" ? "n/a" : "MISSING";
+    rows.push_back({v.host.empty() ? v.chapter : v.chapter + "@" + v.host, v.id, v.claim, fit(point_text(v, desc), 40), v.lhs, op,
+                    v.rhs, margin, mark});
+    (v.status == "pass" ? pass : v.status == "fail" ? fail : v.status == "n/a" ? not_applicable : missing)++;
   }
-  std::size_t w[7] = {7, 11, 5, 5, 3, 3, 6};
+  std::size_t w[7] = {7, 9, 5, 5, 3, 3, 6};
   for (const auto& r : rows) {
     const std::string* cols[7] = {&r.chapter, &r.id, &r.claim, &r.point, &r.lhs, &r.rhs, &r.margin};
     for (int i = 0; i < 7; ++i) w[i] = std::max(w[i], cols[i]->size());
@@ -91,7 +117,7 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
                 r.rhs.c_str(), int(w[6]), r.margin.c_str(), r.mark.c_str());
   };
   std::printf("\n");
-  line({"chapter", "expectation", "claim", "point", "lhs", "", "rhs", "margin", "verdict"});
+  line({"chapter", "invariant", "claim", "point", "lhs", "", "rhs", "margin", "verdict"});
   std::string last;
   for (auto r : rows) {
     if (r.chapter == last) r.chapter = "";
@@ -100,29 +126,33 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
   }
   bool headed = false;
   for (const auto& v : report.verdicts) {
-    if (v.status == "pass") continue;
+    if (v.is_claim() || v.status == "pass") continue;
     if (!headed) std::printf("\n");
     headed = true;
-    std::printf("%s %s/%s: %s\n    %s\n    %s\n", v.status == "fail" ? "FAIL" : "MISSING", v.chapter.c_str(), v.id.c_str(),
-                v.text.c_str(), v.detail.c_str(), v.why.c_str());
+    const char* mark = v.status == "fail" ? "FAIL" : v.status == "n/a" ? "n/a" : "MISSING";
+    std::printf("%s %s/%s: %s\n    %s\n    %s\n", mark, v.chapter.c_str(), v.id.c_str(), v.text.c_str(), v.detail.c_str(),
+                v.why.c_str());
   }
   if (!report.not_run.empty()) {
     std::string names;
     for (const auto& n : report.not_run) names += " " + n;
     std::printf("\nnot in this file (not checked):%s\n", names.c_str());
   }
-  std::printf("\n%d pass, %d fail, %d missing\n", pass, fail, missing);
+  std::printf("\n%d pass, %d fail, %d missing", pass, fail, missing);
+  if (not_applicable) std::printf(", %d not applicable here", not_applicable);
+  std::printf("\n");
+  if (!claim_counts.empty()) {
+    std::string counts;
+    for (const auto& [status, n] : claim_counts) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + status;
+    std::printf("claims (never an exit code): %s; the ledger: workbench claims %s\n", counts.c_str(), path.c_str());
+  }
   if (fail == 0 && missing == 0 && pass == 0) {
-    std::printf("nothing was checked: the file has no trials of a chapter that declares expectations\n");
+    std::printf("nothing was checked: the file has no trials of a chapter that declares invariants\n");
   }
 
   if (!json_out.empty()) {
     json verdicts = json::array();
-    for (const auto& v : report.verdicts) {
-      verdicts.push_back({{"chapter", v.chapter}, {"host", v.host}, {"id", v.id}, {"claim", v.claim}, {"text", v.text}, {"why", v.why},
-                          {"status", v.status}, {"point", v.point}, {"needs", v.needs}, {"lhs", v.lhs}, {"rhs", v.rhs},
-                          {"margin", std::isfinite(v.margin) ? json(v.margin) : json(nullptr)}, {"detail", v.detail}});
-    }
+    for (const auto& v : report.verdicts) verdicts.push_back(verdict_json(v));
     write_json_or_stdout(json_out, json{{"results", path},
                                         {"verdicts", verdicts},
                                         {"not_run", report.not_run},
@@ -130,6 +160,123 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
   }
   std::fflush(stdout);
   return pass + fail + missing == 0 ? 3 : report.exit_code();
+}
+
+namespace {
+
+std::string ratio_text(const json& e) {
+  if (!e["ratio"].is_number()) return "";
+  char buf[64];
+  if (e["ratio_ci"].is_array()) {
+    std::snprintf(buf, sizeof buf, "%.2fx [%.2f, %.2f]", e["ratio"].get<double>(), e["ratio_ci"][0].get<double>(),
+                  e["ratio_ci"][1].get<double>());
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2fx", e["ratio"].get<double>());
+  }
+  return buf;
+}
+
+}  // namespace
+
+void print_ledger(const json& ledger, const json& descriptions) {
+  // The operator of each declaration, for the evidence column.
+  std::map<std::string, std::string> ops;
+  for (const auto& [name, d] : descriptions.items()) {
+    for (const auto& e : d.value("expectations", json::array())) ops[name + "/" + e.value("id", "")] = e.value("op", "");
+  }
+  std::size_t wdecl = 11, wpoint = 5, wev = 8;
+  for (const auto& c : ledger["claims"]) {
+    for (const auto& ch : c["chapters"]) {
+      for (const auto& e : ch["evidence"]) {
+        wdecl = std::max(wdecl, e.value("declaration", "").size() + (e.value("kind", "") == "invariant" ? 4 : 0));
+        wpoint = std::max(wpoint, std::min<std::size_t>(30, e.value("point", "").size()));
+        wev = std::max(wev, std::min<std::size_t>(40, e.value("lhs", "").size() + e.value("rhs", "").size() + 4));
+      }
+    }
+  }
+  std::printf("\n%-4s %-14s %s\n", "id", "verdict", "claim (sections of the source analysis)");
+  for (const auto& c : ledger["claims"]) {
+    std::string sections;
+    for (const auto& s : c["sections"]) sections += (sections.empty() ? "§" : ", §") + s.get<std::string>();
+    const std::string verdict = c.value("verdict", "");
+    std::printf("%-4s %-14s %s (%s)\n", c.value("id", "").c_str(), verdict == "does not hold" ? "DOES NOT HOLD" : verdict.c_str(),
+                c.value("statement", "").c_str(), sections.c_str());
+    if (c["chapters"].empty()) {
+      std::printf("     %-14s no chapter measures it yet; to decide: %s\n", "", c.value("to_decide", "").c_str());
+      continue;
+    }
+    for (const auto& ch : c["chapters"]) {
+      const std::string host = ledger.value("host", "") == ch.value("host", "") ? "" : "@" + ch.value("host", "");
+      bool first = true;
+      for (const auto& e : ch["evidence"]) {
+        const std::string decl = e.value("declaration", "") + (e.value("kind", "") == "invariant" ? " [i]" : "");
+        const std::string op = ops[ch.value("chapter", "") + "/" + e.value("declaration", "")];
+        std::string ev = e.value("lhs", "").empty() ? e.value("detail", "") : e.value("lhs", "") + " " + op + " " + e.value("rhs", "");
+        std::string v = e.value("verdict", "");
+        if (v.empty()) v = e.value("status", "");  // missing, n/a
+        char n[32] = "";
+        if (e.value("n_rhs", 0) > 0) std::snprintf(n, sizeof n, "n %d/%d", e.value("n_lhs", 0), e.value("n_rhs", 0));
+        else if (e.value("n_lhs", 0) > 0) std::snprintf(n, sizeof n, "n %d", e.value("n_lhs", 0));
+        std::printf("     %-14s %-*s %-*s %-*s %-*s %-22s %s\n", first ? (ch.value("chapter", "") + host).c_str() : "",
+                    13, v.c_str(), int(wdecl), decl.c_str(), int(wpoint), fit(e.value("point", ""), 30).c_str(), int(wev),
+                    fit(ev, 40).c_str(), ratio_text(e).c_str(), n);
+        first = false;
+      }
+    }
+  }
+  std::string counts;
+  for (const char* k : {"holds", "does not hold", "inconclusive", "mixed", "not measured"}) {
+    const int n = ledger["summary"].value(k, 0);
+    if (n) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + k;
+  }
+  std::printf("\n%zu claims: %s\n", ledger["claims"].size(), counts.c_str());
+  std::printf("([i]: an invariant that supports the claim; ratio: lhs / rhs of the medians with its 95%% bootstrap\n"
+              " interval; n: successful repetitions of each side.  A verdict is this machine's, never a failure.)\n");
+}
+
+int cmd_claims(const std::string& path, const json& current, const std::string& catalog_path, const std::string& json_out,
+               const std::string& baseline, bool fail_on_change) {
+  const auto catalog = load_claim_catalog(catalog_path);
+  const auto ledger_of = [&](const json& doc) {
+    const json descriptions = descriptions_for(doc, current);
+    return std::pair{build_ledger(check_expectations(doc, descriptions), catalog, doc, descriptions), descriptions};
+  };
+  const json doc = load_results(path);
+  const auto [ledger, descriptions] = ledger_of(doc);
+  std::printf("workbench claims %s\n  run: %s\n", path.c_str(), context_line(doc).c_str());
+  print_ledger(ledger, descriptions);
+  json out{{"results", path}, {"ledger", ledger}};
+  int code = 0;
+  if (!baseline.empty()) {
+    const json old_doc = load_results(baseline);
+    const json changes = ledger_changes(ledger_of(old_doc).first, ledger);
+    std::printf("\nagainst %s (%s):\n", baseline.c_str(), context_line(old_doc).c_str());
+    int flips_same_host = 0;
+    for (const auto& c : changes) {
+      const bool same = c["same_host"].get<bool>();
+      const bool flip = c["flip"].get<bool>();
+      if (same && flip) ++flips_same_host;
+      const char* what = !flip ? "changed (to or from inconclusive: not a flip)"
+                         : same ? "FLIPPED on the same host: a regression or a change of behaviour"
+                                : "differs on another host: information, not a regression";
+      std::printf("  %-4s %-14s %s %s: %s -> %s  %s\n", c.value("claim", "").c_str(), c.value("chapter", "").c_str(),
+                  c.value("declaration", "").c_str(), c.value("point", "").c_str(), c.value("old", "").c_str(),
+                  c.value("new", "").c_str(), what);
+    }
+    if (changes.empty()) std::printf("  no verdict changed\n");
+    std::printf("%zu changed, %d flipped on the same host\n", changes.size(), flips_same_host);
+    out["baseline"] = baseline;
+    out["changes"] = changes;
+    if (fail_on_change && flips_same_host > 0) code = 1;
+  }
+  if (!json_out.empty()) write_json_or_stdout(json_out, out);
+  std::fflush(stdout);
+  return code;
+}
+
+int cmd_claims_catalog(const std::string& catalog_path, const json& current) {
+  std::printf("%s", catalog_markdown(load_claim_catalog(catalog_path), current).c_str());
+  return 0;
 }
 
 int cmd_compare(const std::string& old_path, const std::string& new_path, const CompareOptions& options,

@@ -1,5 +1,5 @@
-// The runner's subcommands that read result files rather than run chapters: check, compare,
-// export and merge.  Each returns the process exit code; a bad argument or an unreadable or
+// The runner's subcommands that read result files rather than run chapters: check, claims,
+// compare, export and merge.  Each returns the process exit code; a bad argument or an unreadable or
 // foreign file throws UsageError (exit 2).
 #pragma once
 
@@ -20,9 +20,25 @@ struct UsageError : std::runtime_error {
 // read_results, with its message turned into a UsageError.
 nlohmann::json load_results(const std::string& path);
 
+// The chapter descriptions to judge a file by: the file's own, overridden by `current` — the
+// --describe output of the chapters this build has (what the code declares now is what CI
+// checks) — for the chapters the file has trials of.
+nlohmann::json descriptions_for(const nlohmann::json& doc, const nlohmann::json& current);
+
 // `current` maps chapter names to the --describe output of the chapters this build has; they
 // override the descriptions the file carries (what the code declares now is what CI checks).
 int cmd_check(const std::string& path, const nlohmann::json& current, const std::string& json_out);
+
+// The claims ledger of a results file, with the catalog at `catalog_path`; with a baseline,
+// the verdicts that changed (exit 1 with fail_on_change when one flipped on the same host).
+int cmd_claims(const std::string& path, const nlohmann::json& current, const std::string& catalog_path,
+               const std::string& json_out, const std::string& baseline, bool fail_on_change);
+
+// CLAIMS.md on stdout: the catalog with the chapters of `current` that test each claim.
+int cmd_claims_catalog(const std::string& catalog_path, const nlohmann::json& current);
+
+// The ledger as printed by cmd_claims (scripts/run ends with it).
+void print_ledger(const nlohmann::json& ledger, const nlohmann::json& descriptions);
 
 int cmd_compare(const std::string& old_path, const std::string& new_path, const CompareOptions& options,
                 const std::string& json_out, bool fail_on_regression, bool changed_only);

@@ -4,7 +4,9 @@
 //   workbench describe CHAPTER
 //   workbench run [CHAPTER...] [--set k=v]... [--sweep k=v1,v2,...] [--repeat N]
 //                 [--quick] [--mode sync|async|both] [--out FILE] [--trial-timeout S]
-//   workbench check RESULTS                 the chapters' tradeoff expectations: exit 1 / 3
+//   workbench check RESULTS                 the chapters' invariants: exit 1 / 3 when one fails / lacks trials
+//   workbench claims RESULTS [--baseline OLD] the claims ledger: a verdict per claim, never a failure
+//   workbench claims --catalog              CLAIMS.md: the claims and the chapters that test them
 //   workbench compare OLD NEW               per-metric change, rank test, noise threshold
 //   workbench export --format gbench RESULTS
 //   workbench merge A.json B.json ... -o OUT
@@ -32,6 +34,7 @@
 #include "common/chapter.hpp"
 #include "common/process.hpp"
 #include "common/record.hpp"
+#include "runners/claims.hpp"
 #include "runners/commands.hpp"
 #include "runners/plan.hpp"
 
@@ -267,7 +270,7 @@ void print_full(const json& trials) {
 
 int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& names, const std::vector<std::string>& sets,
             const std::vector<std::string>& sweeps, int repeat, bool quick, const std::string& mode,
-            const std::string& out, double trial_timeout, const std::string& summary) {
+            const std::string& out, double trial_timeout, const std::string& summary, const std::string& claims_catalog) {
   PlanRequest req;
   std::vector<ChapterEntry*> chosen;
   if (names.empty()) {
@@ -337,11 +340,19 @@ int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& name
     if (!ok) std::cerr << "  (" << rec.value("reason", "") << ")";
     std::cerr << std::endl;
   }
-  if (trials.empty()) {
-    wb::write_file_atomically(out, wb::make_results(context, trials, descriptions).dump(1) + "\n");
+  // The file carries the claims ledger of its own trials, so a report needs nothing else.
+  json doc = wb::make_results(context, trials, descriptions);
+  json ledger;
+  try {
+    ledger = build_ledger(check_expectations(doc, descriptions), load_claim_catalog(claims_catalog), doc, descriptions);
+    doc["claims"] = ledger;
+  } catch (const std::exception& e) {
+    std::cerr << "workbench: no claims ledger in the results: " << e.what() << "\n";
   }
+  wb::write_file_atomically(out, doc.dump(1) + "\n");
   if (summary == "compact") print_compact(trials);
   if (summary == "full") print_full(trials);
+  if (summary != "none" && ledger.is_object() && !trials.empty()) print_ledger(ledger, descriptions);
   std::fflush(stdout);
   if (g_interrupted) {
     std::cerr << "workbench: interrupted; " << trials.size() << " finished trials kept in " << out << "\n";
@@ -388,11 +399,27 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"compact", "full", "none"}))
       ->capture_default_str();
 
-  auto* check = app.add_subcommand("check", "evaluate the chapters' tradeoff expectations on a results file");
+  auto* check = app.add_subcommand("check", "check the chapters' invariants on a results file (what CI gates on)");
   std::string check_path, check_json;
   check->add_option("results", check_path, "results file")->required();
   check->add_option("--json", check_json, "also write the verdicts as JSON to this file ('-' = stdout)");
-  check->footer("Exit: 0 all hold, 1 one failed, 3 the file lacks trials an expectation needs, 2 bad input.");
+  check->footer("Exit: 0 all hold, 1 one failed, 3 the file lacks trials an invariant needs, 2 bad input.\n"
+                "Claims never change the exit code: see `workbench claims`.");
+
+  auto* claims = app.add_subcommand("claims", "the claims ledger: a verdict per claim of the source analysis on this run's machine");
+  std::string claims_path, claims_json, claims_baseline;
+  std::string claims_catalog = std::string(WB_SOURCE_ROOT) + "/results/claims.json";
+  bool fail_on_change = false, catalog_only = false;
+  claims->add_option("results", claims_path, "results file");
+  claims->add_option("--json", claims_json, "also write the ledger as JSON to this file ('-' = stdout)");
+  claims->add_option("--baseline", claims_baseline, "an earlier results file: print the verdicts that changed");
+  claims->add_flag("--fail-on-change", fail_on_change, "with --baseline: exit 1 when a verdict flipped on the same host");
+  claims->add_flag("--catalog", catalog_only, "print CLAIMS.md: every claim and the chapters of this build that test it");
+  app.add_option("--claims-catalog", claims_catalog, "the claims the source analysis makes (JSON)")->capture_default_str();
+  claims->footer(
+      "Verdicts: holds, does not hold, inconclusive (the repetitions' spread straddles the bound, or one\n"
+      "repetition), mixed (chapters or points disagree), not measured.  Exit 0 whatever the verdicts; 1 with\n"
+      "--fail-on-change when a verdict flipped between holds and does not hold on the same host; 2 bad input.");
 
   auto* compare = app.add_subcommand("compare", "per-metric change between two results files");
   std::string old_path, new_path, compare_json;
@@ -446,18 +473,27 @@ int main(int argc, char** argv) {
     }
     if (exporter->parsed()) return cmd_export(export_path, export_format, export_out);
     if (merge->parsed()) return cmd_merge(merge_paths, merge_out);
-    if (check->parsed()) {
-      // The build's current declarations, when there is a build; the file's own otherwise.
+    // The build's current declarations, when there is a build; a file's own otherwise.
+    const auto current_for = [&](const std::string& results_path) {
       json current = json::object();
-      if (std::filesystem::exists(manifest)) {
-        const auto doc = load_results(check_path);
-        for (auto& c : load_manifest(manifest)) {
-          const bool used = std::any_of(doc["trials"].begin(), doc["trials"].end(),
-                                        [&](const json& t) { return t.value("chapter", "") == c.name; });
-          if (used) current[c.name] = describe_chapter(c);
-        }
+      if (!std::filesystem::exists(manifest)) return current;
+      const json doc = results_path.empty() ? json{{"trials", json::array()}} : load_results(results_path);
+      for (auto& c : load_manifest(manifest)) {
+        const bool used = results_path.empty() || std::any_of(doc["trials"].begin(), doc["trials"].end(), [&](const json& t) {
+                            return t.value("chapter", "") == c.name;
+                          });
+        if (used) current[c.name] = describe_chapter(c);
       }
-      return cmd_check(check_path, current, check_json);
+      return current;
+    };
+    if (check->parsed()) return cmd_check(check_path, current_for(check_path), check_json);
+    if (claims->parsed()) {
+      if (catalog_only) return cmd_claims_catalog(claims_catalog, current_for(""));
+      if (claims_path.empty()) throw UsageError("claims: a results file is required (or --catalog)");
+      if (fail_on_change && claims_baseline.empty()) throw UsageError("claims: --fail-on-change needs --baseline OLD");
+      json current = current_for(claims_path);
+      if (!claims_baseline.empty()) current.update(current_for(claims_baseline));
+      return cmd_claims(claims_path, current, claims_catalog, claims_json, claims_baseline, fail_on_change);
     }
     auto chapters = load_manifest(manifest);
     if (list->parsed()) {
@@ -471,7 +507,7 @@ int main(int argc, char** argv) {
       std::cout << describe_chapter(find_chapter(chapters, describe_name)).dump(2) << '\n';
       return 0;
     }
-    return cmd_run(chapters, names, sets, sweeps, repeat, quick, mode, out, trial_timeout, summary);
+    return cmd_run(chapters, names, sets, sweeps, repeat, quick, mode, out, trial_timeout, summary, claims_catalog);
   } catch (const UsageError& e) {
     std::cerr << "workbench: " << e.what() << '\n';
     return 2;

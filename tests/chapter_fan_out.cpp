@@ -65,9 +65,9 @@ TEST_CASE("collect-all waits for every call; fail-fast returns at the first fail
 }
 
 TEST_CASE("a thread per call in sync, one thread for every call in async", "[fan-out]") {
-  // Calls long enough that every thread is made before the first call ends, even under TSan,
-  // which makes thread creation ~10x slower.
-  const auto recs = run_both({"--tasks", "100", "--delay-ms", "1500", "--jitter-ms", "0"});
+  // The backend answers none of the 100 calls before all 100 have arrived, so every call is in
+  // flight at once however slowly the threads start (TSan starts them ~10x slower).
+  const auto recs = run_both({"--tasks", "100", "--delay-ms", "20", "--jitter-ms", "0", "--gather-calls", "100"});
   CHECK(recs[0]["metrics"]["peak_threads"] >= 101);
   CHECK(recs[1]["metrics"]["peak_threads"] == 1);
   CHECK(counter(recs[0], "peak_in_flight") == 100);
@@ -75,19 +75,54 @@ TEST_CASE("a thread per call in sync, one thread for every call in async", "[fan
   CHECK(counter(recs[0], "kernel_thread_kib") >= 101 * 16);
 }
 
+TEST_CASE("a finished thread holds its memory until it is joined", "[fan-out]") {
+  // 400 short calls, 40 at a time (gathered, so 40 threads certainly coexist).  Joined as they
+  // finish, at most the threads of calls in flight (plus a few not yet reaped) are unjoined;
+  // kept until the fan-in, all 400 are.
+  const std::vector<std::string> common = {"--mode", "sync", "--tasks", "400", "--delay-ms", "5", "--jitter-ms", "0",
+                                           "--max-in-flight", "40", "--gather-calls", "40"};
+  auto run_sync = [&](const char* join) {
+    auto args = common;
+    args.insert(args.end(), {"--join-threads", join});
+    args.insert(args.begin(), exe());
+    args.insert(args.end(), {"--json", "-"});
+    const auto r = test::run(args);
+    INFO(r.err);
+    REQUIRE(r.code() == 0);
+    return test::json_lines(r.out).at(0);
+  };
+  const auto at_end = run_sync("at-the-end");
+  const auto early = run_sync("as-they-finish");
+  CHECK(counter(at_end, "peak_unjoined_threads") == 400);
+  CHECK(counter(early, "peak_unjoined_threads") < 400);
+  CHECK(counter(at_end, "calls_ok") == 400);
+  CHECK(counter(early, "calls_ok") == 400);
+}
+
 TEST_CASE("--max-in-flight bounds the calls running at once in both variants", "[fan-out]") {
-  const auto recs = run_both({"--tasks", "40", "--delay-ms", "250", "--jitter-ms", "0", "--max-in-flight", "5"});
+  // Gathered in fives: five calls are certainly in flight together, and never more.
+  const auto recs = run_both({"--tasks", "40", "--delay-ms", "250", "--jitter-ms", "0", "--max-in-flight", "5",
+                              "--gather-calls", "5"});
   for (const auto& r : recs) {
     INFO(r["variant"]);
-    CHECK(counter(r, "peak_in_flight") <= 5);
+    CHECK(counter(r, "peak_in_flight") == 5);
     CHECK(counter(r, "calls_ok") == 40);
   }
-  // The blocking variant still made a thread per call: they wait on the semaphore.
-  CHECK(recs[0]["metrics"]["peak_threads"] >= 41);
+  // The blocking variant still made a thread per call (they wait on the semaphore); at least
+  // the five in flight and the main thread coexisted.
+  CHECK(recs[0]["metrics"]["peak_threads"] >= 6);
   CHECK(recs[1]["metrics"]["peak_threads"] == 1);
   // 40 calls of 250 ms, 5 at a time: at least 8 rounds.
   CHECK(counter(recs[0], "fan_in_ms") >= 2000);
   CHECK(counter(recs[1], "fan_in_ms") >= 2000);
+}
+
+TEST_CASE("--gather-calls that could never complete is refused before the run", "[fan-out]") {
+  test::expect_usage_errors(exe(), test::UsageCases{
+      {{"--tasks", "10", "--gather-calls", "20"}, "--gather-calls"},
+      {{"--tasks", "10", "--gather-calls", "3"}, "--gather-calls"},
+      {{"--tasks", "10", "--gather-calls", "10", "--max-in-flight", "5"}, "--gather-calls"},
+  });
 }
 
 TEST_CASE("an unreachable backend makes every call fail, cleanly", "[fan-out]") {

@@ -1,6 +1,8 @@
 // The runner, run as a user runs it, against the fake chapter.
 #include <csignal>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -208,7 +210,8 @@ TEST_CASE("check exits 0 when every expectation holds, 1 when one fails, 3 when 
   const auto w = test::exe_from_env("WB_WORKBENCH");
   const auto ok = test::run({w, "check", fixture("base.json")});
   CHECK(ok.code() == 0);
-  CHECK(ok.out.find("4 pass, 0 fail, 0 missing") != std::string::npos);
+  CHECK(ok.out.find("3 pass, 0 fail, 0 missing") != std::string::npos);
+  CHECK(ok.out.find("claims (never an exit code): 1 holds") != std::string::npos);
 
   const auto broken = test::run({w, "check", fixture("broken.json")});
   CHECK(broken.code() == 1);
@@ -273,4 +276,71 @@ TEST_CASE("export writes Google Benchmark JSON and merge keeps the hosts apart",
   const auto merged = wb::read_results(tmp.file("class.json"));
   CHECK(merged["sources"].size() == 2);
   CHECK(test::run({w, "check", tmp.file("class.json")}).code() == 0);
+}
+
+TEST_CASE("claims prints a verdict per claim with its evidence and never fails, whatever the verdicts", "[runner]") {
+  const auto w = test::exe_from_env("WB_WORKBENCH");
+  wb::TempDir tmp("wb-claims");
+  // broken.json fails an invariant; the ledger still exits 0 and shows it as "does not hold".
+  const auto r = test::run({w, "claims", fixture("broken.json"), "--json", tmp.file("ledger.json")});
+  INFO(r.out << r.err);
+  CHECK(r.code() == 0);
+  CHECK_THAT(r.out, Catch::Contains("C2   holds"));
+  CHECK_THAT(r.out, Catch::Contains("C6   DOES NOT HOLD"));
+  CHECK_THAT(r.out, Catch::Contains("C8   not measured"));
+  CHECK_THAT(r.out, Catch::Contains("28 claims:"));
+  const auto ledger = json::parse(wb::read_text_file(tmp.file("ledger.json")))["ledger"];
+  CHECK(ledger["claims"].size() == 28);
+
+  // Against a baseline: the same host's flip fails with --fail-on-change; another host's does not.
+  const auto flip = test::run({w, "claims", fixture("broken.json"), "--baseline", fixture("base.json"), "--fail-on-change"});
+  CHECK(flip.code() == 1);
+  CHECK_THAT(flip.out, Catch::Contains("FLIPPED on the same host"));
+  CHECK(test::run({w, "claims", fixture("broken.json"), "--baseline", fixture("base.json")}).code() == 0);
+  const auto other = test::run({w, "claims", fixture("other-host.json"), "--baseline", fixture("broken.json"), "--fail-on-change"});
+  CHECK(other.code() == 0);
+  CHECK_THAT(other.out, Catch::Contains("differs on another host"));
+  CHECK(test::run({w, "claims", fixture("base.json"), "--fail-on-change"}).code() == 2);
+  CHECK(test::run({w, "claims"}).code() == 2);
+}
+
+TEST_CASE("a run's results file carries the claims ledger of its own trials", "[runner]") {
+  Setup s;
+  REQUIRE(test::run(s.cmd({"--set", "ops=5", "--summary", "none"})).code() == 0);
+  const auto doc = wb::read_results(s.out);
+  REQUIRE(doc.contains("claims"));
+  CHECK(doc["claims"]["claims"].size() == 28);
+  CHECK(doc["claims"]["summary"]["not measured"] == 28);  // the fake chapter declares nothing
+}
+
+TEST_CASE("CLAIMS.md is what `workbench claims --catalog` makes of the catalog and the chapters", "[runner]") {
+  const auto r = test::run({test::exe_from_env("WB_WORKBENCH"), "claims", "--catalog"});
+  REQUIRE(r.code() == 0);
+  INFO("regenerate it: build/runners/workbench claims --catalog > CLAIMS.md");
+  CHECK(r.out == wb::read_text_file(test::exe_from_env("WB_CLAIMS_PAGE")));
+}
+
+TEST_CASE("every chapter's declarations have a kind and name a claim of the catalog", "[runner]") {
+  const auto w = test::exe_from_env("WB_WORKBENCH");
+  const auto catalog = json::parse(wb::read_text_file(test::exe_from_env("WB_CLAIMS")));
+  std::set<std::string> ids;
+  for (const auto& c : catalog["claims"]) ids.insert(c["id"].get<std::string>());
+  const auto list = test::run({w, "list"});
+  REQUIRE(list.code() == 0);
+  std::istringstream lines(list.out);
+  int chapters = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto name = line.substr(0, line.find(' '));
+    const auto d = test::run({w, "describe", name});
+    REQUIRE(d.code() == 0);
+    const auto desc = json::parse(d.out);
+    ++chapters;
+    for (const auto& c : desc["claims"]) CHECK(ids.count(c.get<std::string>()) == 1);
+    for (const auto& e : desc["expectations"]) {
+      INFO(name << "/" << e["id"]);
+      CHECK((e["kind"] == "invariant" || e["kind"] == "claim"));
+      CHECK(ids.count(e["claim"].get<std::string>()) == 1);
+    }
+  }
+  CHECK(chapters >= 5);
 }

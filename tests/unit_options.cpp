@@ -14,14 +14,14 @@ struct Knobs {
 };
 
 wb::Chapter demo(Knobs& k) {
-  wb::Chapter c({.name = "demo", .title = "a demo", .seed_sections = {"1"}, .claims = {"C3"}, .ops_unit = "task"});
+  wb::Chapter c({.name = "demo", .title = "a demo", .sections = {"1"}, .claims = {"C3"}, .ops_unit = "task"});
   c.knob("--tasks", k.tasks, "tasks to run", 1, 100, "tasks");
   c.knob("--rate", k.rate, "rate", 0.5, 2.0, "1/s");
   c.knob("--policy", k.policy, "policy", {"all", "first"});
   c.text_knob("--path", k.path, "a path", [](const std::string& p) {
     if (p == "bad") throw wb::UsageError("--path bad is not allowed");
   });
-  c.expect({.id = "e1", .claim = "C3", .where = {{"tasks", 10}}, .lhs = "async.peak_threads", .op = "<", .factor = 0.5,
+  c.invariant({.id = "e1", .claim = "C3", .where = {{"tasks", 10}}, .lhs = "async.peak_threads", .op = "<", .factor = 0.5,
             .rhs = "sync.peak_threads", .why = "because"});
   return c;
 }

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 wb::Chapter make_chapter(Params& p) {
   wb::Chapter c({.name = "file-reads",
                  .title = "Reading files: blocking read(2) on threads vs coroutines on io_uring",
-                 .seed_sections = {"1.1", "1.2", "2.2", "3.1", "3.2"},
+                 .sections = {"1.1", "1.2", "2.2", "3.1", "3.2"},
                  .claims = {"C1", "C2", "C3", "C6"},
                  .ops_unit = "file"});
   c.knob("--files", p.files, "how many files to generate", 1, 1'000'000, "files");
@@ -56,23 +56,27 @@ wb::Chapter make_chapter(Params& p) {
   c.quick_sweep("cache", {"warm", "cold"});
   c.quick_sweep("concurrency", {"1", "16"});
 
-  c.expect({.id = "same-result",
+  c.invariant({.id = "same-result",
             .claim = "C3",
             .where = {},
             .lhs = "async.result_digest",
             .op = "==",
             .rhs = "sync.result_digest",
             .why = "both variants read the same bytes, whatever order the files finished in"});
-  c.expect({.id = "few-threads-for-many-reads",
-            .claim = "C6",
-            .where = {{"concurrency", 16}},
-            .lhs = "async.peak_threads",
-            .op = "<=",
-            .factor = 0.25,
-            .rhs = "sync.peak_threads",
-            .why = "16 reads in flight cost the blocking variant 16 threads; io_uring keeps them in flight "
-                   "from one"});
-  c.expect({.id = "one-thread-keeps-up",
+  // Not "async <= a quarter of sync's threads": how many of the blocking variant's 16 threads
+  // coexist depends on how fast the machine starts them against how fast a warm read ends.
+  // What holds anywhere is the coroutine side's count — where io_uring ran; the thread-pool
+  // fallback (a kernel that refuses io_uring) has a thread per read in flight, like sync.
+  c.invariant({.id = "few-threads-for-many-reads",
+               .claim = "C6",
+               .where = {{"concurrency", 16}},
+               .lhs = "async.peak_threads",
+               .op = "<=",
+               .rhs = "2",
+               .why = "16 reads in flight cost the blocking variant 16 threads; io_uring keeps them in flight "
+                      "from one",
+               .only_if = {{"backend", "io_uring"}}});
+  c.claim({.id = "one-thread-keeps-up",
             .claim = "C7",
             .where = {{"concurrency", 16}, {"cache", "cold"}},
             .lhs = "async.wall_s",
@@ -82,7 +86,7 @@ wb::Chapter make_chapter(Params& p) {
             .why = "from disk, one io_uring thread reads about as fast as 16 blocking threads (it is not "
                    "faster: the disk is the limit)"});
   for (const char* variant : {"sync", "async"}) {
-    c.expect({.id = std::string("overlap-beats-sequence-") + variant,
+    c.claim({.id = std::string("overlap-beats-sequence-") + variant,
               .claim = "C2",
               .where = {{"cache", "cold"}},
               .lhs = std::string(variant) + ".wall_s",
@@ -90,7 +94,7 @@ wb::Chapter make_chapter(Params& p) {
               .factor = 0.85,
               .rhs = std::string(variant) + ".wall_s",
               .why = "16 reads in flight finish sooner than the same reads one after the other: the waits "
-                     "overlap (seed 1.1 vs 1.2), whichever model keeps them in flight",
+                     "overlap (sections 1.1 vs 1.2), whichever model keeps them in flight",
               .lhs_where = {{"concurrency", 16}},
               .rhs_where = {{"concurrency", 1}}});
   }

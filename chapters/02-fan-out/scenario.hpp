@@ -1,4 +1,4 @@
-// Chapter 02 — fan-out / fan-in (seed §18): what both variants share.
+// Chapter 02 — fan-out / fan-in (§18 of the source analysis): what both variants share.
 //
 // The scenario: one request fans out into N calls to a backend service over real loopback TCP
 // (common/backend_server.cpp, in a process of its own), and their answers are combined — fan-in
@@ -25,6 +25,8 @@ struct Params {
   std::int64_t bytes = 256;           // size of each answer
   std::int64_t max_in_flight = 0;     // calls running at once; 0 = all of them
   double fail_rate = 0;               // share of calls the backend answers with a 500
+  std::int64_t gather_calls = 0;      // the backend holds calls until this many have arrived
+  std::string join_threads = "as-they-finish";  // sync: as-they-finish | at-the-end
   std::string policy = "collect-all"; // collect-all | fail-fast
   std::string backend;                // HOST:PORT of a running backend; empty = start our own
   std::int64_t backend_threads = 2;   // threads of the backend we start

@@ -11,7 +11,7 @@ namespace timeouts {
 wb::Chapter make_chapter(Params& p) {
   wb::Chapter c({.name = "timeouts",
                  .title = "Timeouts: does the operation stop, or only the waiting?",
-                 .seed_sections = {"11.4", "21"},
+                 .sections = {"11.4", "21"},
                  .claims = {"C3", "C12", "C19"},
                  .ops_unit = "call"});
   c.knob("--calls", p.calls, "calls to the backend in all", 1, 10'000, "calls");
@@ -33,21 +33,21 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("overshoot_p99_ms", "ms", "the same, 99th percentile");
   c.counter_doc("still_running", "calls", "operations (threads, sockets) still going after every caller had moved on");
   c.quick_sweep("sync_timeout", {"future", "socket"});
-  c.expect({.id = "same-outcomes",
+  c.invariant({.id = "same-outcomes",
             .claim = "C3",
             .where = {},
             .lhs = "async.result_digest",
             .op = "==",
             .rhs = "sync.result_digest",
             .why = "the seed decides which calls are slow or stall; both variants see the same outcomes"});
-  c.expect({.id = "asio-cancels",
+  c.invariant({.id = "asio-cancels",
             .claim = "C19",
             .where = {},
             .lhs = "async.still_running",
             .op = "<=",
             .rhs = "0",
             .why = "an awaitable-operator timeout cancels the socket operation: nothing runs on after it"});
-  c.expect({.id = "a-future-timeout-is-not-a-cancellation",
+  c.invariant({.id = "a-future-timeout-is-not-a-cancellation",
             .claim = "C19",
             .where = {{"sync_timeout", "future"}, {"stall_rate", 0.05}},
             .lhs = "sync.still_running",
@@ -72,7 +72,9 @@ Workload::Workload(const Params& p, std::int64_t seed) : backend_(p.backend, 2) 
     } else if (kind < p.stall_rate + p.slow_rate) {
       r.delay_ms = static_cast<std::int64_t>(static_cast<double>(p.deadline_ms) * (1.5 + 1.5 * share));
     } else {
-      r.delay_ms = static_cast<std::int64_t>(static_cast<double>(p.deadline_ms) * (0.2 + 0.6 * share));
+      // Half the deadline at most: a build or a machine several times slower than this one still
+      // answers a fast call in time, so which calls time out is the seed's choice alone.
+      r.delay_ms = static_cast<std::int64_t>(static_cast<double>(p.deadline_ms) * (0.1 + 0.4 * share));
     }
     requests_.push_back(r);
   }

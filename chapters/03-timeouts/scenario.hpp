@@ -31,8 +31,8 @@ struct Params {
 
 wb::Chapter make_chapter(Params& params);
 
-// The requests, with their latencies drawn from the seed: a fast call takes 20–80 % of the
-// deadline, a slow one 150–300 %, a stalled one forever.
+// The requests, with their latencies drawn from the seed: a fast call takes 10–50 % of the
+// deadline, a slow one 150–300 %, a stalled one forever — half a deadline of margin either side.
 class Workload {
  public:
   Workload(const Params& params, std::int64_t seed);

@@ -10,7 +10,7 @@ namespace graceful {
 wb::Chapter make_chapter(Params& p) {
   wb::Chapter c({.name = "shutdown",
                  .title = "Graceful shutdown: stop accepting, drain within a deadline, abort the rest, exit 0",
-                 .seed_sections = {"9", "22"},
+                 .sections = {"9", "22"},
                  .claims = {"C20"},
                  .ops_unit = "job"});
   c.knob("--producers", p.producers, "producers submitting jobs", 1, 64, "producers");
@@ -32,14 +32,14 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("drain_overrun", "0/1", "1 when the drain deadline passed with jobs left, which were then aborted");
   c.counter_doc("signal_to_exit_ms", "ms", "from the first signal to the end of the service");
   c.quick_sweep("second_signal_after_ms", {"0", "20"});
-  c.expect({.id = "nothing-lost",
+  c.invariant({.id = "nothing-lost",
             .claim = "C20",
             .where = {},
             .lhs = "async.lost",
             .op = "<=",
             .rhs = "0",
             .why = "every accepted job ends as completed or aborted in the coroutine service"});
-  c.expect({.id = "nothing-lost-sync",
+  c.invariant({.id = "nothing-lost-sync",
             .claim = "C20",
             .where = {},
             .lhs = "sync.lost",

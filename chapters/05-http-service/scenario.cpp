@@ -26,7 +26,7 @@ int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurr
 wb::Chapter make_chapter(Params& p) {
   wb::Chapter c({.name = "http-service",
                  .title = "Request-response HTTP service: a thread per connection vs a coroutine per connection",
-                 .seed_sections = {"12", "13", "23"},
+                 .sections = {"12", "13", "23"},
                  .claims = {"C3", "C4", "C5", "C6", "C7", "C9", "C13", "C20", "C21"},
                  .ops_unit = "request"});
   c.knob("--connections", p.connections, "keep-alive connections the load generator holds open", 1, 20'000, "connections");
@@ -54,27 +54,27 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("client_peak_threads", "threads", "the load generator's own peak threads");
   c.quick_sweep("connections", {"10", "1000"});
 
-  c.expect({.id = "same-answers",
+  c.invariant({.id = "same-answers",
             .claim = "C3",
             .lhs = "async.result_digest",
             .op = "==",
             .rhs = "sync.result_digest",
             .why = "one request handler, word for word: both servers give the same answers"});
-  c.expect({.id = "a-thread-per-connection",
+  c.invariant({.id = "a-thread-per-connection",
             .claim = "C6",
             .where = {{"connections", 1000}},
             .lhs = "sync.peak_threads",
             .op = ">=",
             .rhs = "1000",
             .why = "the blocking server holds a thread for every open connection, busy or idle"});
-  c.expect({.id = "threads-are-the-cores",
+  c.invariant({.id = "threads-are-the-cores",
             .claim = "C6",
             .where = {{"connections", 1000}, {"server_threads", 0}},
             .lhs = "async.peak_threads",
             .op = "<=",
             .rhs = std::to_string(cores() + 2),
             .why = "the coroutine server runs a thread per core however many connections are open"});
-  c.expect({.id = "memory-per-connection",
+  c.claim({.id = "memory-per-connection",
             .claim = "C4",
             .where = {{"connections", 1000}},
             .lhs = "async.mem_per_connection_kib",
@@ -88,7 +88,7 @@ wb::Chapter make_chapter(Params& p) {
   // 0.58-0.70x the CPU per request and a p99 of 0.87-1.27x sync's; at 10 connections
   // 0.90-0.97x sync's requests.  The thresholds leave room for a busy machine: they state the
   // direction, not the best run.
-  c.expect({.id = "more-requests-at-1000-connections",
+  c.claim({.id = "more-requests-at-1000-connections",
             .claim = "C7",
             .where = {{"connections", 1000}, {"rate", 0.0}},
             .lhs = "async.throughput_ops_s",
@@ -96,14 +96,14 @@ wb::Chapter make_chapter(Params& p) {
             .rhs = "sync.throughput_ops_s",
             .why = "with a thousand connections the blocking server spends its time switching a thousand threads; "
                    "the coroutine server answers more"});
-  c.expect({.id = "less-cpu-per-request-at-1000-connections",
+  c.claim({.id = "less-cpu-per-request-at-1000-connections",
             .claim = "C7",
             .where = {{"connections", 1000}, {"rate", 0.0}},
             .lhs = "async.cpu_us_per_request",
             .op = "<",
             .rhs = "sync.cpu_us_per_request",
             .why = "a resumed coroutine is cheaper than a woken thread"});
-  c.expect({.id = "p99-no-worse-at-1000-connections",
+  c.claim({.id = "p99-no-worse-at-1000-connections",
             .claim = "C13",
             .where = {{"connections", 1000}, {"rate", 0.0}},
             .lhs = "async.latency_us.p99",
@@ -113,7 +113,7 @@ wb::Chapter make_chapter(Params& p) {
             .why = "two threads serve a thousand connections with a tail like a thousand threads': neither is "
                    "reliably lower"});
   for (const auto& [lhs, rhs] : {std::pair{"async", "sync"}, std::pair{"sync", "async"}}) {
-    c.expect({.id = std::string("same-requests-at-10-connections-") + lhs,
+    c.claim({.id = std::string("same-requests-at-10-connections-") + lhs,
               .claim = "C7",
               .where = {{"connections", 10}, {"rate", 0.0}},
               .lhs = std::string(lhs) + ".throughput_ops_s",

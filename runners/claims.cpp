@@ -1,0 +1,217 @@
+#include "runners/claims.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "common/process.hpp"
+
+namespace wb::runner {
+
+using nlohmann::json;
+
+std::vector<ClaimInfo> load_claim_catalog(const std::string& path) {
+  json doc;
+  try {
+    doc = json::parse(wb::read_text_file(path));
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot read the claims catalog " + path + ": " + e.what());
+  }
+  std::vector<ClaimInfo> out;
+  for (const auto& c : doc.value("claims", json::array())) {
+    out.push_back({c.value("id", ""), c.value("sections", std::vector<std::string>{}), c.value("statement", ""),
+                   c.value("to_decide", "")});
+  }
+  if (out.empty()) throw std::runtime_error("the claims catalog " + path + " lists no claims");
+  return out;
+}
+
+std::string claim_verdict_of(const Verdict& v) {
+  if (v.status == "pass") return "holds";
+  if (v.status == "fail") return "does not hold";
+  if (v.status == "holds" || v.status == "does not hold" || v.status == "inconclusive") return v.status;
+  return "";
+}
+
+std::string combine_verdicts(const std::vector<std::string>& verdicts) {
+  std::string out;
+  for (const auto& v : verdicts) {
+    if (v.empty()) continue;
+    if (out.empty()) out = v;
+    else if (out != v) return "mixed";
+  }
+  return out.empty() ? "not measured" : out;
+}
+
+namespace {
+
+json number_or_null(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
+
+json evidence_of(const Verdict& v, const std::string& host, const json& descriptions) {
+  std::string point = point_name(v.point.is_object() ? v.point : json::object(), descriptions.value(v.chapter, json()));
+  if (v.needs.is_object()) point = "needs " + point_name(v.needs, json());
+  return {{"declaration", v.id},
+          {"kind", v.kind},
+          {"point", point.empty() ? "defaults" : point},
+          {"params", v.point},
+          {"host", host},
+          {"verdict", claim_verdict_of(v)},
+          {"status", v.status},
+          {"text", v.text},
+          {"why", v.why},
+          {"lhs", v.lhs},
+          {"rhs", v.rhs},
+          {"lhs_median", number_or_null(v.lhs_median)},
+          {"rhs_median", number_or_null(v.rhs_median)},
+          {"ratio", number_or_null(v.ratio)},
+          {"ratio_ci", std::isfinite(v.ratio_low) ? json{v.ratio_low, v.ratio_high} : json(nullptr)},
+          {"n_lhs", v.n_lhs},
+          {"n_rhs", v.n_rhs},
+          {"detail", v.detail}};
+}
+
+}  // namespace
+
+json build_ledger(const CheckReport& report, const std::vector<ClaimInfo>& catalog, const json& results,
+                  const json& descriptions) {
+  const std::string file_host = results.value("context", json::object()).value("host", "");
+  json claims = json::array();
+  std::map<std::string, int> summary;
+  for (const auto& info : catalog) {
+    // (chapter, host) in the order the report has them.
+    std::vector<std::pair<std::string, std::string>> keys;
+    std::map<std::pair<std::string, std::string>, json> evidence;
+    for (const auto& v : report.verdicts) {
+      if (v.claim != info.id) continue;
+      const std::string host = v.host.empty() ? file_host : v.host;
+      const auto key = std::pair{v.chapter, host};
+      if (!evidence.count(key)) {
+        keys.push_back(key);
+        evidence[key] = json::array();
+      }
+      evidence[key].push_back(evidence_of(v, host, descriptions));
+    }
+    json chapters = json::array();
+    std::vector<std::string> all;
+    std::map<std::string, int> counts;
+    for (const auto& key : keys) {
+      std::vector<std::string> vs;
+      for (const auto& e : evidence[key]) {
+        vs.push_back(e["verdict"].get<std::string>());
+        if (!vs.back().empty()) ++counts[vs.back()];
+      }
+      const std::string verdict = combine_verdicts(vs);
+      if (verdict != "not measured") all.push_back(verdict);
+      chapters.push_back({{"chapter", key.first}, {"host", key.second}, {"verdict", verdict}, {"evidence", evidence[key]}});
+    }
+    const std::string verdict = combine_verdicts(all);
+    ++summary[verdict];
+    claims.push_back({{"id", info.id},
+                      {"sections", info.sections},
+                      {"statement", info.statement},
+                      {"to_decide", info.to_decide},
+                      {"verdict", verdict},
+                      {"counts", counts},
+                      {"chapters", chapters}});
+  }
+  return {{"host", file_host}, {"claims", claims}, {"summary", summary}};
+}
+
+json ledger_changes(const json& old_ledger, const json& new_ledger) {
+  struct Entry {
+    std::string verdict, host;
+  };
+  const auto index = [](const json& ledger) {
+    std::map<std::string, Entry> out;
+    for (const auto& c : ledger.value("claims", json::array())) {
+      for (const auto& ch : c.value("chapters", json::array())) {
+        for (const auto& e : ch.value("evidence", json::array())) {
+          const std::string key = c.value("id", "") + "\t" + ch.value("chapter", "") + "\t" + e.value("declaration", "") +
+                                  "\t" + e.value("point", "");
+          out[key] = {e.value("verdict", ""), e.value("host", "")};
+        }
+      }
+    }
+    return out;
+  };
+  const auto olds = index(old_ledger);
+  const auto news = index(new_ledger);
+  json changes = json::array();
+  for (const auto& [key, n] : news) {
+    const auto o = olds.find(key);
+    if (o == olds.end() || o->second.verdict == n.verdict || o->second.verdict.empty() || n.verdict.empty()) continue;
+    std::vector<std::string> parts;
+    std::size_t from = 0;
+    for (std::size_t tab; (tab = key.find('\t', from)) != std::string::npos; from = tab + 1) parts.push_back(key.substr(from, tab - from));
+    parts.push_back(key.substr(from));
+    const bool decided_both = o->second.verdict != "inconclusive" && n.verdict != "inconclusive";
+    changes.push_back({{"claim", parts[0]},
+                       {"chapter", parts[1]},
+                       {"declaration", parts[2]},
+                       {"point", parts[3]},
+                       {"old", o->second.verdict},
+                       {"new", n.verdict},
+                       {"old_host", o->second.host},
+                       {"new_host", n.host},
+                       {"same_host", o->second.host == n.host},
+                       {"flip", decided_both}});
+  }
+  return changes;
+}
+
+std::string catalog_markdown(const std::vector<ClaimInfo>& catalog, const json& descriptions) {
+  // claim -> chapters that declare something about it, with the kinds they declare.
+  std::map<std::string, std::vector<std::string>> tested_by;
+  for (const auto& [name, d] : descriptions.items()) {
+    std::map<std::string, std::vector<std::string>> kinds;  // claim -> kinds in this chapter
+    for (const auto& e : d.value("expectations", json::array())) {
+      auto& ks = kinds[e.value("claim", "")];
+      const std::string k = e.value("kind", "invariant");
+      if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
+    }
+    for (const auto& c : d.value("claims", std::vector<std::string>{})) {
+      if (!kinds.count(c)) kinds[c] = {};
+    }
+    for (auto& [claim, ks] : kinds) {
+      if (claim.empty()) continue;
+      std::sort(ks.begin(), ks.end());
+      std::string label = name;
+      if (ks.empty()) label += " (README)";
+      else {
+        label += " (";
+        for (std::size_t i = 0; i < ks.size(); ++i) label += (i ? ", " : "") + ks[i];
+        label += ")";
+      }
+      tested_by[claim].push_back(label);
+    }
+  }
+  std::string out =
+      "# Claims\n\n"
+      "<!-- Generated by `build/runners/workbench claims --catalog` from results/claims.json and the chapters'\n"
+      "     declarations; edit those, then regenerate this page (a test compares them). -->\n\n"
+      "The source analysis behind this workbench — a critical analysis of synchronous and asynchronous\n"
+      "programming written from a Rust/Tokio point of view — asserts many things as general truths. These\n"
+      "are the ones a measurement can decide, in our words, with the sections of the analysis they come\n"
+      "from. Each chapter declares which claims it tests; `workbench claims RESULTS` gives every claim a\n"
+      "verdict on the machine the results were measured on: **holds**, **does not hold**, **inconclusive**\n"
+      "(the repetitions' spread straddles the bound), **mixed** (chapters or points disagree), or **not\n"
+      "measured**. A verdict is a finding about that machine, never a test failure; only the invariants a\n"
+      "chapter declares gate CI (`workbench check`).\n\n"
+      "In the last column, *invariant* means the chapter checks something about the claim that must hold on\n"
+      "any machine, *claim* that it measures the claim itself, *README* that the chapter discusses it\n"
+      "without a declaration.\n\n"
+      "| id | sections | claim | tested by | what decides it |\n"
+      "| --- | --- | --- | --- | --- |\n";
+  for (const auto& c : catalog) {
+    std::string sections;
+    for (const auto& s : c.sections) sections += (sections.empty() ? "§" : ", §") + s;
+    std::string chapters;
+    for (const auto& t : tested_by[c.id]) chapters += (chapters.empty() ? "" : "; ") + t;
+    out += "| " + c.id + " | " + sections + " | " + c.statement + " | " + (chapters.empty() ? "not yet" : chapters) +
+           " | " + c.to_decide + " |\n";
+  }
+  return out;
+}
+
+}  // namespace wb::runner
