@@ -176,8 +176,6 @@ std::string ratio_text(const json& e) {
   return buf;
 }
 
-}  // namespace
-
 void print_ledger(const json& ledger, const json& descriptions) {
   // The operator of each declaration, for the evidence column.
   std::map<std::string, std::string> ops;
@@ -233,6 +231,8 @@ void print_ledger(const json& ledger, const json& descriptions) {
   std::printf("([i]: an invariant that supports the claim; ratio: lhs / rhs of the medians with its 95%% bootstrap\n"
               " interval; n: successful repetitions of each side.  A verdict is this machine's, never a failure.)\n");
 }
+
+}  // namespace
 
 int cmd_claims(const std::string& path, const json& current, const std::string& catalog_path, const std::string& json_out,
                const std::string& baseline, bool fail_on_change) {

@@ -37,9 +37,6 @@ int cmd_claims(const std::string& path, const nlohmann::json& current, const std
 // CLAIMS.md on stdout: the catalog with the chapters of `current` that test each claim.
 int cmd_claims_catalog(const std::string& catalog_path, const nlohmann::json& current);
 
-// The ledger as printed by cmd_claims (scripts/run ends with it).
-void print_ledger(const nlohmann::json& ledger, const nlohmann::json& descriptions);
-
 int cmd_compare(const std::string& old_path, const std::string& new_path, const CompareOptions& options,
                 const std::string& json_out, bool fail_on_regression, bool changed_only);
 

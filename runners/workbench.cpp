@@ -352,7 +352,13 @@ int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& name
   wb::write_file_atomically(out, doc.dump(1) + "\n");
   if (summary == "compact") print_compact(trials);
   if (summary == "full") print_full(trials);
-  if (summary != "none" && ledger.is_object() && !trials.empty()) print_ledger(ledger, descriptions);
+  if (summary != "none" && ledger.is_object() && !trials.empty()) {
+    std::string counts;
+    for (const auto& [verdict, n] : ledger["summary"].items()) {
+      counts += (counts.empty() ? "" : ", ") + std::to_string(n.get<int>()) + " " + verdict;
+    }
+    std::cout << "claims on this machine: " << counts << " (the ledger: workbench claims " << out << ")\n";
+  }
   std::fflush(stdout);
   if (g_interrupted) {
     std::cerr << "workbench: interrupted; " << trials.size() << " finished trials kept in " << out << "\n";

@@ -5,7 +5,7 @@ usage: charts_and_report.py PLOT REPORT WORKBENCH FIXTURES_DIR
 
 Every chart kind must come out as a non-empty PNG and SVG; a file with a failed trial and
 missing points must still be drawn, with the failure named; the report must be one offline
-HTML file that names every chapter and shows the expectation verdicts; a file of another schema
+HTML file that opens with the claims ledger, names every chapter and shows the invariants' verdicts; a file of another schema
 version must be refused with a message that says so.
 """
 import os
@@ -61,9 +61,13 @@ def main():
             html = f.read()
         for chapter in ("demo", "demo2"):
             expect(f"id='{chapter}'" in html, f"the report has a section for {chapter}")
-        expect(html.count("data:image/png;base64,") == 2, "one inline chart sheet per chapter")
+        expect(html.count("data:image/png;base64,") == 2 * len(KINDS), "every chart kind, inline, for each chapter")
+        expect(html.index("id='claims'") < html.index("id='invariants'") < html.index("id='demo'"),
+               "the ledger comes first, then the invariants, then the chapters")
+        expect(html.count("<tbody data-claim=") == 28, "the ledger has a row group per claim")
         expect(not re.search(r"""(src|href)=['"]?(https?:)?//""", html), "the report loads nothing from the network")
-        expect("few-threads" in html and "class='fail'" in html, "the failed expectation is shown as failed")
+        expect("few-threads" in html and "class='l fail'" in html, "the failed invariant is shown as failed")
+        expect("class='l does-not-hold'" in html, "the claim it supports is shown as not holding")
         expect("fixture-a" in html and "g++ 12.2.0" in html, "the context block names host and compiler")
 
         p = run([report, fx("base.json"), "-o", os.path.join(tmp, "nowb.html"), "--workbench", "/nonexistent/workbench"])
