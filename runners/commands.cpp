@@ -144,7 +144,7 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
   if (!claim_counts.empty()) {
     std::string counts;
     for (const auto& [status, n] : claim_counts) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + status;
-    std::printf("claims (never an exit code): %s; the ledger: workbench claims %s\n", counts.c_str(), path.c_str());
+    std::printf("claim declarations (never an exit code): %s; the ledger: workbench claims %s\n", counts.c_str(), path.c_str());
   }
   if (fail == 0 && missing == 0 && pass == 0) {
     std::printf("nothing was checked: the file has no trials of a chapter that declares invariants\n");

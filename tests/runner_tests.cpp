@@ -211,7 +211,7 @@ TEST_CASE("check exits 0 when every expectation holds, 1 when one fails, 3 when 
   const auto ok = test::run({w, "check", fixture("base.json")});
   CHECK(ok.code() == 0);
   CHECK(ok.out.find("3 pass, 0 fail, 0 missing") != std::string::npos);
-  CHECK(ok.out.find("claims (never an exit code): 1 holds") != std::string::npos);
+  CHECK(ok.out.find("claim declarations (never an exit code): 1 holds") != std::string::npos);
 
   const auto broken = test::run({w, "check", fixture("broken.json")});
   CHECK(broken.code() == 1);

@@ -15,6 +15,6 @@ int main(int argc, char** argv) {
       run.record().status = "failed";
       run.record().reason = "the server did not drain cleanly (exit " + std::to_string(drained) + ")";
     }
-    http_service::report(params, usage, run);
+    http_service::report(usage, run);
   });
 }

@@ -44,12 +44,16 @@ wb::Chapter make_chapter(Params& p) {
   c.knob("--timeout-ms", p.timeout_ms, "the client's per-request timeout", 1, 600'000, "ms");
   c.counter_doc("requests_ok", "requests", "answers with a 2xx status");
   c.counter_doc("errors", "requests", "requests without a 2xx answer: timeouts, resets, refused connections, 503s");
-  c.counter_doc("connected", "connections", "connections up when the clock started");
+  c.counter_doc("connected", "connections",
+                "connections up when the clock started: each made one warm-up request first, so the server had "
+                "taken every one in");
   c.counter_doc("uncorrected_p50_ms", "ms", "open loop: p50 measured from the real send, not the schedule");
   c.counter_doc("uncorrected_p99_ms", "ms", "open loop: p99 measured from the real send, not the schedule");
   c.counter_doc("kernel_thread_kib", "KiB", "server's peak threads x 16 KiB kernel stack (outside RSS; a floor)");
-  c.counter_doc("mem_per_connection_kib", "KiB", "server's (RSS growth + kernel_thread_kib) / connections");
-  c.counter_doc("cpu_us_per_request", "us", "server CPU (user + system) / answered requests");
+  c.counter_doc("mem_per_connection_kib", "KiB", "server's (RSS growth + kernel_thread_kib) / connections up");
+  c.counter_doc("cpu_us_per_request", "us",
+                "server CPU (user + system) / requests it answered, the warm-up requests included (their CPU is in "
+                "the figure too)");
   c.counter_doc("client_cpu_s", "s", "the load generator's own CPU (user + system)");
   c.counter_doc("client_peak_threads", "threads", "the load generator's own peak threads");
   c.quick_sweep("connections", {"10", "1000"});
@@ -195,7 +199,7 @@ wb::Outcome drive(const Params& p, Server& server, wb::Run& run, wb::ResourceUsa
   return {result.ok, server.answers_digest()};
 }
 
-void report(const Params& p, const wb::ResourceUsage& server_usage, wb::Run& run) {
+void report(const wb::ResourceUsage& server_usage, wb::Run& run) {
   auto& rec = run.record();
   // The client's own cost, before the server's replaces it as the trial's resources.
   const auto& client = rec.metrics.resources;
@@ -209,9 +213,12 @@ void report(const Params& p, const wb::ResourceUsage& server_usage, wb::Run& run
   const double growth = static_cast<double>(std::max<std::int64_t>(0, u.peak_rss_kib - u.start_rss_kib));
   const double kernel = static_cast<double>(u.peak_threads) * wb::kKernelStackKib;
   run.counter("kernel_thread_kib", kernel);
-  run.counter("mem_per_connection_kib", (growth + kernel) / static_cast<double>(std::max<std::int64_t>(1, p.connections)));
-  const double ok = rec.counters.count("requests_ok") ? rec.counters.at("requests_ok") : 0.0;
-  if (ok > 0) run.counter("cpu_us_per_request", (u.cpu_user_s + u.cpu_sys_s) * 1e6 / ok);
+  // Per connection that was up — a refused one costs the server nothing — and per request the
+  // server answered in the watched window, which holds every connection's warm-up request too.
+  const double connected = rec.counters.count("connected") ? rec.counters.at("connected") : 0.0;
+  run.counter("mem_per_connection_kib", (growth + kernel) / std::max(1.0, connected));
+  const double answered = (rec.counters.count("requests_ok") ? rec.counters.at("requests_ok") : 0.0) + connected;
+  if (answered > 0) run.counter("cpu_us_per_request", (u.cpu_user_s + u.cpu_sys_s) * 1e6 / answered);
 }
 
 }  // namespace http_service

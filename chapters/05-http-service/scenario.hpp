@@ -57,6 +57,6 @@ wb::Outcome drive(const Params& params, Server& server, wb::Run& run, wb::Resour
 
 // After the region: the server's figures become the trial's resources; the client's own move to
 // counters; memory per connection (user RSS growth + 16 KiB kernel stack per thread).
-void report(const Params& params, const wb::ResourceUsage& server_usage, wb::Run& run);
+void report(const wb::ResourceUsage& server_usage, wb::Run& run);
 
 }  // namespace http_service
