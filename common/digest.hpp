@@ -1,5 +1,5 @@
 // A fast, streaming 64-bit digest of a byte string, for checking that both variants of a
-// chapter computed the same result (seed §2.2).  Not cryptographic; it only has to notice a
+// chapter computed the same result (§2.2).  Not cryptographic; it only has to notice a
 // difference, and to cost little next to the I/O it follows.
 //
 // Definition ("wb64"), so a test or a script can compute it independently:

@@ -36,7 +36,7 @@ TEST_CASE("both variants fan in the same answers to the same digest, failures in
     CHECK(r["metrics"]["latency_us"]["count"] == counter(r, "calls_ok"));
   }
   CHECK(recs[0]["result_digest"] == recs[1]["result_digest"]);
-  CHECK(counter(recs[0], "calls_failed") == counter(recs[1], "calls_failed"));  // the seed decides which
+  CHECK(counter(recs[0], "calls_failed") == counter(recs[1], "calls_failed"));  // --seed decides which
 }
 
 TEST_CASE("collect-all waits for every call; fail-fast returns at the first failure and cancels the rest", "[fan-out]") {

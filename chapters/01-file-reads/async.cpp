@@ -4,7 +4,7 @@
 //
 // Concurrency model: one io_context run by this thread; a coroutine per file in flight.  A
 // co_await on a read suspends the coroutine, not the thread, which goes on to run the others
-// (seed §1.2, claims C2 and C6).  Where io_uring is compiled out or refused at run time, reads
+// (§1.2, claims C2 and C6).  Where io_uring is compiled out or refused at run time, reads
 // go to a blocking thread pool instead — what Tokio's fs does for every file read.
 #include <atomic>
 #include <chrono>

@@ -1,4 +1,4 @@
-// Chapter 01 — reading files (seed §1): what both variants share.
+// Chapter 01 — reading files (§1): what both variants share.
 //
 // The scenario: read N files completely, K at a time, and digest their bytes.  sync.cpp does it
 // with blocking read(2) calls on K threads; async.cpp with K coroutines on one thread whose
@@ -61,7 +61,7 @@ struct FileResult {
 
 // Reads the whole file with blocking read(2) calls of buffer.size() bytes and returns the
 // digest of its bytes.  The calling thread is parked in the kernel for every call that has to
-// wait for the disk (seed §1.1).  Throws std::system_error naming the file on failure.
+// wait for the disk (§1.1).  Throws std::system_error naming the file on failure.
 FileResult read_file_blocking(const std::string& path, std::vector<char>& buffer);
 
 // The run's result: the per-file digests combined in file order, so the order in which

@@ -2,7 +2,7 @@
 // kernel fetches its file.  Twin of async.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
 // Concurrency model: one OS thread per file in flight.  With --concurrency 1 the files are read
-// one after the other on the main thread, and the wall time is the sum of the reads (seed §1.1,
+// one after the other on the main thread, and the wall time is the sum of the reads (§1.1,
 // claim C1); with K > 1, K threads share the list and the kernel overlaps their waits.
 #include <atomic>
 #include <chrono>

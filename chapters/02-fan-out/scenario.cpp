@@ -16,10 +16,10 @@ wb::Chapter make_chapter(Params& p) {
                  .ops_unit = "call"});
   c.knob("--tasks", p.tasks, "backend calls the request fans out into", 1, 100'000, "calls");
   c.knob("--delay-ms", p.delay_ms, "how long the backend takes for each call", 0, 60'000, "ms");
-  c.knob("--jitter-ms", p.jitter_ms, "plus up to this much more, drawn per call from the seed", 0, 60'000, "ms");
+  c.knob("--jitter-ms", p.jitter_ms, "plus up to this much more, drawn per call from --seed", 0, 60'000, "ms");
   c.knob("--bytes", p.bytes, "size of each answer", 0, 1 << 20, "bytes");
   c.knob("--max-in-flight", p.max_in_flight, "calls running at once (0 = all of them)", 0, 100'000, "calls");
-  c.knob("--fail-rate", p.fail_rate, "share of calls the backend fails (HTTP 500), drawn from the seed", 0.0, 1.0,
+  c.knob("--fail-rate", p.fail_rate, "share of calls the backend fails (HTTP 500), drawn from --seed", 0.0, 1.0,
          "share");
   c.knob("--gather-calls", p.gather_calls,
          "the backend answers no call before this many have arrived (0 = off): makes that many calls certain "

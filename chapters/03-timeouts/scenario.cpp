@@ -39,7 +39,7 @@ wb::Chapter make_chapter(Params& p) {
             .lhs = "async.result_digest",
             .op = "==",
             .rhs = "sync.result_digest",
-            .why = "the seed decides which calls are slow or stall; both variants see the same outcomes"});
+            .why = "--seed decides which calls are slow or stall; both variants see the same outcomes"});
   c.invariant({.id = "asio-cancels",
             .claim = "C19",
             .where = {},
@@ -73,7 +73,7 @@ Workload::Workload(const Params& p, std::int64_t seed) : backend_(p.backend, 2) 
       r.delay_ms = static_cast<std::int64_t>(static_cast<double>(p.deadline_ms) * (1.5 + 1.5 * share));
     } else {
       // Half the deadline at most: a build or a machine several times slower than this one still
-      // answers a fast call in time, so which calls time out is the seed's choice alone.
+      // answers a fast call in time, so which calls time out is --seed's choice alone.
       r.delay_ms = static_cast<std::int64_t>(static_cast<double>(p.deadline_ms) * (0.1 + 0.4 * share));
     }
     requests_.push_back(r);

@@ -1,9 +1,9 @@
-// Chapter 03 — timeouts (seed §21): what both variants share.
+// Chapter 03 — timeouts (§21): what both variants share.
 //
 // The scenario: --calls calls to the loopback backend, --concurrency at a time, each with a
 // deadline.  A seeded share of calls is slow (answers after the deadline) and a share never
 // answers at all (stalls).  The question is not only "did the caller get a timeout?" but "did
-// the operation stop?" — seed §21: a timeout stops the waiting, not necessarily the work.
+// the operation stop?" — §21: a timeout stops the waiting, not necessarily the work.
 #pragma once
 
 #include <atomic>
@@ -31,7 +31,7 @@ struct Params {
 
 wb::Chapter make_chapter(Params& params);
 
-// The requests, with their latencies drawn from the seed: a fast call takes 10–50 % of the
+// The requests, with their latencies drawn from --seed: a fast call takes 10–50 % of the
 // deadline, a slow one 150–300 %, a stalled one forever — half a deadline of margin either side.
 class Workload {
  public:
@@ -82,7 +82,7 @@ struct Answer {
 std::uint64_t check_answer(const wb::WorkRequest& request, unsigned status, const std::string& body);
 
 // The outcome of every call in order (ok / timed out / failed, and the answer's digest): the
-// same in both variants, since the seed decides which calls are slow or stall.
+// same in both variants, since --seed decides which calls are slow or stall.
 std::string digest_of(const std::vector<CallResult>& results);
 
 // Counters, measured inside the region: calls ok / timed out / failed, overshoot p50 and p99,

@@ -6,7 +6,7 @@
 //   --sync-timeout future: run the call with std::async and wait_until(deadline) on its future.
 //     The caller gets its timeout on time — but the call goes on, on a thread of its own, holding
 //     its socket, until the backend answers (never, for a stalled call).  A timeout is not a
-//     cancellation (seed §21).  Its future cannot even be dropped: std::async's future waits for
+//     cancellation (§21).  Its future cannot even be dropped: std::async's future waits for
 //     the call in its destructor, so abandoned calls are parked in a list.
 //   --sync-timeout socket: the calling thread poll()s its socket for the time left before every
 //     read, and closes it at the deadline.  The call really ends — because the code doing the

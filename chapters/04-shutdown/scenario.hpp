@@ -1,4 +1,4 @@
-// Chapter 04 — graceful shutdown (seed §22): what both variants share.
+// Chapter 04 — graceful shutdown (§22): what both variants share.
 //
 // The scenario: a job service.  Producers submit jobs into a bounded queue ("accepted"),
 // workers take them and process each with a call to the loopback backend.  It runs until

@@ -8,7 +8,7 @@
 //   reuseport  one io_context per thread, each with its own acceptor on the same port
 //              (SO_REUSEPORT): the kernel spreads connections, nothing is shared — but a
 //              connection stays on its thread however busy that thread gets.
-// Asio does no work stealing (Tokio does, seed §12): a thread whose connections are busy is not
+// Asio does no work stealing (Tokio does, §12): a thread whose connections are busy is not
 // helped by an idle one in either shape.
 //
 // Timeouts come from beast::tcp_stream (expires_after): the pending read is cancelled and

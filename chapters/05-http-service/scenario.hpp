@@ -1,4 +1,4 @@
-// Chapter 05 — a request-response HTTP service (seed §13, health checks §23), measured under
+// Chapter 05 — a request-response HTTP service (§13, health checks §23), measured under
 // real load: the chapter starts the service (http-server, built from sync.cpp or
 // async.cpp) in a process of its own, drives it with a coroutine load generator
 // (common/loadgen) over loopback, and reports the *server's* peak threads, memory and CPU
