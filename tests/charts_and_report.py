@@ -14,6 +14,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
 KINDS = ["latency", "throughput", "scaling", "spectrum", "ratio", "drift"]
 
 
@@ -24,12 +27,8 @@ def run(cmd):
 def main():
     plot, report, workbench, fixtures = sys.argv[1:5]
     fx = lambda name: os.path.join(fixtures, name)  # noqa: E731
-    problems = []
-
-    def expect(cond, what):
-        print(("ok   " if cond else "FAIL ") + what)
-        if not cond:
-            problems.append(what)
+    checks = Checklist()
+    expect = checks.expect
 
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "charts")
@@ -75,8 +74,7 @@ def main():
         p = run([report, fx("foreign.json"), "-o", os.path.join(tmp, "f.html")])
         expect(p.returncode != 0 and "workbench.results/2" in p.stderr, "report refuses another schema version")
 
-    print(f"{len(problems)} problems")
-    return 1 if problems else 0
+    return checks.exit_code()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
 SKIP = 77
 
 
@@ -35,12 +38,8 @@ def main():
         print(f"skipped: no browser (chromium: {browser}, chromedriver: {driver_path}); scripts/setup installs them")
         return SKIP
 
-    problems = []
-
-    def expect(cond, what):
-        print(("ok   " if cond else "FAIL ") + what)
-        if not cond:
-            problems.append(what)
+    checks = Checklist()
+    expect = checks.expect
 
     with tempfile.TemporaryDirectory() as tmp:
         page = os.path.join(tmp, "report.html")
@@ -111,8 +110,7 @@ def main():
         finally:
             driver.quit()
 
-    print(f"{len(problems)} problems")
-    return 1 if problems else 0
+    return checks.exit_code()
 
 
 if __name__ == "__main__":
