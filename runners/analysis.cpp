@@ -210,6 +210,33 @@ double margin_of(double l, const std::string& op, double r) {
   return r > 0 && l >= 0 ? l / r : 0.0;
 }
 
+// The medians of `resamples` bootstrap resamples of a and of b (each resampled on its own),
+// from a fixed seed so the same data always gives the same answer.
+std::vector<std::pair<double, double>> resampled_medians(const std::vector<double>& a, const std::vector<double>& b,
+                                                         int resamples, std::uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<std::pair<double, double>> out;
+  out.reserve(static_cast<std::size_t>(resamples));
+  std::vector<double> ra(a.size()), rb(b.size());
+  for (int i = 0; i < resamples; ++i) {
+    for (auto& x : ra) x = a[rng.next() % a.size()];
+    for (auto& x : rb) x = b[rng.next() % b.size()];
+    out.emplace_back(median(ra), median(rb));
+  }
+  return out;
+}
+
+// The central `confidence` share of xs (sorted in place): its percentile interval.
+std::pair<double, double> central_interval(std::vector<double>& xs, double confidence) {
+  std::sort(xs.begin(), xs.end());
+  const double tail = (1.0 - confidence) / 2.0;
+  const auto at = [&](double q) {
+    const auto idx = static_cast<std::size_t>(std::clamp(q * static_cast<double>(xs.size()), 0.0, static_cast<double>(xs.size() - 1)));
+    return xs[idx];
+  };
+  return {at(tail), at(1.0 - tail)};
+}
+
 bool info_matches(const json& trial, const json& only_if) {
   if (!only_if.is_object()) return true;
   const json info = trial.value("info", json::object());
@@ -244,24 +271,13 @@ void judge_claim(Verdict& v, const std::string& op, double factor, const std::ve
     v.detail += "; a single repetition has no spread: run --repeat 3 or more for a verdict";
     return;
   }
-  SplitMix64 rng(0xc1a1);
-  constexpr int kResamples = 2000;
   std::vector<double> slack, ratios;  // lhs - factor * rhs, lhs / rhs
-  std::vector<double> rl(ls.size()), rr(rs.size());
-  for (int i = 0; i < kResamples; ++i) {
-    for (auto& x : rl) x = ls[rng.next() % ls.size()];
-    for (auto& x : rr) x = rs[rng.next() % rs.size()];
-    const double ml = median(rl), mr = median(rr);
+  for (const auto& [ml, mr] : resampled_medians(ls, rs, 2000, 0xc1a1)) {
     slack.push_back(ml - factor * mr);
     if (mr != 0) ratios.push_back(ml / mr);
   }
-  const auto quantiles = [](std::vector<double>& xs) {
-    std::sort(xs.begin(), xs.end());
-    const auto at = [&](double q) { return xs[std::min(xs.size() - 1, static_cast<std::size_t>(q * static_cast<double>(xs.size())))]; };
-    return std::pair{at(0.025), at(0.975)};
-  };
-  const auto [low, high] = quantiles(slack);
-  if (!ratios.empty() && ratios.size() == slack.size()) std::tie(v.ratio_low, v.ratio_high) = quantiles(ratios);
+  const auto [low, high] = central_interval(slack, 0.95);
+  if (ratios.size() == slack.size()) std::tie(v.ratio_low, v.ratio_high) = central_interval(ratios, 0.95);
   const bool upper = op[0] == '<';
   const bool strict = op.size() == 1;
   const auto inside = [&](double s) { return upper ? (strict ? s < 0 : s <= 0) : (strict ? s > 0 : s >= 0); };
@@ -517,23 +533,12 @@ double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b
 std::pair<double, double> bootstrap_change_ci(const std::vector<double>& a, const std::vector<double>& b, double confidence,
                                               int resamples, std::uint64_t seed) {
   if (a.empty() || b.empty()) return {0, 0};
-  SplitMix64 rng(seed);
   std::vector<double> changes;
   changes.reserve(static_cast<std::size_t>(resamples));
-  std::vector<double> ra(a.size()), rb(b.size());
-  for (int i = 0; i < resamples; ++i) {
-    for (auto& x : ra) x = a[rng.next() % a.size()];
-    for (auto& x : rb) x = b[rng.next() % b.size()];
-    const double ma = median(ra), mb = median(rb);
+  for (const auto& [ma, mb] : resampled_medians(a, b, resamples, seed)) {
     changes.push_back(ma != 0 ? mb / ma - 1.0 : (mb == 0 ? 0.0 : INFINITY));
   }
-  std::sort(changes.begin(), changes.end());
-  const double tail = (1.0 - confidence) / 2.0;
-  const auto at = [&](double q) {
-    const auto idx = static_cast<std::size_t>(std::clamp(q * static_cast<double>(changes.size()), 0.0, static_cast<double>(changes.size() - 1)));
-    return changes[idx];
-  };
-  return {at(tail), at(1.0 - tail)};
+  return central_interval(changes, confidence);
 }
 
 // ---------------------------------------------------------------------------------------------
