@@ -10,12 +10,15 @@
 //   workbench compare OLD NEW               per-metric change, rank test, noise threshold
 //   workbench export --format gbench RESULTS
 //   workbench merge A.json B.json ... -o OUT
+//   workbench recover OUT                   rebuild OUT from the journal a killed run left
 //
 // Chapters come from the manifest Meson writes (build/chapters.json); the runner has no list
 // of its own.  Each trial runs in a fresh process so its peak RSS and thread count are its
-// own; a watchdog kills a trial that overruns and the run goes on.  The results file is
-// rewritten atomically after every trial, so a crash, a SIGKILL or Ctrl-C leaves a complete
-// file holding every trial finished so far.
+// own; a watchdog kills a trial that overruns and the run goes on.  Every finished trial goes
+// into a journal beside the results file at once; the results file is rewritten atomically now
+// and then and at the end (runners/journal.hpp), so a crash or a SIGKILL never leaves it
+// truncated, `workbench recover` rebuilds it from the journal, and Ctrl-C keeps every finished
+// trial in it.
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -36,6 +39,7 @@
 #include "common/record.hpp"
 #include "runners/claims.hpp"
 #include "runners/commands.hpp"
+#include "runners/journal.hpp"
 #include "runners/plan.hpp"
 
 #ifndef WB_MANIFEST
@@ -311,6 +315,7 @@ int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& name
   json descriptions = json::object();
   for (const auto* c : chosen) descriptions[c->name] = c->description;
   json trials = json::array();
+  ResultsJournal journal(out, context, descriptions);
   wb::TempDir tmp("wb-run");
   const auto t0 = std::chrono::steady_clock::now();
   int failures = 0;
@@ -325,7 +330,7 @@ int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& name
     const bool ok = rec.at("status") == "ok";
     if (!ok) ++failures;
     trials.push_back(rec);
-    wb::write_file_atomically(out, wb::make_results(context, trials, descriptions).dump(1) + "\n");
+    journal.add(rec);
 
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double eta = elapsed / static_cast<double>(i + 1) * static_cast<double>(plan.size() - i - 1);
@@ -341,15 +346,14 @@ int cmd_run(std::vector<ChapterEntry>& all, const std::vector<std::string>& name
     std::cerr << std::endl;
   }
   // The file carries the claims ledger of its own trials, so a report needs nothing else.
-  json doc = wb::make_results(context, trials, descriptions);
+  const json doc = wb::make_results(context, trials, descriptions);
   json ledger;
   try {
     ledger = build_ledger(check_expectations(doc, descriptions), load_claim_catalog(claims_catalog), doc, descriptions);
-    doc["claims"] = ledger;
   } catch (const std::exception& e) {
     std::cerr << "workbench: no claims ledger in the results: " << e.what() << "\n";
   }
-  wb::write_file_atomically(out, doc.dump(1) + "\n");
+  journal.finish(ledger.is_object() ? json{{"claims", ledger}} : json::object());
   if (summary == "compact") print_compact(trials);
   if (summary == "full") print_full(trials);
   if (summary != "none" && ledger.is_object() && !trials.empty()) {
@@ -396,7 +400,8 @@ int main(int argc, char** argv) {
       ->type_name("K=V,...");
   run->add_option("--repeat", repeat, "trials per variant and parameter point")->check(CLI::Range(1, 1000))->capture_default_str();
   run->add_option("--mode", mode, "variants to run")->check(CLI::IsMember({"sync", "async", "both"}))->capture_default_str();
-  run->add_option("--out", out, "results file (written atomically after every trial)")->capture_default_str();
+  run->add_option("--out", out, "results file (written atomically; every trial journaled in OUT.journal at once)")
+      ->capture_default_str();
   run->add_option("--trial-timeout", trial_timeout, "seconds before the watchdog kills a trial")
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
@@ -451,6 +456,10 @@ int main(int argc, char** argv) {
   exporter->add_option("results", export_path, "results file")->required();
   exporter->add_option("-o,--out", export_out, "output file (default: stdout)");
 
+  auto* recover = app.add_subcommand("recover", "rebuild a results file from the journal a killed run left beside it");
+  std::string recover_out;
+  recover->add_option("results", recover_out, "the results file (its journal is RESULTS.journal)")->required();
+
   auto* merge = app.add_subcommand("merge", "merge the results files of several machines into one");
   std::vector<std::string> merge_paths;
   std::string merge_out;
@@ -479,6 +488,16 @@ int main(int argc, char** argv) {
     }
     if (exporter->parsed()) return cmd_export(export_path, export_format, export_out);
     if (merge->parsed()) return cmd_merge(merge_paths, merge_out);
+    if (recover->parsed()) {
+      std::size_t n = 0;
+      try {
+        n = recover_results(recover_out);
+      } catch (const std::runtime_error& e) {
+        throw UsageError(e.what());
+      }
+      std::cerr << "workbench: " << recover_out << " rebuilt with " << n << " trials from " << recover_out << ".journal\n";
+      return 0;
+    }
     // The build's current declarations, when there is a build; a file's own otherwise.
     const auto current_for = [&](const std::string& results_path) {
       json current = json::object();

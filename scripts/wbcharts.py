@@ -62,6 +62,8 @@ def metric(t, name):
             return m["cpu_user_s"] + m["cpu_sys_s"]
         if name.startswith("latency_us."):
             return m["latency_us"][name.split(".", 1)[1]]
+        if name.endswith("_us") and not name.startswith("latency") and name[:-3] in (m.get("latency_us") or {}):
+            return m["latency_us"][name[:-3]]  # "p99_us", as `workbench check` accepts it
         if name in m:
             return m[name]
         return (t.get("counters") or {})[name.split("counters.")[-1]]

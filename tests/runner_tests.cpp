@@ -1,5 +1,6 @@
 // The runner, run as a user runs it, against the fake chapter.
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -130,6 +131,28 @@ TEST_CASE("a SIGKILLed runner leaves a complete, valid results file", "[runner]"
   const auto doc = wb::read_results(s.out);  // throws if truncated or invalid
   CHECK(doc["trials"].size() == 1);
   CHECK(doc["trials"][0]["status"] == "ok");
+  // The journal beside it holds every finished trial; recover rebuilds the file from it.
+  CHECK(std::filesystem::exists(s.out + ".journal"));
+  const auto w = test::exe_from_env("WB_WORKBENCH");
+  const auto recovered = test::run({w, "recover", s.out});
+  INFO(recovered.err);
+  CHECK(recovered.code() == 0);
+  CHECK(wb::read_results(s.out)["trials"].size() == 1);
+  CHECK(test::run({w, "recover", s.dir.file("nothing.json")}).code() == 2);
+}
+
+TEST_CASE("a finished run leaves one results file, a trial a line, and no journal", "[runner]") {
+  Setup s;
+  REQUIRE(test::run(s.cmd({"--set", "ops=50", "--repeat", "3", "--summary", "none"})).code() == 0);
+  CHECK_FALSE(std::filesystem::exists(s.out + ".journal"));
+  const auto text = wb::read_text_file(s.out);
+  const auto doc = wb::read_results(s.out);
+  REQUIRE(doc["trials"].size() == 6);
+  // Each trial, histogram and all, on one line of its own.
+  std::size_t trial_lines = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) trial_lines += line.rfind("  {\"chapter\"", 0) == 0;
+  CHECK(trial_lines == 6);
 }
 
 TEST_CASE("Ctrl-C ends the current trial and keeps the finished ones in a valid file", "[runner]") {
