@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,27 +59,31 @@ http::response<http::string_body> make_response(http::status status, unsigned ve
 // gather=N: requests that carry it are answered only once N of them have arrived, so a client
 // that sends N calls knows all N are in flight at the same time, however slowly it started
 // them (a sanitizer build starts threads ten times slower).  A group is released when its Nth
-// request arrives; the next request starts a new group.  The waiting list is touched on one
-// strand only, so arriving and releasing never race.
+// request arrives; the next request starts a new group (a request whose client has gone away
+// still counts: the group is a count of arrivals).  The waiting list is touched on one strand
+// only, so arriving and releasing never race.
 class Gathering {
  public:
   explicit Gathering(const asio::any_io_executor& ex) : strand_(asio::make_strand(ex)) {}
 
   asio::awaitable<void> arrive(std::int64_t n) {
     co_await asio::post(asio::bind_executor(strand_, asio::use_awaitable));  // on the strand from here
-    asio::steady_timer released(strand_, asio::steady_timer::time_point::max());
-    waiting_.push_back(&released);
-    if (static_cast<std::int64_t>(waiting_.size()) >= n) {
-      for (auto* t : waiting_) t->cancel();  // wakes the others (and makes ours a no-op)
+    if (static_cast<std::int64_t>(waiting_.size()) + 1 >= n) {
+      for (const auto& t : waiting_) t->cancel();  // wakes the others
       waiting_.clear();
       co_return;
     }
-    co_await released.async_wait(use_nothrow);  // operation_aborted: the group is complete
+    // Owned by the list and by this coroutine: a woken waiter resumes on another thread and may
+    // return while the releaser is still inside cancel() — whoever lets go last destroys it.
+    // (With the timer on this frame, TSan caught exactly that use after free.)
+    auto released = std::make_shared<asio::steady_timer>(strand_, asio::steady_timer::time_point::max());
+    waiting_.push_back(released);
+    co_await released->async_wait(use_nothrow);  // operation_aborted: the group is complete
   }
 
  private:
   asio::strand<asio::any_io_executor> strand_;
-  std::vector<asio::steady_timer*> waiting_;  // timers of suspended requests (they outlive the wait)
+  std::vector<std::shared_ptr<asio::steady_timer>> waiting_;  // one per request held back
 };
 
 // One connection: read a request, answer it, repeat while the client keeps the connection.
