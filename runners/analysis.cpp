@@ -366,6 +366,7 @@ void check_chapter(CheckReport& report, const std::string& chapter, const json& 
     base.id = e.value("id", "");
     base.kind = e.value("kind", "invariant");  // files from before kinds: every expectation gated
     base.claim = e.value("claim", "");
+    base.op = e.value("op", "");
     base.text = e.value("text", "");
     base.why = e.value("why", "");
     Side lhs, rhs;

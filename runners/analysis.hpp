@@ -47,6 +47,7 @@ struct Verdict {
   std::string status;              // see above
   nlohmann::json point;            // the lhs side's parameters (missing: null, see `needs`)
   nlohmann::json needs;            // missing: the parameters a trial would need
+  std::string op;                  // "<", "<=", ">", ">=", "=="
   std::string lhs, rhs;            // the values compared, as text ("12.3", "0.5 x 80.1 = 40.05")
   double margin = 0;               // how far inside (>1) or outside (<1) the bound; 0 when not numeric
   std::string detail;              // why missing, or the repetitions each side had

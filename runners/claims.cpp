@@ -61,6 +61,7 @@ json evidence_of(const Verdict& v, const std::string& host, const json& descript
           {"text", v.text},
           {"why", v.why},
           {"lhs", v.lhs},
+          {"op", v.op},
           {"rhs", v.rhs},
           {"lhs_median", number_or_null(v.lhs_median)},
           {"rhs_median", number_or_null(v.rhs_median)},

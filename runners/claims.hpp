@@ -38,7 +38,7 @@ std::string combine_verdicts(const std::vector<std::string>& verdicts);
 // The ledger of a checked results file:
 //   {"host": ..., "claims": [{"id", "sections", "statement", "verdict", "counts": {verdict: n},
 //     "chapters": [{"chapter", "host", "verdict", "evidence": [{"declaration", "kind", "point",
-//     "host", "verdict", "text", "why", "lhs", "rhs", "lhs_median", "rhs_median", "ratio",
+//     "host", "verdict", "text", "why", "lhs", "op", "rhs", "lhs_median", "rhs_median", "ratio",
 //     "ratio_ci", "n_lhs", "n_rhs", "detail"}]}]}],
 //    "summary": {verdict: number of claims}}
 // `descriptions` gives point names (parameters that differ from the chapter's defaults).

@@ -176,12 +176,7 @@ std::string ratio_text(const json& e) {
   return buf;
 }
 
-void print_ledger(const json& ledger, const json& descriptions) {
-  // The operator of each declaration, for the evidence column.
-  std::map<std::string, std::string> ops;
-  for (const auto& [name, d] : descriptions.items()) {
-    for (const auto& e : d.value("expectations", json::array())) ops[name + "/" + e.value("id", "")] = e.value("op", "");
-  }
+void print_ledger(const json& ledger) {
   std::size_t wdecl = 11, wpoint = 5, wev = 8;
   for (const auto& c : ledger["claims"]) {
     for (const auto& ch : c["chapters"]) {
@@ -208,8 +203,9 @@ void print_ledger(const json& ledger, const json& descriptions) {
       bool first = true;
       for (const auto& e : ch["evidence"]) {
         const std::string decl = e.value("declaration", "") + (e.value("kind", "") == "invariant" ? " [i]" : "");
-        const std::string op = ops[ch.value("chapter", "") + "/" + e.value("declaration", "")];
-        std::string ev = e.value("lhs", "").empty() ? e.value("detail", "") : e.value("lhs", "") + " " + op + " " + e.value("rhs", "");
+        const std::string ev = e.value("lhs", "").empty()
+                                   ? e.value("detail", "")
+                                   : e.value("lhs", "") + " " + e.value("op", "") + " " + e.value("rhs", "");
         std::string v = e.value("verdict", "");
         if (v.empty()) v = e.value("status", "");  // missing, n/a
         char n[32] = "";
@@ -239,17 +235,17 @@ int cmd_claims(const std::string& path, const json& current, const std::string& 
   const auto catalog = load_claim_catalog(catalog_path);
   const auto ledger_of = [&](const json& doc) {
     const json descriptions = descriptions_for(doc, current);
-    return std::pair{build_ledger(check_expectations(doc, descriptions), catalog, doc, descriptions), descriptions};
+    return build_ledger(check_expectations(doc, descriptions), catalog, doc, descriptions);
   };
   const json doc = load_results(path);
-  const auto [ledger, descriptions] = ledger_of(doc);
+  const json ledger = ledger_of(doc);
   std::printf("workbench claims %s\n  run: %s\n", path.c_str(), context_line(doc).c_str());
-  print_ledger(ledger, descriptions);
+  print_ledger(ledger);
   json out{{"results", path}, {"ledger", ledger}};
   int code = 0;
   if (!baseline.empty()) {
     const json old_doc = load_results(baseline);
-    const json changes = ledger_changes(ledger_of(old_doc).first, ledger);
+    const json changes = ledger_changes(ledger_of(old_doc), ledger);
     std::printf("\nagainst %s (%s):\n", baseline.c_str(), context_line(old_doc).c_str());
     int flips_same_host = 0;
     for (const auto& c : changes) {
