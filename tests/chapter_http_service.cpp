@@ -105,7 +105,7 @@ test::Ran curl(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("curl: both servers answer /work, /healthz and /readyz, and keep the connection alive", "[http-service]") {
+TEST_CASE("curl: both servers answer /work, /healthz and /readyz, and keep the connection alive", "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model);
     INFO(model);
@@ -124,7 +124,7 @@ TEST_CASE("curl: both servers answer /work, /healthz and /readyz, and keep the c
   }
 }
 
-TEST_CASE("readyz says 503 starting until start-up is done, healthz 200 all along", "[http-service]") {
+TEST_CASE("readyz says 503 starting until start-up is done, healthz 200 all along", "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model, {"--startup-ms", "800"});
     INFO(model);
@@ -141,7 +141,7 @@ TEST_CASE("readyz says 503 starting until start-up is done, healthz 200 all alon
   }
 }
 
-TEST_CASE("SIGTERM drains: an in-flight request finishes, idle keep-alive connections close, exit 0", "[http-service]") {
+TEST_CASE("SIGTERM drains: an in-flight request finishes, idle keep-alive connections close, exit 0", "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model, {"--drain-ms", "5000"});
     INFO(model);
@@ -168,7 +168,7 @@ TEST_CASE("SIGTERM drains: an in-flight request finishes, idle keep-alive connec
   }
 }
 
-TEST_CASE("over --max-connections a connection is answered 503 and closed", "[http-service]") {
+TEST_CASE("over --max-connections a connection is answered 503 and closed", "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model, {"--max-connections", "2"});
     INFO(model);
@@ -192,7 +192,7 @@ TEST_CASE("over --max-connections a connection is answered 503 and closed", "[ht
   }
 }
 
-TEST_CASE("a slowloris client loses its connection at the read timeout, an idle one at the idle timeout", "[http-service]") {
+TEST_CASE("a slowloris client loses its connection at the read timeout, an idle one at the idle timeout", "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model, {"--read-timeout-ms", "300", "--idle-timeout-ms", "300"});
     INFO(model);
@@ -208,7 +208,7 @@ TEST_CASE("a slowloris client loses its connection at the read timeout, an idle 
   }
 }
 
-TEST_CASE("bad input gets the right 4xx or a closed connection, never a crash", "[http-service]") {
+TEST_CASE("bad input gets the right 4xx or a closed connection, never a crash", "[http-service][clients]") {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"GARBAGE\r\n\r\n", "HTTP/1.1 400"},
       {"GET / HTTP/9.9\r\nHost: t\r\n\r\n", "HTTP/1.1 400"},
@@ -245,7 +245,7 @@ TEST_CASE("bad input gets the right 4xx or a closed connection, never a crash", 
   }
 }
 
-TEST_CASE("wrk gets the same answers: no socket errors and no non-2xx responses", "[http-service]") {
+TEST_CASE("wrk gets the same answers: no socket errors and no non-2xx responses", "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model);
     INFO(model);
