@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "common/chapter.hpp"
+#include "common/digest.hpp"
 
 #ifndef WB_BACKEND_EXE
 #define WB_BACKEND_EXE "workbench-backend"
@@ -55,6 +56,19 @@ Backend::Backend(const std::string& spec, int threads) {
       {WB_BACKEND_EXE, "--host", "127.0.0.1", "--port", "0", "--threads", std::to_string(threads)}, "the backend");
   child_ = std::move(started.child);
   endpoint_ = started.endpoint;
+}
+
+std::uint64_t check_answer(const WorkRequest& request, unsigned status, const std::string& body) {
+  const unsigned expected = request.fails() ? 500 : 200;
+  const std::string call = "call " + std::to_string(request.id) + ": ";
+  if (status != expected) {
+    throw std::runtime_error(call + "HTTP " + std::to_string(status) + ", expected " + std::to_string(expected));
+  }
+  if (status == 500) throw std::runtime_error(call + "HTTP 500 from the backend");
+  if (body != request.body()) throw std::runtime_error(call + "wrong body");
+  Digest d;
+  d.update(body.data(), body.size());
+  return d.finish();
 }
 
 }  // namespace wb

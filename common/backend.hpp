@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/process.hpp"
+#include "common/work_params.hpp"
 
 namespace wb {
 
@@ -45,5 +46,27 @@ class Backend {
   Endpoint endpoint_;
   std::unique_ptr<ChildProcess> child_;
 };
+
+// The backend and the calls a chapter makes to it, both set up before the measured region:
+// starting a process and drawing each call's delay are not what a chapter measures.  A
+// chapter's Workload derives from it and fills requests_ in its constructor.
+class BackendCalls {
+ public:
+  BackendCalls(const std::string& spec, int threads) : backend_(spec, threads) {}
+  const Endpoint& endpoint() const { return backend_.endpoint(); }
+  const std::vector<WorkRequest>& requests() const { return requests_; }
+  std::size_t size() const { return requests_.size(); }
+
+ protected:
+  std::vector<WorkRequest> requests_;
+
+ private:
+  Backend backend_;
+};
+
+// Checks an answer against what the backend must send for `request` — a 500 for an id the
+// request makes fail, else a 200 with the request's body — and returns the body's digest.
+// Throws std::runtime_error naming the call when the answer is wrong, or is that 500.
+std::uint64_t check_answer(const WorkRequest& request, unsigned status, const std::string& body);
 
 }  // namespace wb

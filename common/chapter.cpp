@@ -71,12 +71,6 @@ std::string snake(const std::string& option) {
   return s;
 }
 
-std::string number_word(double v) {
-  std::ostringstream ss;
-  ss.precision(17);
-  ss << v;
-  return ss.str();
-}
 
 }  // namespace
 
@@ -141,7 +135,7 @@ void Chapter::knob(const std::string& name, double& var, const std::string& help
                    const std::string& unit) {
   Knob k{name, snake(name), help, unit, "float", var, min, max, {}, {}, {}, {}};
   k.value = [&var] { return json(var); };
-  k.as_arg = [&var] { return number_word(var); };
+  k.as_arg = [&var] { return exact_number(var); };
   k.add = [&var, name, help, min, max](CLI::App& app) {
     return app.add_option(name, var, help)->check(CLI::Range(min, max))->capture_default_str();
   };
@@ -472,16 +466,6 @@ std::string params_line(const json& params) {
 
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string count_word(double v) {
-  if (std::fabs(v) >= 1e15 || (v != std::floor(v))) return fmt("%.4g", v);
-  return fmt("%.0f", v);
-}
 
 }  // namespace
 
@@ -508,12 +492,12 @@ void print_table(std::ostream& out, const std::vector<TrialRecord>& records, con
     add(label, [&](const TrialRecord& r) { return human_seconds(get(r) / 1e6); }, get);
   };
   auto num_row = [&](const std::string& label, auto get) {
-    add(label, [&](const TrialRecord& r) { return count_word(get(r)); }, get);
+    add(label, [&](const TrialRecord& r) { return human_count(get(r)); }, get);
   };
   add("status", [](const TrialRecord& r) { return r.status; }, [&](const TrialRecord&) { return nan; });
   seconds_row("wall time", [](const TrialRecord& r) { return r.metrics.wall_s; });
   num_row("operations", [](const TrialRecord& r) { return static_cast<double>(r.metrics.ops); });
-  add("throughput", [](const TrialRecord& r) { return fmt("%.1f /s", r.metrics.throughput_ops_s); },
+  add("throughput", [](const TrialRecord& r) { return format_number("%.1f /s", r.metrics.throughput_ops_s); },
       [](const TrialRecord& r) { return r.metrics.throughput_ops_s; });
   us_row("latency mean", [](const TrialRecord& r) { return r.metrics.latency.mean_us; });
   us_row("latency p50", [](const TrialRecord& r) { return r.metrics.latency.p50_us; });
@@ -547,7 +531,7 @@ void print_table(std::ostream& out, const std::vector<TrialRecord>& records, con
       const auto it = r.counters.find(name);
       return it == r.counters.end() ? nan : it->second;
     };
-    add(name, [get](const TrialRecord& r) { return std::isnan(get(r)) ? std::string("-") : count_word(get(r)); }, get);
+    add(name, [get](const TrialRecord& r) { return std::isnan(get(r)) ? std::string("-") : human_count(get(r)); }, get);
   }
   for (const auto& name : info_names) {
     add(name,
@@ -582,7 +566,7 @@ void print_table(std::ostream& out, const std::vector<TrialRecord>& records, con
     if (ratio) {
       const double a = r.values[0], b = r.values[1];
       std::string cell;
-      if (!std::isnan(a) && !std::isnan(b) && a != 0) cell = fmt("%.2fx", b / a);
+      if (!std::isnan(a) && !std::isnan(b) && a != 0) cell = format_number("%.2fx", b / a);
       out << "  " << pad(cell, 11, true);
     }
     out << '\n';

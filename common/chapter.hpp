@@ -31,17 +31,12 @@
 #include "common/record.hpp"
 #include "common/resources.hpp"
 #include "common/trace.hpp"
+#include "common/usage_error.hpp"
 
 namespace wb {
 
 enum class Variant { sync, async };
 const char* to_string(Variant v);
-
-// Thrown for input the user can fix (a directory that does not exist, say): exit code 2.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // What a variant returns: how many operations it completed and a digest of the observable
 // result, which must be the same for both variants given the same inputs (claim C3).

@@ -255,20 +255,4 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   }
 }
 
-std::string human_seconds(double s) {
-  char buf[32];
-  if (s < 1e-3) std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
-  else if (s < 1.0) std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
-  else std::snprintf(buf, sizeof buf, "%.3f s", s);
-  return buf;
-}
-
-std::string human_kib(double kib) {
-  char buf[32];
-  if (kib < 1024) std::snprintf(buf, sizeof buf, "%.0f KiB", kib);
-  else if (kib < 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f MiB", kib / 1024);
-  else std::snprintf(buf, sizeof buf, "%.2f GiB", kib / 1024 / 1024);
-  return buf;
-}
-
 }  // namespace wb

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/format.hpp"
 #include "common/histogram.hpp"
 #include "common/resources.hpp"
 
@@ -58,9 +59,5 @@ nlohmann::json read_results(const std::string& path);
 // one, never a prefix: write a temporary file in the same directory, fsync it, rename it over
 // path, fsync the directory.  Throws std::system_error on failure, leaving path untouched.
 void write_file_atomically(const std::string& path, const std::string& text);
-
-// "12.3 ms", "4.1 MiB" and the like, for tables.
-std::string human_seconds(double s);
-std::string human_kib(double kib);
 
 }  // namespace wb

@@ -17,14 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string number_text(double v) {
-  char buf[48];
-  if (v != 0 && (std::fabs(v) >= 1e9 || std::fabs(v) < 1e-3)) std::snprintf(buf, sizeof buf, "%.3g", v);
-  else if (std::fabs(v) >= 1e4) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-
 const json* find_path(const json& j, const std::string& a, const std::string& b = "") {
   if (!j.is_object() || !j.contains(a)) return nullptr;
   const json* v = &j[a];
@@ -76,7 +68,7 @@ std::string format_metric(const std::string& metric, double v) {
   if (metric.rfind("latency_us.", 0) == 0) return human_seconds(v / 1e6);
   if (metric.size() > 3 && metric.compare(metric.size() - 3, 3, "_ms") == 0) return human_seconds(v / 1e3);
   if (metric.find("kib") != std::string::npos) return human_kib(v);
-  return number_text(v);
+  return human_number(v);
 }
 
 int better_direction(const std::string& metric) {
@@ -334,7 +326,7 @@ Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const S
   v.lhs_median = l;
   v.rhs_median = r;
   v.lhs = format_metric(unit_metric, l);
-  v.rhs = factor == 1.0 ? format_metric(unit_metric, r) : number_text(factor) + " x " + format_metric(unit_metric, r);
+  v.rhs = factor == 1.0 ? format_metric(unit_metric, r) : human_number(factor) + " x " + format_metric(unit_metric, r);
   v.margin = margin_of(l, op, bound);
   if (v.is_claim()) {
     judge_claim(v, op, factor, *ls, *rs, constant);

@@ -9,13 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/usage_error.hpp"
 #include "runners/analysis.hpp"
 
 namespace wb::runner {
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using wb::UsageError;
 
 // read_results, with its message turned into a UsageError.
 nlohmann::json load_results(const std::string& path);

@@ -6,8 +6,11 @@
 // (the options, the files, the digest, the simulated work) lives here, once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -67,6 +70,26 @@ FileResult read_file_blocking(const std::string& path, std::vector<char>& buffer
 // The run's result: the per-file digests combined in file order, so the order in which
 // files happened to finish does not matter.
 std::string combine_digests(const std::vector<std::uint64_t>& per_file);
+
+// The first failure of any worker: kept, the other workers stop taking new files, and it is
+// rethrown once they have all returned.
+class FirstError {
+ public:
+  void keep(std::exception_ptr e) {
+    std::lock_guard lock(mutex_);
+    if (!first_) first_ = e;
+    failed_ = true;
+  }
+  bool failed() const { return failed_; }
+  void rethrow() const {
+    if (first_) std::rethrow_exception(first_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::exception_ptr first_;
+  std::atomic<bool> failed_{false};
+};
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);

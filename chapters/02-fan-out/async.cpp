@@ -1,5 +1,5 @@
-// Chapter 02 — fan-out/fan-in, the ASYNC way: a coroutine per backend call, all on one
-// thread.  Twin of sync.cpp: `diff sync.cpp async.cpp` is the lesson.
+// Chapter 02 — fan-out/fan-in, the ASYNC way: a coroutine per backend call, all on one thread.
+// Twin of sync.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
 // Concurrency model: N calls, N coroutines on one io_context run by this thread; each is
 // suspended in async_connect/write/read while the backend works, so the thread serves them all.
@@ -7,11 +7,8 @@
 // the calls form a parallel group waited on with wait_for_one_error(); the first failure makes
 // the group emit a terminal cancellation to every other call, whose pending operation (a read,
 // a connect, the wait for a slot) completes at once with operation_aborted.
-#include <atomic>
 #include <chrono>
-#include <stdexcept>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
@@ -25,6 +22,7 @@
 #include <boost/beast/http.hpp>
 
 #include "chapters/02-fan-out/scenario.hpp"
+#include "common/defer.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -42,32 +40,27 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   const auto limit = params.max_in_flight > 0 ? params.max_in_flight : static_cast<std::int64_t>(workload.size());
   // A channel with room for `limit` tokens is a semaphore: sending takes a slot (and waits while
   // none is free), receiving gives one back.
-  using Slots = asio::experimental::channel<void(boost::system::error_code)>;
-  Slots slots(io, static_cast<std::size_t>(limit));
+  asio::experimental::channel<void(boost::system::error_code)> slots(io, static_cast<std::size_t>(limit));
+  // fail-fast: the parallel group below cancels every other call at the first failure
   std::int64_t in_flight = 0;  // one thread runs every call: no atomics needed
   std::int64_t peak_in_flight = 0;
 
-  // One call: wait for a slot, connect, send the request, suspend until the answer is in.
-  // A failure is thrown, not returned: the parallel group's wait_for_one_error() sees a call's
-  // exception, not its return value.  The calls reference this frame's locals: safe, because
-  // io.run() below returns only after every call has finished.
+  // One call: wait for a slot, connect, send the request, suspend until the answer is in.  A
+  // failure is thrown; the parallel group hands it to `settle` below.
   auto call = [&](std::size_t i) -> asio::awaitable<void> {
     const auto& request = workload.requests()[i];
     auto& result = results[i];
     const auto task = static_cast<std::int64_t>(i);
     co_await slots.async_send(boost::system::error_code{}, asio::use_awaitable);  // suspends while max-in-flight calls run
-    struct Release {
-      Slots& held;
-      ~Release() { held.try_receive([](boost::system::error_code) {}); }
-    } release{slots};
-    peak_in_flight = std::max(peak_in_flight, ++in_flight);
-    struct Leave {
-      std::int64_t& in_flight;
-      ~Leave() { --in_flight; }
-    } leave{in_flight};
+    const wb::Defer release([&] { slots.try_receive([](boost::system::error_code) {}); });
+    // cancelled before it began: the wait for a slot above threw operation_aborted
+    const InFlight counted(in_flight, peak_in_flight);
     const wb::Span span(task, "call " + std::to_string(i));
     const auto call_start = std::chrono::steady_clock::now();
-    tcp::socket socket(co_await asio::this_coro::executor);
+    tcp::socket socket(io);
+    socket.open(tcp::v4());
+    // Cancellation, the coroutine way: the group's cancellation reaches the pending operation
+    // through the coroutine's cancellation slot, and it completes with operation_aborted.
     co_await socket.async_connect(endpoint, asio::use_awaitable);
     http::request<http::empty_body> req{http::verb::get, request.target(), 11};
     req.set(http::field::host, workload.endpoint().host);
@@ -76,40 +69,33 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
     co_await http::async_read(socket, buffer, res, asio::use_awaitable);  // suspends this call only
-    result.digest = check_answer(request, res.result_int(), res.body());
+    result.digest = wb::check_answer(request, res.result_int(), res.body());
     result.status = CallStatus::ok;
     run.latency().record((std::chrono::steady_clock::now() - call_start).count());
   };
 
-  // A coroutine per call, gathered into one parallel group: the fan-in point.
+  // Exception policy: a call's exception becomes its status.  A call ended by the group's
+  // cancellation is "cancelled"; under fail-fast, the group stops the rest itself.
+  auto settle = [&](std::size_t i, std::exception_ptr e) {
+    if (!e) return;
+    results[i] = ended_by(e, false);
+  };
+  // A coroutine per call, gathered into one parallel group; run() returns when every one has
+  // finished or been cancelled: the fan-in point.
   using Op = decltype(asio::co_spawn(io, call(0), asio::deferred));
   std::vector<Op> ops;
   ops.reserve(workload.size());
   for (std::size_t i = 0; i < workload.size(); ++i) ops.push_back(asio::co_spawn(io, call(i), asio::deferred));
-  // Exception policy: the group hands every call's exception_ptr to this handler, which turns
-  // each into the call's status.  A call ended by the group's cancellation is "cancelled".
   auto fan_in_point = [&](std::vector<std::size_t> /*completion order*/, std::vector<std::exception_ptr> errors) {
-    for (std::size_t i = 0; i < errors.size(); ++i) {
-      if (!errors[i]) continue;
-      try {
-        std::rethrow_exception(errors[i]);
-      } catch (const boost::system::system_error& e) {
-        if (e.code() == asio::error::operation_aborted || e.code() == asio::experimental::error::channel_cancelled) {
-          results[i].status = CallStatus::cancelled;
-        } else {
-          results[i] = {CallStatus::failed, 0, e.what()};
-        }
-      } catch (const std::exception& e) {
-        results[i] = {CallStatus::failed, 0, e.what()};
-      }
-    }
+    for (std::size_t i = 0; i < errors.size(); ++i) settle(i, errors[i]);
   };
+  auto group = asio::experimental::make_parallel_group(std::move(ops));
   if (fail_fast) {
-    asio::experimental::make_parallel_group(std::move(ops)).async_wait(asio::experimental::wait_for_one_error(), fan_in_point);
+    group.async_wait(asio::experimental::wait_for_one_error(), fan_in_point);
   } else {
-    asio::experimental::make_parallel_group(std::move(ops)).async_wait(asio::experimental::wait_for_all(), fan_in_point);
+    group.async_wait(asio::experimental::wait_for_all(), fan_in_point);
   }
-  io.run();  // returns when every call has finished or been cancelled
+  io.run();
 
   const double fan_in_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   record_calls(results, peak_in_flight, fan_in_ms, run);

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <boost/asio/error.hpp>
+#include <boost/asio/experimental/channel_error.hpp>
+#include <boost/system/system_error.hpp>
+
 #include "common/digest.hpp"
 #include "common/work.hpp"
 
@@ -83,7 +87,7 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, std::int64_t seed) : backend_(p.backend, static_cast<int>(p.backend_threads)) {
+Workload::Workload(const Params& p, std::int64_t seed) : BackendCalls(p.backend, static_cast<int>(p.backend_threads)) {
   // A group the calls can never complete would hold them forever.
   if (p.gather_calls > p.tasks) throw wb::UsageError("--gather-calls " + std::to_string(p.gather_calls) + " is more than --tasks " + std::to_string(p.tasks));
   if (p.gather_calls > 0 && p.max_in_flight > 0 && p.gather_calls > p.max_in_flight) {
@@ -108,17 +112,19 @@ Workload::Workload(const Params& p, std::int64_t seed) : backend_(p.backend, sta
   }
 }
 
-std::uint64_t check_answer(const wb::WorkRequest& request, unsigned status, const std::string& body) {
-  const unsigned expected = request.fails() ? 500 : 200;
-  if (status != expected) {
-    throw std::runtime_error("call " + std::to_string(request.id) + ": HTTP " + std::to_string(status) + ", expected " +
-                             std::to_string(expected));
+CallResult ended_by(std::exception_ptr error, bool cancelled) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const boost::system::system_error& e) {
+    if (cancelled || e.code() == boost::asio::error::operation_aborted ||
+        e.code() == boost::asio::experimental::error::channel_cancelled) {
+      return {CallStatus::cancelled, 0, {}};
+    }
+    return {CallStatus::failed, 0, e.what()};
+  } catch (const std::exception& e) {
+    if (cancelled) return {CallStatus::cancelled, 0, {}};
+    return {CallStatus::failed, 0, e.what()};
   }
-  if (status == 500) throw std::runtime_error("call " + std::to_string(request.id) + ": HTTP 500 from the backend");
-  if (body != request.body()) throw std::runtime_error("call " + std::to_string(request.id) + ": wrong body");
-  wb::Digest d;
-  d.update(body.data(), body.size());
-  return d.finish();
 }
 
 std::string fan_in(const std::vector<CallResult>& results, bool fail_fast) {

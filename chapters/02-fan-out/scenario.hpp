@@ -7,7 +7,11 @@
 // failure cancel the rest.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,21 +49,46 @@ struct CallResult {
 
 // The backend and the N requests.  Set up before the measured region: starting the backend
 // and drawing each call's delay are not what the chapter measures.
-class Workload {
+class Workload : public wb::BackendCalls {
  public:
   Workload(const Params& params, std::int64_t seed);
-  const wb::Endpoint& endpoint() const { return backend_.endpoint(); }
-  const std::vector<wb::WorkRequest>& requests() const { return requests_; }
-  std::size_t size() const { return requests_.size(); }
-
- private:
-  wb::Backend backend_;
-  std::vector<wb::WorkRequest> requests_;
 };
 
-// Checks an answer (status and body) against what the backend must have sent for this request,
-// and returns the body's digest; throws std::runtime_error naming the call when it is wrong.
-std::uint64_t check_answer(const wb::WorkRequest& request, unsigned status, const std::string& body);
+// What a call that threw ended as: cancelled, when the caller stopped it (`cancelled`) or the
+// error says so (operation_aborted, a cancelled channel wait); otherwise failed, with the
+// error's text.
+CallResult ended_by(std::exception_ptr error, bool cancelled);
+
+// Counts a call in flight from construction to destruction, and raises `peak` to the most at
+// once.  Int is std::int64_t where one thread runs every call, an atomic where threads do.
+inline void raise_peak(std::int64_t& peak, std::int64_t now) { peak = std::max(peak, now); }
+inline void raise_peak(std::atomic<std::int64_t>& peak, std::int64_t now) {
+  for (auto seen = peak.load(); now > seen && !peak.compare_exchange_weak(seen, now);) {
+  }
+}
+template <class Int>
+class InFlight {
+ public:
+  InFlight(Int& now, Int& peak) : now_(now) { raise_peak(peak, ++now_); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  ~InFlight() { --now_; }
+
+ private:
+  Int& now_;
+};
+
+// sync.cpp's thread per call (call_threads.cpp): runs call(i) for every i on a thread of its
+// own and hands its exception, or a null one, to done(i, e) on that thread; returns when every
+// thread has been joined — the fan-in point.  A finished thread keeps its stack (and the
+// stack's pages in RSS) until it is joined, so with join_early the calling thread joins each
+// one as soon as its call has ended while it goes on starting the others; otherwise all at the
+// end, as a vector of std::jthread does by itself.  Records peak_unjoined_threads.  When the OS
+// refuses a thread: stop(), join the ones started, throw wb::thread_refused's error.
+void run_call_threads(std::size_t n, const std::function<void(std::size_t)>& call,
+                      const std::function<void(std::size_t, std::exception_ptr)>& done, bool join_early,
+                      const std::function<void()>& stop, wb::Run& run);
+
 
 // Fan-in: the answers combined in call order, so the order in which calls finished does not
 // matter; a failed call counts as failed.  Which calls a fail-fast run cancels depends on

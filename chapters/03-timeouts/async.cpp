@@ -71,7 +71,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
         // The race: the call or the deadline, whichever comes first; the loser is cancelled.
         auto winner = co_await (async_call(endpoint, request, tally) || timer.async_wait(asio::use_awaitable));
         if (auto* answer = std::get_if<0>(&winner)) {
-          result = {CallStatus::ok, check_answer(request, answer->status, answer->body)};
+          result = {CallStatus::ok, wb::check_answer(request, answer->status, answer->body)};
           run.latency().record((Clock::now() - start).count());
         } else {
           result.status = CallStatus::timed_out;

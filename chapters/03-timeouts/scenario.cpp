@@ -57,7 +57,7 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, std::int64_t seed) : backend_(p.backend, 2) {
+Workload::Workload(const Params& p, std::int64_t seed) : BackendCalls(p.backend, 2) {
   wb::SplitMix64 rng(static_cast<std::uint64_t>(seed) ^ 0x7173ULL);
   auto uniform = [&rng] { return static_cast<double>(rng.next() >> 11) / 9007199254740992.0; };
   for (std::int64_t i = 0; i < p.calls; ++i) {
@@ -78,14 +78,6 @@ Workload::Workload(const Params& p, std::int64_t seed) : backend_(p.backend, 2) 
     }
     requests_.push_back(r);
   }
-}
-
-std::uint64_t check_answer(const wb::WorkRequest& request, unsigned status, const std::string& body) {
-  if (status != 200) throw std::runtime_error("call " + std::to_string(request.id) + ": HTTP " + std::to_string(status));
-  if (body != request.body()) throw std::runtime_error("call " + std::to_string(request.id) + ": wrong body");
-  wb::Digest d;
-  d.update(body.data(), body.size());
-  return d.finish();
 }
 
 std::string digest_of(const std::vector<CallResult>& results) {

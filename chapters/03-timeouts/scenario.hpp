@@ -33,16 +33,9 @@ wb::Chapter make_chapter(Params& params);
 
 // The requests, with their latencies drawn from --seed: a fast call takes 10–50 % of the
 // deadline, a slow one 150–300 %, a stalled one forever — half a deadline of margin either side.
-class Workload {
+class Workload : public wb::BackendCalls {
  public:
   Workload(const Params& params, std::int64_t seed);
-  const wb::Endpoint& endpoint() const { return backend_.endpoint(); }
-  const std::vector<wb::WorkRequest>& requests() const { return requests_; }
-  std::size_t size() const { return requests_.size(); }
-
- private:
-  wb::Backend backend_;
-  std::vector<wb::WorkRequest> requests_;
 };
 
 enum class CallStatus { ok, timed_out, failed };

@@ -140,7 +140,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
           answer = blocking_call(io, endpoint, request, deadline, tally, open);
         }
         if (answer) {
-          result = {CallStatus::ok, check_answer(request, answer->status, answer->body)};
+          result = {CallStatus::ok, wb::check_answer(request, answer->status, answer->body)};
           run.latency().record((Clock::now() - start).count());
         } else {
           result.status = CallStatus::timed_out;

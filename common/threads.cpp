@@ -1,0 +1,33 @@
+#include "common/threads.hpp"
+
+#include <thread>
+#include <vector>
+
+namespace wb {
+
+void run_on_threads(std::int64_t n, const std::function<void(std::int64_t)>& body,
+                    const std::function<void(std::exception_ptr)>& done) {
+  auto guarded = [&](std::int64_t k) {
+    std::exception_ptr error;
+    try {
+      body(k);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    done(error);
+  };
+  if (n == 1) {
+    guarded(0);
+    return;
+  }
+  // std::jthread joins in its destructor: leaving this scope waits for every thread.
+  std::vector<std::jthread> threads;
+  threads.reserve(static_cast<std::size_t>(n));
+  try {
+    for (std::int64_t k = 0; k < n; ++k) threads.emplace_back(guarded, k);
+  } catch (const std::system_error& e) {
+    done(std::make_exception_ptr(thread_refused(threads.size() + 1, static_cast<std::size_t>(n), e)));
+  }
+}
+
+}  // namespace wb
