@@ -2,21 +2,21 @@
 // is the lesson.
 //
 // Concurrency model: producer and worker coroutines on one io_context thread around a bounded
-// channel (the queue).  asio::signal_set takes SIGINT/SIGTERM: its handler runs as ordinary
-// code on the io_context thread, not in a signal handler.  Shutdown has the same two phases as
-// sync.cpp: the first signal cancels the producers and starts the drain timer;
-// the drain deadline or a second signal emits a terminal cancellation to every worker, whose
-// pending socket operation completes at once with operation_aborted.  When the last worker is
-// done, nothing is left for the io_context to do, and run() returns.
+// channel (the queue).  The signals are taken by a coroutine of its own through
+// asio::signal_set: its wait ends as ordinary code on this thread, not in a signal handler.
+// Three wb::CancellationSources carry the phases of shutdown: `accepting` (stop taking new
+// jobs), `abort_now` (end the jobs in flight) and `service_done` (every worker has returned).
+// A worker suspended in a socket read is cancelled: abort_now emits a terminal cancellation,
+// and the pending operation completes at once with operation_aborted.
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <string>
-#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,69 +27,66 @@
 #include <boost/beast/http.hpp>
 
 #include "chapters/04-shutdown/scenario.hpp"
+#include "common/cancellation.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using namespace asio::experimental::awaitable_operators;
 
-namespace graceful {
+namespace graceful_shutdown {
+
+namespace {
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);  // errors as values, not exceptions
+const Job kNoMoreJobs{UINT64_MAX, {}};  // see the producers' end
+}  // namespace
 
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run) {
   const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
   asio::io_context io(1);  // concurrency hint 1: this thread alone runs the service
   Ledger ledger;
-  bool accepting = true;   // one thread runs every coroutine: plain flags suffice
-  bool aborting = false;
-  // The queue: a job id and when it was accepted.  Sending waits while it is full (backpressure).
-  using Job = std::pair<std::uint64_t, Clock::time_point>;
+  wb::CancellationSource accepting;     // requested at the first signal: producers stop
+  wb::CancellationSource abort_now;     // requested at the drain deadline or a second signal
+  wb::CancellationSource service_done;  // requested when every producer and worker has returned
+  // The queue: a channel with room for queue_capacity jobs; sending waits while it is full.
   asio::experimental::channel<void(boost::system::error_code, Job)> queue(io, static_cast<std::size_t>(params.queue_capacity));
-  std::uint64_t next_id = 0;
   std::int64_t producers_left = params.producers;
   std::int64_t workers_left = params.workers;
-  std::vector<asio::cancellation_signal> abort_worker(static_cast<std::size_t>(params.workers));
-  std::vector<asio::cancellation_signal> stop_producer(static_cast<std::size_t>(params.producers));
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  asio::steady_timer drain_deadline(io);
+  std::uint64_t next_id = 0;  // one thread runs every coroutine: no atomics, no mutex
+  asio::signal_set signals(io, SIGINT, SIGTERM);  // from here on they queue up for signal_taker
 
-  auto abort_all = [&] {
-    aborting = true;
-    for (auto& s : abort_worker) s.emit(asio::cancellation_type::terminal);
-  };
-
-  // Producers: submit a job every submit_every_ms until the service stops accepting.  At the
-  // first signal each producer is cancelled (its cancellation slot is bound at co_spawn below):
-  // the wait for the next interval, or for room in a full queue, completes at once with
-  // operation_aborted — a job whose send was cancelled was never accepted.  The last producer
-  // out closes the intake: one "no more jobs" marker per worker, behind every real job.
+  // Producers: submit a job every submit_every_ms until the service stops accepting.
   auto producer = [&]() -> asio::awaitable<void> {
-    asio::steady_timer interval(io);
-    while (accepting) {
-      interval.expires_after(std::chrono::milliseconds(params.submit_every_ms));
-      co_await interval.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (!accepting) break;
-      const auto [ec] = co_await queue.async_send(boost::system::error_code{}, Job{next_id++, Clock::now()},
-                                                  asio::as_tuple(asio::use_awaitable));
-      if (ec) break;  // cancelled while the queue was full: not accepted
+    for (asio::steady_timer interval(io);;) {
+      // Wait out the interval — or less, if shutdown begins (`accepting` cancels the wait).
+      interval.expires_after(milliseconds(params.submit_every_ms));
+      co_await interval.async_wait(nothrow);
+      // A full queue pushes back: wait for room, unless shutdown begins meanwhile.
+      if (accepting.stop_requested()) break;
+      const auto [ec] = co_await queue.async_send(boost::system::error_code{}, Job{next_id++, Clock::now()}, nothrow);
+      if (ec) break;  // a job that was not queued was never accepted
       ++ledger.accepted;
     }
-    // The cancellation that stopped this producer must not cancel the markers it sends next.
+    // The last producer out closes the intake: a "no more jobs" marker per worker, behind every
+    // job queued (channel::close() would drop those).  The cancellation that stopped this
+    // producer must not cancel these sends.
     co_await asio::this_coro::reset_cancellation_state();
-    if (--producers_left == 0) {
-      for (std::int64_t i = 0; i < params.workers; ++i) {
-        co_await queue.async_send(boost::system::error_code{}, Job{UINT64_MAX, {}}, asio::use_awaitable);
-      }
-    }
+    if (--producers_left > 0) co_return;
+    for (std::int64_t i = 0; i < params.workers; ++i) co_await queue.async_send(boost::system::error_code{}, kNoMoreJobs, asio::use_awaitable);
   };
 
-  // Workers: take a job and process it; once aborting, mark what they take aborted.  The call
-  // is cancelled through this worker's cancellation slot (bound at co_spawn below).
+  // Workers: take a job and process it; once shutdown begins, finish the queue (drain); once
+  // abort_now is requested, end the job in flight and mark what is left aborted.
   auto worker = [&]() -> asio::awaitable<void> {
     for (;;) {
-      const auto [ec, job] = co_await queue.async_receive(asio::as_tuple(asio::use_awaitable));
-      if (ec || job.first == UINT64_MAX) break;  // no more jobs
-      if (aborting) {
+      // A cancellation that came between two jobs must not cancel the next one's first operation.
+      co_await asio::this_coro::reset_cancellation_state();
+      const auto [ec, job] = co_await queue.async_receive(nothrow);
+      if (ec) continue;  // abort_now, while waiting for a job: the markers still come
+      if (job == kNoMoreJobs) break;  // stopped accepting and nothing left: done
+      if (abort_now.stop_requested()) {
         ++ledger.aborted;  // accepted, never started: ended on purpose
         continue;
       }
@@ -97,6 +94,8 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
       const wb::Span span(static_cast<std::int64_t>(job.first), "job " + std::to_string(job.first));
       try {
         tcp::socket socket(io);
+        socket.open(tcp::v4());
+        // abort_now reaches the pending operation through this worker's slot (bound below).
         co_await socket.async_connect(endpoint, asio::use_awaitable);
         http::request<http::empty_body> req{http::verb::get, request.target(), 11};
         req.set(http::field::host, workload.endpoint().host);
@@ -105,64 +104,55 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
         beast::flat_buffer buffer;
         http::response<http::string_body> res;
         co_await http::async_read(socket, buffer, res, asio::use_awaitable);  // suspends this worker only
-        if (res.result_int() != 200 || res.body() != request.body()) throw std::runtime_error("bad answer");
+        wb::check_answer(request, res.result_int(), res.body());
         ++ledger.completed;
         run.latency().record((Clock::now() - job.second).count());
       } catch (const std::exception&) {
         ++ledger.aborted;  // cancelled (or the backend failed): it ended, not lost
         wb::event(static_cast<std::int64_t>(job.first), "aborted");
       }
-      // A cancellation that arrives between two jobs must not leak into the next one's first
-      // operation; reset the coroutine's cancellation state.
-      co_await asio::this_coro::reset_cancellation_state();
     }
-    if (--workers_left == 0) {
-      // The service is done: stop listening for signals and the drain clock, and the io_context
-      // runs out of work.
-      signals.cancel();
-      drain_deadline.cancel();
-    }
+    if (--workers_left == 0) service_done.request_stop();
   };
 
-  // Signals, handled as ordinary code on this thread.
-  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int) {
-    if (ec) return;  // cancelled: the service ended
-    if (++ledger.signals == 1) {
-      ledger.first_signal = Clock::now();
-      wb::event(-1, "signal: stop accepting, drain");
-      accepting = false;
-      for (auto& s : stop_producer) s.emit(asio::cancellation_type::terminal);
-      drain_deadline.expires_after(std::chrono::milliseconds(params.drain_ms));
-      drain_deadline.async_wait([&](boost::system::error_code e) {
-        if (e || workers_left == 0) return;
+  // The signal taker: the only coroutine that takes SIGINT and SIGTERM, as ordinary code.
+  auto signal_taker = [&]() -> asio::awaitable<void> {
+    asio::steady_timer drain_deadline(io, Clock::time_point::max());
+    while (!service_done.stop_requested()) {
+      // Wait for a signal or the drain deadline, whichever comes first; service_done cancels both.
+      const auto woken = co_await (signals.async_wait(nothrow) || drain_deadline.async_wait(nothrow));
+      const bool signalled = woken.index() == 0 && !std::get<0>(std::get<0>(woken));
+      const bool deadline_passed = woken.index() == 1 && !std::get<0>(std::get<1>(woken));
+      if (service_done.stop_requested()) break;
+      if (signalled && ++ledger.signals == 1) {
+        ledger.first_signal = Clock::now();
+        wb::event(-1, "signal: stop accepting, drain");
+        drain_deadline.expires_at(ledger.first_signal + milliseconds(params.drain_ms));
+        accepting.request_stop();
+      } else if (signalled) {
+        wb::event(-1, "second signal: abort now");
+        abort_now.request_stop();
+      } else if (deadline_passed && !abort_now.stop_requested()) {
         ledger.drain_overrun = true;
         wb::event(-1, "drain deadline: abort what is left");
-        abort_all();
-      });
-    } else {
-      wb::event(-1, "second signal: abort now");
-      abort_all();
+        abort_now.request_stop();
+      }
+      if (deadline_passed) drain_deadline.expires_at(Clock::time_point::max());  // it has done its part
     }
-    signals.async_wait(on_signal);
   };
-  signals.async_wait(on_signal);
 
   const SelfSignals self_signals(params);
-  // Exception policy: producers and workers handle expected errors themselves; an exception
-  // reaching these handlers is a bug, rethrown from io.run().
+  // A coroutine each: the signal taker, the producers, the workers.  Exception policy: they
+  // handle expected errors themselves; an exception reaching this handler is a bug, rethrown
+  // from io.run().
   auto rethrow = [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   };
-  for (std::int64_t i = 0; i < params.producers; ++i) {
-    asio::co_spawn(io, producer(), asio::bind_cancellation_slot(stop_producer[static_cast<std::size_t>(i)].slot(), rethrow));
-  }
-  for (std::int64_t i = 0; i < params.workers; ++i) {
-    asio::co_spawn(io, worker(), asio::bind_cancellation_slot(abort_worker[static_cast<std::size_t>(i)].slot(), rethrow));
-  }
-  io.run();  // returns when every producer and worker has finished and nothing else is pending
-
-  record(ledger, run);
-  return {static_cast<std::uint64_t>(ledger.completed), "lost=" + std::to_string(ledger.accepted - ledger.completed - ledger.aborted)};
+  asio::co_spawn(io, signal_taker(), asio::bind_cancellation_slot(service_done.slot(), rethrow));
+  for (std::int64_t i = 0; i < params.producers; ++i) asio::co_spawn(io, producer(), asio::bind_cancellation_slot(accepting.slot(), rethrow));
+  for (std::int64_t i = 0; i < params.workers; ++i) asio::co_spawn(io, worker(), asio::bind_cancellation_slot(abort_now.slot(), rethrow));
+  io.run();  // returns when every coroutine has finished: every producer and worker has returned
+  return record(ledger, run);
 }
 
-}  // namespace graceful
+}  // namespace graceful_shutdown

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace graceful {
+namespace graceful_shutdown {
 
 wb::Chapter make_chapter(Params& p) {
   wb::Chapter c({.name = "shutdown",
@@ -82,7 +82,7 @@ SelfSignals::~SelfSignals() {
   for (void* t : timers_) ::timer_delete(static_cast<timer_t>(t));
 }
 
-void record(const Ledger& ledger, wb::Run& run) {
+wb::Outcome record(const Ledger& ledger, wb::Run& run) {
   const auto accepted = ledger.accepted.load();
   const auto completed = ledger.completed.load();
   const auto aborted = ledger.aborted.load();
@@ -96,6 +96,7 @@ void record(const Ledger& ledger, wb::Run& run) {
     run.counter("signal_to_exit_ms",
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ledger.first_signal).count());
   }
+  return {static_cast<std::uint64_t>(completed), "lost=" + std::to_string(accepted - completed - aborted)};
 }
 
-}  // namespace graceful
+}  // namespace graceful_shutdown

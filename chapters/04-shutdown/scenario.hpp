@@ -12,13 +12,19 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/backend.hpp"
 #include "common/chapter.hpp"
 #include "common/work_params.hpp"
 
-namespace graceful {
+// Not `shutdown`, like the folder: that name is POSIX's shutdown(2), which this chapter calls.
+namespace graceful_shutdown {
+
+using Clock = std::chrono::steady_clock;
+// A job in the queue: its id and when it was accepted (its latency runs from then).
+using Job = std::pair<std::uint64_t, Clock::time_point>;
 
 struct Params {
   std::int64_t producers = 2;           // threads (sync) or coroutines (async) submitting jobs
@@ -72,10 +78,11 @@ class SelfSignals {
 };
 
 // Counters: jobs accepted / completed / aborted / lost, signals seen, whether the drain ran out
-// of time, and signal_to_exit_ms — from the first signal to the end of the variant.
-void record(const Ledger& ledger, wb::Run& run);
+// of time, and signal_to_exit_ms — from the first signal to the end of the variant.  Returns
+// the variant's outcome: the jobs completed, and "lost=N" as the result to compare.
+wb::Outcome record(const Ledger& ledger, wb::Run& run);
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);
 
-}  // namespace graceful
+}  // namespace graceful_shutdown

@@ -2,11 +2,12 @@
 // async.cpp` is the lesson.
 //
 // Concurrency model: producer and worker std::jthreads around a queue guarded by a mutex and a
-// condition variable; the signals are taken by a dedicated thread with sigtimedwait — every
-// other thread blocks them, and no work happens in a signal handler.  Two std::stop_sources
-// carry the two phases of shutdown: `accepting` (stop taking new jobs) and `abort_now` (end the
-// jobs in flight).  A worker blocked in a socket read cannot be interrupted; abort_now's stop
-// callback shuts its socket down under it.
+// condition variable.  The signals are taken by a thread of their own with sigtimedwait: every
+// other thread blocks them (main.cpp), and no work happens in a signal handler.  Three
+// std::stop_sources carry the phases of shutdown: `accepting` (stop taking new jobs),
+// `abort_now` (end the jobs in flight) and `service_done` (every worker has returned).  A worker
+// blocked in a socket read cannot be interrupted; abort_now's stop callback shuts its socket
+// down under it.
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -25,35 +26,40 @@
 #include <sys/socket.h>
 
 #include "chapters/04-shutdown/scenario.hpp"
+#include "common/threads.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
-namespace graceful {
+namespace graceful_shutdown {
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run) {
   const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
   asio::io_context io;  // sockets need one; nobody runs it: every call blocks its thread
   Ledger ledger;
-  std::stop_source accepting;  // requested at the first signal: producers stop
-  std::stop_source abort_now;  // requested at the drain deadline or a second signal
+  std::stop_source accepting;     // requested at the first signal: producers stop
+  std::stop_source abort_now;     // requested at the drain deadline or a second signal
+  std::stop_source service_done;  // requested when every producer and worker has returned
+  // The queue: a deque under a mutex; `changed` wakes whoever waits for it to change, or for a
+  // phase of shutdown to begin.
   std::mutex mu;
-  std::condition_variable_any changed;  // the queue changed, or a phase of shutdown began
-  std::deque<std::pair<std::uint64_t, Clock::time_point>> queue;  // job id, when it was accepted
-  std::atomic<std::uint64_t> next_id{0};
+  std::condition_variable_any changed;
+  std::deque<Job> queue;
+  std::uint64_t next_id = 0;  // under mu
+  const sigset_t signals = wb::stop_signals();  // blocked in every thread: signal_taker takes them
 
   // Producers: submit a job every submit_every_ms until the service stops accepting.
   auto producer = [&] {
     for (;;) {
       std::unique_lock lock(mu);
-      // Wait out the interval — or less, if shutdown begins (the wait watches the stop token).
-      changed.wait_for(lock, accepting.get_token(), std::chrono::milliseconds(params.submit_every_ms), [] { return false; });
+      // Wait out the interval — or less, if shutdown begins (the wait watches `accepting`).
+      changed.wait_for(lock, accepting.get_token(), milliseconds(params.submit_every_ms), [] { return false; });
       // A full queue pushes back: wait for room, unless shutdown begins meanwhile.
       changed.wait(lock, accepting.get_token(), [&] { return queue.size() < static_cast<std::size_t>(params.queue_capacity); });
-      if (accepting.stop_requested()) return;
+      if (accepting.stop_requested()) break;  // a job that was not queued was never accepted
       queue.emplace_back(next_id++, Clock::now());
       ++ledger.accepted;
       changed.notify_all();
@@ -64,11 +70,11 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   // abort_now is requested, end the job in flight and mark what is left aborted.
   auto worker = [&] {
     for (;;) {
-      std::pair<std::uint64_t, Clock::time_point> job;
+      Job job;
       {
         std::unique_lock lock(mu);
         changed.wait(lock, [&] { return !queue.empty() || accepting.stop_requested(); });
-        if (queue.empty()) return;  // stopped accepting and nothing left: done
+        if (queue.empty()) break;  // stopped accepting and nothing left: done
         job = queue.front();
         queue.pop_front();
         changed.notify_all();  // room for a producer
@@ -91,7 +97,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
         beast::flat_buffer buffer;
         http::response<http::string_body> res;
         http::read(socket, buffer, res);  // parks this worker until the backend answers
-        if (res.result_int() != 200 || res.body() != request.body()) throw std::runtime_error("bad answer");
+        wb::check_answer(request, res.result_int(), res.body());
         ++ledger.completed;
         run.latency().record((Clock::now() - job.second).count());
       } catch (const std::exception&) {
@@ -101,53 +107,45 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     }
   };
 
-  // The signal thread: the only one that takes SIGINT/SIGTERM (the chapter's main() blocked
-  // them before any thread was made, so every thread inherited the mask).
-  std::atomic<bool> service_done{false};
+  // The signal taker: the only thread that takes SIGINT and SIGTERM, as ordinary code.
   auto signal_taker = [&] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
     std::optional<Clock::time_point> drain_deadline;
-    while (!service_done) {
-      const timespec slice{0, 10'000'000};  // 10 ms: also how often the drain deadline is checked
+    while (!service_done.stop_requested()) {
+      // Wait for a signal or 10 ms: how often the drain deadline and the service's end are seen.
+      const timespec slice{0, 10'000'000};
       siginfo_t info{};
-      if (::sigtimedwait(&set, &info, &slice) > 0) {
-        // Under the queue's mutex, so that no worker checks its wait condition between the
-        // request and the notification and then sleeps through it.
-        std::lock_guard lock(mu);
-        if (++ledger.signals == 1) {
-          ledger.first_signal = Clock::now();
-          wb::event(-1, "signal: stop accepting, drain");
-          drain_deadline = ledger.first_signal + std::chrono::milliseconds(params.drain_ms);
-          accepting.request_stop();
-        } else {
-          wb::event(-1, "second signal: abort now");
-          abort_now.request_stop();
-        }
-        changed.notify_all();
-      }
-      if (drain_deadline && Clock::now() >= *drain_deadline && !abort_now.stop_requested()) {
-        std::lock_guard lock(mu);
+      const bool signalled = ::sigtimedwait(&signals, &info, &slice) > 0;
+      const bool deadline_passed = drain_deadline && Clock::now() >= *drain_deadline;
+      // Under the queue's mutex, so that no worker checks its wait condition between the
+      // request and the notification and then sleeps through it.
+      std::lock_guard lock(mu);
+      if (signalled && ++ledger.signals == 1) {
+        ledger.first_signal = Clock::now();
+        wb::event(-1, "signal: stop accepting, drain");
+        drain_deadline = ledger.first_signal + milliseconds(params.drain_ms);
+        accepting.request_stop();
+      } else if (signalled) {
+        wb::event(-1, "second signal: abort now");
+        abort_now.request_stop();
+      } else if (deadline_passed && !abort_now.stop_requested()) {
         ledger.drain_overrun = true;
         wb::event(-1, "drain deadline: abort what is left");
         abort_now.request_stop();
-        changed.notify_all();
       }
+      changed.notify_all();
     }
   };
 
   const SelfSignals self_signals(params);
-  std::jthread signals(signal_taker);
+  // A thread each: the signal taker, the producers, the workers.
+  std::jthread taker(signal_taker);
   {
     std::vector<std::jthread> threads;
     for (std::int64_t i = 0; i < params.producers; ++i) threads.emplace_back(producer);
     for (std::int64_t i = 0; i < params.workers; ++i) threads.emplace_back(worker);
-  }  // every producer and worker has returned: the service is done
-  record(ledger, run);
-  service_done = true;
-  return {static_cast<std::uint64_t>(ledger.completed.load()), "lost=" + std::to_string(ledger.accepted - ledger.completed - ledger.aborted)};
+  }  // leaving the block joins them: every producer and worker has returned
+  service_done.request_stop();  // the signal taker sees it within 10 ms
+  return record(ledger, run);
 }
 
-}  // namespace graceful
+}  // namespace graceful_shutdown

@@ -1,28 +1,19 @@
 // Chapter 05, the coroutine model: a coroutine per connection (Beast's http_server_awaitable
-// shape).  A connection waiting for its next request is a suspended coroutine frame and a
-// socket in epoll, not a thread; T threads (--threads, default: the cores) run all of them.
+// shape).  Twin of sync.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
-// Two ways to use T cores (--shape):
-//   shared     one io_context run by T threads: any thread may resume any connection, so load
-//              spreads, at the price of a lock inside the io_context and a strand per connection;
-//   reuseport  one io_context per thread, each with its own acceptor on the same port
-//              (SO_REUSEPORT): the kernel spreads connections, nothing is shared — but a
-//              connection stays on its thread however busy that thread gets.
-// Asio does no work stealing (Tokio does, §12): a thread whose connections are busy is not
-// helped by an idle one in either shape.
-//
-// Timeouts come from beast::tcp_stream (expires_after): the pending read is cancelled and
-// completes with error::timeout — the operation really ends, unlike a timed-out future.
+// A connection waiting for its next request is a suspended coroutine frame and a socket in
+// epoll, not a thread; T threads (--threads, default: the cores) run all of them, spread as
+// event_loops.hpp says (--shape).  Timeouts: beast::tcp_stream cancels the pending operation
+// at the deadline — the operation really ends, unlike a timed-out future.
+#include <chrono>
+#include <csignal>
 #include <iostream>
-#include <list>
 #include <memory>
-#include <mutex>
-#include <thread>
+#include <tuple>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -33,62 +24,56 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "chapters/05-http-service/event_loops.hpp"
 #include "chapters/05-http-service/servers.hpp"
 #include "chapters/05-http-service/service.hpp"
+#include "common/defer.hpp"
 
 namespace http_service {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
+using std::chrono::milliseconds;
 
 namespace {
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);  // errors as values
 
-// The connections alive, so a drain can wake the idle ones.  Each handle is touched only on
-// its connection's strand, except `idle`, which the drain reads.
+// One connection: its stream (on the connection's strand), and whether it waits between
+// requests.  Everything but `idle` is touched on the strand only.
 struct Connection {
-  asio::any_io_executor strand;          // fixed at accept
-  beast::tcp_stream* stream = nullptr;  // touched on the strand only; null once the session ended
+  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
   std::atomic<bool> idle{true};
 };
-
-struct Registry {
-  std::mutex mutex;
-  std::list<std::shared_ptr<Connection>> alive;
-};
-
-int beast_status_for(const beast::error_code& ec) {
-  if (ec == http::error::header_limit) return 431;
-  if (ec == http::error::body_limit) return 413;
-  return 400;
-}
+using Connections = Registry<Connection>;
 
 // One connection: wait (idle timeout) for a request to begin, read it whole (read timeout),
 // answer it, repeat while the client keeps the connection and we are not draining.
-asio::awaitable<void> session(beast::tcp_stream stream, const Config& cfg, State& state, std::shared_ptr<Connection> me) {
-  me->stream = &stream;
+asio::awaitable<void> session(Connection& me, const Config& cfg, State& state) {
+  beast::tcp_stream& stream = me.stream;
   beast::flat_buffer buffer;
-  for (;;) {
+  beast::error_code ec;
+  for (std::size_t n = 0;;) {
     // Idle: between requests.  Say so before looking at `draining`, so a drain either sees us
     // idle (and wakes us) or we see it (and leave): no connection slips between the two.
-    me->idle = true;
+    me.idle = true;
     if (state.draining) break;
     if (buffer.size() == 0) {
-      stream.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+      stream.expires_after(milliseconds(cfg.idle_timeout_ms));
+      std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);  // suspends this connection
       if (ec == beast::error::timeout) ++state.timeouts;
       if (ec) break;  // timeout, the client closed, or a drain cancelled the read
       buffer.commit(n);
     }
-    me->idle = false;
+    me.idle = false;
 
-    stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+    stream.expires_after(milliseconds(cfg.read_timeout_ms));
     http::request_parser<http::string_body> parser;
     parser.header_limit(cfg.header_limit);
     parser.body_limit(cfg.body_limit);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_nothrow);
     if (ec == beast::error::timeout) {
       ++state.timeouts;  // slowloris: a request that never completes loses its connection
       break;
@@ -96,8 +81,8 @@ asio::awaitable<void> session(beast::tcp_stream stream, const Config& cfg, State
     if (ec == http::error::end_of_stream || ec == asio::error::connection_reset) break;
     if (ec) {
       ++state.bad;  // malformed, or over a limit: say which, then close
-      auto err = error_response(beast_status_for(ec), ec.message());
-      co_await http::async_write(stream, err, use_nothrow);
+      auto err = parse_error_response(ec);
+      std::tie(ec, n) = co_await http::async_write(stream, err, use_nothrow);
       break;
     }
 
@@ -106,35 +91,24 @@ asio::awaitable<void> session(beast::tcp_stream stream, const Config& cfg, State
     ++state.in_flight;
     const Plan plan = handle_request(req, state);
     if (plan.delay_ms > 0) {  // the downstream call
-      asio::steady_timer wait(stream.get_executor(), std::chrono::milliseconds(plan.delay_ms));
-      co_await wait.async_wait(use_nothrow);
+      co_await asio::steady_timer(stream.get_executor(), milliseconds(plan.delay_ms)).async_wait(use_nothrow);
     }
     Response res = respond(req, plan, state);
     if (plan.status >= 400) ++state.bad;
-    stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));  // a client that never reads
-    auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
+    stream.expires_after(milliseconds(cfg.read_timeout_ms));  // a client that never reads
+    std::tie(ec, n) = co_await http::async_write(stream, res, use_nothrow);
     --state.in_flight;
-    if (wec || !res.keep_alive()) break;
+    if (ec || !res.keep_alive()) break;
   }
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-// Runs a session and takes it off the registry when it ends, however it ends.
-asio::awaitable<void> tracked_session(tcp::socket socket, const Config& cfg, State& state, Registry& registry,
-                                      std::shared_ptr<Connection> me) {
-  struct Leave {
-    Registry& registry;
-    State& state;
-    std::shared_ptr<Connection> me;
-    ~Leave() {
-      me->stream = nullptr;
-      std::lock_guard lock(registry.mutex);
-      registry.alive.remove(me);
-      --state.connections;
-    }
-  } leave{registry, state, me};
-  co_await session(beast::tcp_stream(std::move(socket)), cfg, state, me);
+// Runs a session and takes it off the registry when it ends, however it ends.  It owns what it
+// uses (taken by value, as Beast's examples do): the coroutine outlives the call that started it.
+asio::awaitable<void> serve_connection(std::shared_ptr<Connection> me, std::shared_ptr<const Config> cfg,
+                                       std::shared_ptr<State> state, std::shared_ptr<Connections> registry) {
+  const wb::Defer leave([&] { registry->remove(me, *state); });
+  co_await session(*me, *cfg, *state);
 }
 
 asio::awaitable<void> turn_away(tcp::socket socket) {
@@ -142,42 +116,43 @@ asio::awaitable<void> turn_away(tcp::socket socket) {
   co_await http::async_write(socket, res, use_nothrow);
 }
 
-void report(const char* what, std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    std::cerr << "http-server (async): " << what << ": " << ex.what() << '\n';
-  }
+// The exception policy of every coroutine started here: expected errors are values; anything
+// thrown is reported and ends that coroutine only.
+auto report(const char* what) {
+  return [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      std::cerr << "http-server (async): " << what << ": " << ex.what() << '\n';
+    }
+  };
 }
 
-// Takes one accepted connection: turned away over the limit, else a session of its own.
-void admit(tcp::socket socket, const Config& cfg, State& state, Registry& registry) {
-  const auto ex = socket.get_executor();
-  if (state.connections >= cfg.max_connections) {
-    ++state.rejected;
-    asio::co_spawn(ex, turn_away(std::move(socket)), [](std::exception_ptr e) { report("turning away", e); });
+// Takes one accepted connection: turned away over the limit, else a coroutine of its own.
+void admit(tcp::socket socket, const std::shared_ptr<const Config>& cfg, const std::shared_ptr<State>& state,
+           const std::shared_ptr<Connections>& registry) {
+  if (state->connections >= cfg->max_connections) {
+    ++state->rejected;
+    const auto ex = socket.get_executor();
+    asio::co_spawn(ex, turn_away(std::move(socket)), report("turning away"));
     return;
   }
-  auto me = std::make_shared<Connection>();
-  me->strand = ex;
-  {
-    std::lock_guard lock(registry.mutex);
-    registry.alive.push_back(me);
-    ++state.connections;
-  }
-  asio::co_spawn(ex, tracked_session(std::move(socket), cfg, state, registry, me),
-                 [](std::exception_ptr e) { report("session", e); });
+  auto me = std::make_shared<Connection>(std::move(socket));
+  registry->add(me, *state);
+  asio::co_spawn(me->stream.get_executor(), serve_connection(me, cfg, state, registry), report("session"));
 }
 
-asio::awaitable<void> listen(tcp::acceptor& acceptor, const Config& cfg, State& state, Registry& registry) {
+// The accept loop, a coroutine per acceptor: returns once the drain has begun.
+asio::awaitable<void> listen(tcp::acceptor& acceptor, std::shared_ptr<const Config> cfg, std::shared_ptr<State> state,
+                             std::shared_ptr<Connections> registry) {
   auto& ioc = static_cast<asio::io_context&>(acceptor.get_executor().context());
-  // Each connection gets a strand: in the shared shape several threads run this io_context,
-  // and the drain posts to a connection from outside.
+  // Each connection gets a strand: several threads may run this io_context, and the drain
+  // posts to a connection from outside.
   acceptor.non_blocking(true);
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), use_nothrow);
-    if (ec == asio::error::operation_aborted || state.draining) co_return;
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), use_nothrow);  // suspends until a client connects
+    if (state->draining || ec == asio::error::operation_aborted) co_return;
     if (ec) continue;  // a connection reset before accept, or out of descriptors for a moment
     admit(std::move(socket), cfg, state, registry);
     // Then take every connection already waiting, without going back to the queue.  This
@@ -195,98 +170,61 @@ asio::awaitable<void> listen(tcp::acceptor& acceptor, const Config& cfg, State& 
   }
 }
 
-// Cancels the pending operation of every connection (idle ones only, unless `all`), each on its
-// own strand.
-void wake(Registry& registry, bool all) {
-  std::lock_guard lock(registry.mutex);
-  for (const auto& c : registry.alive) {
-    if (!all && !c->idle) continue;
-    asio::post(c->strand, [c] {
-      if (c->stream) c->stream->cancel();
-    });
-  }
+// Wakes every idle connection (every one, with `all`): cancels its pending operation, on the
+// connection's own strand.
+void wake(Connections& registry, bool all) {
+  registry.for_each([all](const std::shared_ptr<Connection>& c) {
+    if (all || c->idle) asio::post(c->stream.get_executor(), [c] { c->stream.cancel(); });
+  });
 }
 
 // SIGTERM/SIGINT: stop accepting, wake idle connections, give in-flight requests drain_ms,
-// then cancel what is left.
-asio::awaitable<void> drain_on_signal(asio::signal_set& signals, std::vector<tcp::acceptor*> acceptors,
-                                      const Config& cfg, State& state, Registry& registry) {
+// then cancel what is left.  A coroutine of its own, suspended until a signal comes.
+asio::awaitable<void> drain_on_signal(asio::signal_set& signals, std::vector<tcp::acceptor>& acceptors,
+                                      std::shared_ptr<const Config> cfg, std::shared_ptr<State> state,
+                                      std::shared_ptr<Connections> registry) {
   auto [ec, sig] = co_await signals.async_wait(use_nothrow);
   if (ec) co_return;
-  state.draining = true;
-  for (auto* a : acceptors) {
-    asio::post(a->get_executor(), [a] {
+  state->draining = true;
+  // Each acceptor is closed on its own strand; its pending accept completes with
+  // operation_aborted.
+  for (auto& a : acceptors) {
+    asio::post(a.get_executor(), [&a] {
       beast::error_code ignored;
-      a->close(ignored);
+      a.close(ignored);
     });
   }
-  wake(registry, false);
-  // Poll the count every 10 ms: simpler than a completion signal from every session, and a
-  // drain is not a hot path.
+  wake(*registry, false);
+  // Poll the count every 10 ms: blocking on the registry here would stall this thread's other
+  // coroutines, and a drain is not a hot path.
   asio::steady_timer tick(co_await asio::this_coro::executor);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.drain_ms);
-  while (state.connections > 0 && std::chrono::steady_clock::now() < deadline) {
-    tick.expires_after(std::chrono::milliseconds(10));
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(cfg->drain_ms);
+  while (state->connections > 0 && std::chrono::steady_clock::now() < deadline) {
+    tick.expires_after(milliseconds(10));
     co_await tick.async_wait(use_nothrow);
   }
-  if (state.connections > 0) {
-    if (cfg.verbose) std::cerr << "http-server (async): drain deadline passed; cancelling " << state.connections << '\n';
-    wake(registry, true);
+  if (state->connections > 0) {
+    if (cfg->verbose) std::cerr << "http-server (async): drain deadline passed; cancelling " << state->connections << '\n';
+    wake(*registry, true);
   }
-}
-
-tcp::acceptor open_acceptor(asio::io_context& ioc, const tcp::endpoint& endpoint, bool reuse_port) {
-  // On a strand: the drain closes it from another coroutine, maybe on another thread.
-  tcp::acceptor acceptor(asio::make_strand(ioc));
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  if (reuse_port) {
-    const int one = 1;
-    ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  }
-  acceptor.bind(endpoint);
-  acceptor.listen(asio::socket_base::max_listen_connections);
-  return acceptor;
 }
 
 }  // namespace
 
-int serve_async(const Config& cfg, State& state, Listening& listening) {
-  const int threads = std::max(1, cfg.threads);
-  const bool per_thread = cfg.shape == "reuseport";
-  // shared: one io_context, told how many threads will run it; reuseport: one per thread, each
-  // run by one thread (the concurrency hint 1 lets Asio drop its internal locking).
-  std::vector<std::unique_ptr<asio::io_context>> contexts;
-  for (int i = 0; i < (per_thread ? threads : 1); ++i) {
-    contexts.push_back(std::make_unique<asio::io_context>(per_thread ? 1 : threads));
-  }
+int serve_async(std::shared_ptr<const Config> cfg, std::shared_ptr<State> state, const Listening& listening) {
+  // SIGTERM and SIGINT go to a signal_set: its wait completes as an ordinary handler on one of
+  // the loops' threads, not in a signal handler that interrupts whichever code happens to run.
+  EventLoops loops(*cfg);  // the io_context(s) and their acceptors (--shape)
+  asio::signal_set signals(loops.first(), SIGINT, SIGTERM);
+  auto registry = std::make_shared<Connections>();
+  asio::co_spawn(loops.first(), drain_on_signal(signals, loops.acceptors(), cfg, state, registry), report("drain"));
+  listening(loops.port());
 
-  tcp::endpoint endpoint(asio::ip::make_address(cfg.host), cfg.port);
-  std::vector<tcp::acceptor> acceptors;
-  acceptors.push_back(open_acceptor(*contexts[0], endpoint, per_thread));
-  endpoint.port(acceptors[0].local_endpoint().port());  // port 0: the others bind the port the kernel chose
-  for (std::size_t i = 1; i < contexts.size(); ++i) acceptors.push_back(open_acceptor(*contexts[i], endpoint, true));
-
-  Registry registry;
-  std::vector<tcp::acceptor*> acceptor_ptrs;
-  for (auto& a : acceptors) acceptor_ptrs.push_back(&a);
-  for (auto& a : acceptors) {
-    asio::co_spawn(a.get_executor(), listen(a, cfg, state, registry), [](std::exception_ptr e) { report("acceptor", e); });
-  }
-  asio::signal_set signals(*contexts[0], SIGINT, SIGTERM);
-  asio::co_spawn(*contexts[0], drain_on_signal(signals, acceptor_ptrs, cfg, state, registry),
-                 [](std::exception_ptr e) { report("drain", e); });
-  listening(endpoint.port());
-
-  std::vector<std::thread> runners;
-  for (int i = 1; i < threads; ++i) {
-    auto& ioc = *contexts[per_thread ? static_cast<std::size_t>(i) : 0];
-    runners.emplace_back([&ioc] { ioc.run(); });
-  }
-  contexts[0]->run();
-  for (auto& t : runners) t.join();
-  if (cfg.verbose) std::cerr << "http-server (async): drained\n";
-  return state.connections == 0 ? 0 : 1;
+  for (auto& a : loops.acceptors()) asio::co_spawn(a.get_executor(), listen(a, cfg, state, registry), report("acceptor"));
+  loops.run();  // on T threads, this one among them, until every loop runs out of work
+  if (cfg->verbose) std::cerr << "http-server (async): drained\n";
+  // Every coroutine has finished: nothing is left open.
+  return state->connections == 0 ? 0 : 1;
 }
 
 }  // namespace http_service

@@ -9,6 +9,7 @@
 //   curl -i 'http://127.0.0.1:PORT/work?delay_ms=10&bytes=64'
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -17,7 +18,7 @@
 #include "common/resources.hpp"
 
 int main(int argc, char** argv) {
-  http_service::Config cfg;
+  http_service::Config cfg;  // shared with every connection once the server starts
   cfg.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string model;
   CLI::App app{"chapter 05's HTTP service: a thread per connection (sync) or a coroutine per connection (async)",
@@ -57,32 +58,34 @@ int main(int argc, char** argv) {
   }
 
   wb::raise_fd_limit();  // 5,000 connections need 5,000 descriptors; the usual soft limit is 1,024
-  http_service::State state;
+  const auto config = std::make_shared<const http_service::Config>(cfg);
+  const auto state = std::make_shared<http_service::State>();
   std::thread warming;
   http_service::Listening listening = [&](unsigned short port) {
     std::printf("listening %s:%u\n", cfg.host.c_str(), static_cast<unsigned>(port));
     std::fflush(stdout);
     if (cfg.startup_ms == 0) {
-      state.started = true;
+      state->started = true;
     } else {
       // Start-up work (caches to fill, connections to open) is simulated by a wait.
       warming = std::thread([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(cfg.startup_ms));
-        state.started = true;
+        state->started = true;
       });
     }
   };
   int code = 1;
   try {
-    code = model == "sync" ? http_service::serve_sync(cfg, state, listening) : http_service::serve_async(cfg, state, listening);
+    code = model == "sync" ? http_service::serve_sync(config, state, listening)
+                           : http_service::serve_async(config, state, listening);
   } catch (const std::exception& e) {
     std::cerr << "http-server: " << e.what() << '\n';  // cannot bind, say
     code = 1;
   }
   if (warming.joinable()) warming.join();
   if (cfg.verbose) {
-    std::cerr << "http-server: " << state.requests << " requests, " << state.rejected << " connections turned away, "
-              << state.timeouts << " timed out, " << state.bad << " bad requests\n";
+    std::cerr << "http-server: " << state->requests << " requests, " << state->rejected << " connections turned away, "
+              << state->timeouts << " timed out, " << state->bad << " bad requests\n";
   }
   return code;
 }

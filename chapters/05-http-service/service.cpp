@@ -4,6 +4,7 @@
 #include <optional>
 #include <string_view>
 
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 
 namespace http_service {
@@ -96,6 +97,12 @@ Response error_response(int status, const std::string& why) {
   res.body() = why + "\n";
   res.prepare_payload();
   return res;
+}
+
+Response parse_error_response(const boost::system::error_code& ec) {
+  if (ec == http::error::header_limit) return error_response(431, ec.message());
+  if (ec == http::error::body_limit) return error_response(413, ec.message());
+  return error_response(400, ec.message());
 }
 
 Response over_limit_response() { return error_response(503, "too many connections; try again later"); }

@@ -5,11 +5,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/system/error_code.hpp>
 
 namespace http_service {
 
@@ -67,7 +73,52 @@ Response respond(const Request& req, const Plan& plan, const State& state);
 // connection closes after it.
 Response error_response(int status, const std::string& why);
 
+// The answer for a request Beast could not parse: 431 (header over the limit), 413 (body over
+// the limit) or 400, saying why.
+Response parse_error_response(const boost::system::error_code& ec);
+
 // "503 Service Unavailable" for a connection over the limit, before any request is read.
 Response over_limit_response();
+
+// The connections alive, so that a drain can wake the idle ones and wait for the others.  A
+// plain mutex: it is taken twice per connection and once per drain.  Each server has its own
+// Connection type (a socket, or a stream and its strand) with an `idle` flag.
+template <class Connection>
+class Registry {
+ public:
+  using Ptr = std::shared_ptr<Connection>;
+  void add(const Ptr& c, State& state) {
+    std::lock_guard lock(mutex_);
+    alive_.push_back(c);
+    ++state.connections;
+  }
+  // Takes the connection off; `last` runs under the lock first (the blocking server closes its
+  // socket there, so a drain never shuts down a descriptor the OS has given to someone else).
+  void remove(const Ptr& c, State& state, const std::function<void()>& last = {}) {
+    {
+      std::lock_guard lock(mutex_);
+      if (last) last();
+      alive_.remove(c);
+      --state.connections;
+    }
+    all_closed_.notify_all();
+  }
+  // Calls f(connection) for every one alive, under the lock: none can leave meanwhile.
+  template <class F>
+  void for_each(F f) {
+    std::lock_guard lock(mutex_);
+    for (const auto& c : alive_) f(c);
+  }
+  // Waits up to `timeout` for every connection to leave; true when they have.
+  bool wait_all_closed(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return all_closed_.wait_for(lock, timeout, [this] { return alive_.empty(); });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable all_closed_;
+  std::list<Ptr> alive_;
+};
 
 }  // namespace http_service

@@ -1,0 +1,55 @@
+#include "chapters/05-http-service/event_loops.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include <boost/asio/strand.hpp>
+#include <sys/socket.h>
+
+namespace http_service {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+tcp::acceptor open_acceptor(asio::io_context& ioc, const tcp::endpoint& endpoint, bool reuse_port) {
+  // On a strand: the drain closes it from another coroutine, maybe on another thread.
+  tcp::acceptor acceptor(asio::make_strand(ioc));
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  if (reuse_port) {
+    const int one = 1;
+    ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  return acceptor;
+}
+
+}  // namespace
+
+EventLoops::EventLoops(const Config& cfg) : threads_(std::max(1, cfg.threads)) {
+  const bool per_thread = cfg.shape == "reuseport";
+  // shared: one io_context, told how many threads will run it; reuseport: one per thread, each
+  // run by one thread (the concurrency hint 1 lets Asio drop its internal locking).
+  for (int i = 0; i < (per_thread ? threads_ : 1); ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(per_thread ? 1 : threads_));
+  }
+  tcp::endpoint endpoint(asio::ip::make_address(cfg.host), cfg.port);
+  acceptors_.push_back(open_acceptor(*contexts_[0], endpoint, per_thread));
+  endpoint.port(acceptors_[0].local_endpoint().port());  // port 0: the others bind the port the kernel chose
+  for (std::size_t i = 1; i < contexts_.size(); ++i) acceptors_.push_back(open_acceptor(*contexts_[i], endpoint, true));
+}
+
+void EventLoops::run() {
+  std::vector<std::thread> runners;
+  for (int i = 1; i < threads_; ++i) {
+    auto& ioc = *contexts_[contexts_.size() > 1 ? static_cast<std::size_t>(i) : 0];
+    runners.emplace_back([&ioc] { ioc.run(); });
+  }
+  contexts_[0]->run();
+  for (auto& t : runners) t.join();
+}
+
+}  // namespace http_service
