@@ -24,10 +24,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include "chapters/03-timeouts/scenario.hpp"
+#include "common/deadline_stream.hpp"
+#include "common/defer.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -63,8 +64,8 @@ class OpenSockets {
 };
 
 // One call, start to end, on the calling thread.  Without a deadline it blocks for as long as
-// the backend takes.  With one, it poll()s for the time left before each read and returns
-// nullopt at the deadline — closing the socket as it returns, so the call is over.
+// the backend takes.  With one, its stream poll()s for the time left before each read and the
+// call returns nullopt at the deadline — closing the socket as it returns, so the call is over.
 std::optional<Answer> blocking_call(asio::io_context& io, const tcp::endpoint& endpoint, const wb::WorkRequest& request,
                                     std::optional<Clock::time_point> deadline, Tally& tally, OpenSockets& open) {
   const Running running(tally.running);
@@ -72,34 +73,21 @@ std::optional<Answer> blocking_call(asio::io_context& io, const tcp::endpoint& e
   socket.open(tcp::v4());
   const int fd = socket.native_handle();
   open.add(fd);
-  struct Forget {
-    OpenSockets& open;
-    int fd;
-    ~Forget() { open.remove(fd); }
-  } forget{open, fd};
+  const wb::Defer forget([&] { open.remove(fd); });
   socket.connect(endpoint);
   http::request<http::empty_body> req{http::verb::get, request.target(), 11};
   req.set(http::field::host, endpoint.address().to_string());
   req.keep_alive(false);
   http::write(socket, req);
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  if (!deadline) {
-    http::read(socket, buffer, parser);  // parks this thread until the answer is in: maybe forever
-    return Answer{parser.get().result_int(), parser.get().body()};
-  }
-  parser.eager(true);
-  while (!parser.is_done()) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
-    pollfd readable{fd, POLLIN, 0};
-    if (left <= 0 || ::poll(&readable, 1, static_cast<int>(left)) == 0) return std::nullopt;  // deadline
-    const auto n = socket.read_some(buffer.prepare(64 * 1024));  // poll said data is there: no wait
-    buffer.commit(n);
-    beast::error_code ec;
-    buffer.consume(parser.put(buffer.data(), ec));
-    if (ec && ec != http::error::need_more) throw beast::system_error(ec);
-  }
-  return Answer{parser.get().result_int(), parser.get().body()};
+  http::response<http::string_body> res;
+  wb::DeadlineStream stream(socket);
+  if (deadline) stream.expires_at(*deadline);  // else never: maybe forever, for a stalled call
+  beast::error_code ec;
+  http::read(stream, buffer, res, ec);  // parks this thread until the answer is in, or the deadline
+  if (ec == beast::error::timeout) return std::nullopt;
+  if (ec) throw beast::system_error(ec);
+  return Answer{res.result_int(), res.body()};
 }
 
 }  // namespace

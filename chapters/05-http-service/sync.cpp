@@ -19,9 +19,9 @@
 #include <boost/beast/http.hpp>
 #include <sys/socket.h>
 
-#include "chapters/05-http-service/deadline_stream.hpp"
 #include "chapters/05-http-service/servers.hpp"
 #include "chapters/05-http-service/service.hpp"
+#include "common/deadline_stream.hpp"
 #include "common/defer.hpp"
 #include "common/threads.hpp"
 
@@ -51,7 +51,7 @@ using Connections = Registry<Connection>;
 // One connection: wait (idle timeout) for a request to begin, read it whole (read timeout),
 // answer it, repeat while the client keeps the connection and we are not draining.
 void session(Connection& me, const Config& cfg, State& state) {
-  DeadlineStream stream(me.socket);
+  wb::DeadlineStream stream(me.socket);
   beast::flat_buffer buffer;
   beast::error_code ec;
   for (;;) {

@@ -1,9 +1,11 @@
-// Chapter 05 — DeadlineStream: the blocking server's beast::tcp_stream.  A blocking Asio read
+// DeadlineStream: a blocking socket with beast::tcp_stream's deadlines.  A blocking Asio read
 // waits for ever (it ignores SO_RCVTIMEO), so before every read and write this stream poll()s
 // its socket with the time left, and fails with beast::error::timeout when the deadline passes
-// first: the same deadlines, set the same way (expires_after), that the coroutine server gets
-// from beast::tcp_stream.  Beast's http::read and http::write run on it unchanged
-// (SyncReadStream, SyncWriteStream).
+// first: the same deadlines, set the same way (expires_after / expires_at), that coroutine code
+// gets from beast::tcp_stream.  Beast's http::read and http::write run on it unchanged
+// (SyncReadStream, SyncWriteStream).  The deadline is honoured because the code doing the I/O
+// was written to honour it: another thread still cannot cancel the call.  Brings Asio: include
+// it from blocking variants only.
 #pragma once
 
 #include <algorithm>
@@ -15,7 +17,7 @@
 #include <boost/beast/core/error.hpp>
 #include <poll.h>
 
-namespace http_service {
+namespace wb {
 
 class DeadlineStream {
  public:
@@ -27,8 +29,9 @@ class DeadlineStream {
   executor_type get_executor() { return socket_.get_executor(); }
   socket_type& socket() { return socket_; }
 
-  // The next reads and writes must be done within `timeout` from now.
+  // The next reads and writes must be done within `timeout` from now, or by `deadline`.
   void expires_after(Clock::duration timeout) { deadline_ = Clock::now() + timeout; }
+  void expires_at(Clock::time_point deadline) { deadline_ = deadline; }
 
   template <class Buffers>
   std::size_t read_some(const Buffers& buffers, boost::beast::error_code& ec) {
@@ -56,18 +59,19 @@ class DeadlineStream {
   }
 
  private:
-  // Waits until the socket is ready for `events` or the deadline passes (ec = timeout).
+  // Waits until the socket is ready for `events` or the deadline passes (ec = timeout) — never
+  // before it: poll()'s milliseconds are rounded up, and an early wake-up waits again.
   bool wait_for(short events, boost::beast::error_code& ec) {
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
-      pollfd ready{socket_.native_handle(), events, 0};
-      const int n = left <= 0 ? 0 : ::poll(&ready, 1, static_cast<int>(std::min<long long>(left, INT_MAX)));
-      if (n < 0 && errno == EINTR) continue;
-      if (n == 0) {
+      const auto now = Clock::now();
+      if (now >= deadline_) {
         ec = boost::beast::error::timeout;
         return false;
       }
-      return true;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - now).count();
+      pollfd ready{socket_.native_handle(), events, 0};
+      const int n = ::poll(&ready, 1, static_cast<int>(std::min<long long>(left, INT_MAX)));
+      if (n > 0 || (n < 0 && errno != EINTR)) return true;  // ready, or an error the read will report
     }
   }
 
@@ -75,4 +79,4 @@ class DeadlineStream {
   Clock::time_point deadline_ = Clock::time_point::max();
 };
 
-}  // namespace http_service
+}  // namespace wb
