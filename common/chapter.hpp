@@ -171,10 +171,4 @@ class Chapter {
   std::unique_ptr<Impl> impl_;
 };
 
-// Side-by-side table of one or two records of the same scenario (sync, async).
-void print_table(std::ostream& out, const std::vector<TrialRecord>& records, const std::string& heading);
-
-// "k=v k=v" of a params object, for headings and progress lines.
-std::string params_line(const nlohmann::json& params);
-
 }  // namespace wb

@@ -37,6 +37,7 @@
 #include "common/chapter.hpp"
 #include "common/process.hpp"
 #include "common/record.hpp"
+#include "common/table.hpp"
 #include "runners/claims.hpp"
 #include "runners/commands.hpp"
 #include "runners/journal.hpp"

@@ -1,0 +1,50 @@
+// Chapter's state, shared by the files that implement it: chapter.cpp (declaring, parsing,
+// describing, running a variant here) and run_both.cpp (running each variant in a child).
+// Not for chapters: they use common/chapter.hpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/chapter.hpp"
+#include "common/options.hpp"
+
+namespace wb {
+
+struct Chapter::Impl {
+  ChapterInfo info;
+  Options knobs;
+  nlohmann::json counter_docs = nlohmann::json::array();
+  nlohmann::json quick = nlohmann::json::object();
+  std::vector<Expectation> expectations;
+
+  std::string mode = "both";
+  std::string json_out;
+  std::string trace_file;
+  bool narrate = false;
+  bool describe = false;
+  std::int64_t seed = 1;
+
+  // The knobs' values and the seed: the trial's `params`.
+  nlohmann::json params() const {
+    auto p = knobs.values();
+    p["seed"] = seed;
+    return p;
+  }
+  // The same as command-line words, for a child running one variant.
+  std::vector<std::string> knob_args() const {
+    auto a = knobs.args();
+    a.push_back("--seed");
+    a.push_back(std::to_string(seed));
+    return a;
+  }
+
+  // Prints the table (and writes --json); returns 1 when the --json file cannot be written.
+  int emit(const std::vector<TrialRecord>& records) const;
+  int run_here(Variant v, const std::function<void(Variant, Run&)>& body, TrialRecord* out) const;
+  int run_both() const;  // run_both.cpp
+};
+
+}  // namespace wb
