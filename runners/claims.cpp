@@ -6,6 +6,8 @@
 #include <stdexcept>
 
 #include "common/process.hpp"
+#include "runners/metrics.hpp"
+#include "runners/results_files.hpp"
 
 namespace wb::runner {
 
@@ -213,6 +215,119 @@ std::string catalog_markdown(const std::vector<ClaimInfo>& catalog, const json& 
            " | " + c.to_decide + " |\n";
   }
   return out;
+}
+
+namespace {
+
+std::string ratio_text(const json& e) {
+  if (!e["ratio"].is_number()) return "";
+  char buf[64];
+  if (e["ratio_ci"].is_array()) {
+    std::snprintf(buf, sizeof buf, "%.2fx [%.2f, %.2f]", e["ratio"].get<double>(), e["ratio_ci"][0].get<double>(),
+                  e["ratio_ci"][1].get<double>());
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2fx", e["ratio"].get<double>());
+  }
+  return buf;
+}
+
+void print_ledger(const json& ledger) {
+  std::size_t wdecl = 11, wpoint = 5, wev = 8;
+  for (const auto& c : ledger["claims"]) {
+    for (const auto& ch : c["chapters"]) {
+      for (const auto& e : ch["evidence"]) {
+        wdecl = std::max(wdecl, e.value("declaration", "").size() + (e.value("kind", "") == "invariant" ? 4 : 0));
+        wpoint = std::max(wpoint, std::min<std::size_t>(30, e.value("point", "").size()));
+        wev = std::max(wev, std::min<std::size_t>(40, e.value("lhs", "").size() + e.value("rhs", "").size() + 4));
+      }
+    }
+  }
+  std::printf("\n%-4s %-14s %s\n", "id", "verdict", "claim (sections of the source analysis)");
+  for (const auto& c : ledger["claims"]) {
+    std::string sections;
+    for (const auto& s : c["sections"]) sections += (sections.empty() ? "§" : ", §") + s.get<std::string>();
+    const std::string verdict = c.value("verdict", "");
+    std::printf("%-4s %-14s %s (%s)\n", c.value("id", "").c_str(), verdict == "does not hold" ? "DOES NOT HOLD" : verdict.c_str(),
+                c.value("statement", "").c_str(), sections.c_str());
+    if (c["chapters"].empty()) {
+      std::printf("     %-14s no chapter measures it yet; to decide: %s\n", "", c.value("to_decide", "").c_str());
+      continue;
+    }
+    for (const auto& ch : c["chapters"]) {
+      const std::string host = ledger.value("host", "") == ch.value("host", "") ? "" : "@" + ch.value("host", "");
+      bool first = true;
+      for (const auto& e : ch["evidence"]) {
+        const std::string decl = e.value("declaration", "") + (e.value("kind", "") == "invariant" ? " [i]" : "");
+        const std::string ev = e.value("lhs", "").empty()
+                                   ? e.value("detail", "")
+                                   : e.value("lhs", "") + " " + e.value("op", "") + " " + e.value("rhs", "");
+        std::string v = e.value("verdict", "");
+        if (v.empty()) v = e.value("status", "");  // missing, n/a
+        char n[32] = "";
+        if (e.value("n_rhs", 0) > 0) std::snprintf(n, sizeof n, "n %d/%d", e.value("n_lhs", 0), e.value("n_rhs", 0));
+        else if (e.value("n_lhs", 0) > 0) std::snprintf(n, sizeof n, "n %d", e.value("n_lhs", 0));
+        std::printf("     %-14s %-*s %-*s %-*s %-*s %-22s %s\n", first ? (ch.value("chapter", "") + host).c_str() : "",
+                    13, v.c_str(), int(wdecl), decl.c_str(), int(wpoint), fit(e.value("point", ""), 30).c_str(), int(wev),
+                    fit(ev, 40).c_str(), ratio_text(e).c_str(), n);
+        first = false;
+      }
+    }
+  }
+  std::string counts;
+  for (const char* k : {"holds", "does not hold", "inconclusive", "mixed", "not measured"}) {
+    const int n = ledger["summary"].value(k, 0);
+    if (n) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + k;
+  }
+  std::printf("\n%zu claims: %s\n", ledger["claims"].size(), counts.c_str());
+  std::printf("([i]: an invariant that supports the claim; ratio: lhs / rhs of the medians with its 95%% bootstrap\n"
+              " interval; n: successful repetitions of each side.  A verdict is this machine's, never a failure.)\n");
+}
+
+}  // namespace
+
+int cmd_claims(const std::string& path, const json& current, const std::string& catalog_path, const std::string& json_out,
+               const std::string& baseline, bool fail_on_change) {
+  const auto catalog = load_claim_catalog(catalog_path);
+  const auto ledger_of = [&](const json& doc) {
+    const json descriptions = descriptions_for(doc, current);
+    return build_ledger(check_expectations(doc, descriptions), catalog, doc, descriptions);
+  };
+  const json doc = load_results(path);
+  const json ledger = ledger_of(doc);
+  std::printf("workbench claims %s\n  run: %s\n", path.c_str(), context_line(doc).c_str());
+  print_ledger(ledger);
+  json out{{"results", path}, {"ledger", ledger}};
+  int code = 0;
+  if (!baseline.empty()) {
+    const json old_doc = load_results(baseline);
+    const json changes = ledger_changes(ledger_of(old_doc), ledger);
+    std::printf("\nagainst %s (%s):\n", baseline.c_str(), context_line(old_doc).c_str());
+    int flips_same_host = 0;
+    for (const auto& c : changes) {
+      const bool same = c["same_host"].get<bool>();
+      const bool flip = c["flip"].get<bool>();
+      if (same && flip) ++flips_same_host;
+      const char* what = !flip ? "changed (to or from inconclusive: not a flip)"
+                         : same ? "FLIPPED on the same host: a regression or a change of behaviour"
+                                : "differs on another host: information, not a regression";
+      std::printf("  %-4s %-14s %s %s: %s -> %s  %s\n", c.value("claim", "").c_str(), c.value("chapter", "").c_str(),
+                  c.value("declaration", "").c_str(), c.value("point", "").c_str(), c.value("old", "").c_str(),
+                  c.value("new", "").c_str(), what);
+    }
+    if (changes.empty()) std::printf("  no verdict changed\n");
+    std::printf("%zu changed, %d flipped on the same host\n", changes.size(), flips_same_host);
+    out["baseline"] = baseline;
+    out["changes"] = changes;
+    if (fail_on_change && flips_same_host > 0) code = 1;
+  }
+  if (!json_out.empty()) write_json_or_stdout(json_out, out);
+  std::fflush(stdout);
+  return code;
+}
+
+int cmd_claims_catalog(const std::string& catalog_path, const json& current) {
+  std::printf("%s", catalog_markdown(load_claim_catalog(catalog_path), current).c_str());
+  return 0;
 }
 
 }  // namespace wb::runner

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runners/analysis.hpp"
+#include "runners/check.hpp"
 
 namespace wb::runner {
 
@@ -53,5 +53,13 @@ nlohmann::json ledger_changes(const nlohmann::json& old_ledger, const nlohmann::
 
 // CLAIMS.md: the catalog with the chapters (from their --describe output) that test each claim.
 std::string catalog_markdown(const std::vector<ClaimInfo>& catalog, const nlohmann::json& descriptions);
+
+// The claims ledger of a results file, with the catalog at `catalog_path`; with a baseline,
+// the verdicts that changed (exit 1 with fail_on_change when one flipped on the same host).
+int cmd_claims(const std::string& path, const nlohmann::json& current, const std::string& catalog_path,
+               const std::string& json_out, const std::string& baseline, bool fail_on_change);
+
+// CLAIMS.md on stdout: the catalog with the chapters of `current` that test each claim.
+int cmd_claims_catalog(const std::string& catalog_path, const nlohmann::json& current);
 
 }  // namespace wb::runner

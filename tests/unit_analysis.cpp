@@ -6,7 +6,11 @@
 #include <catch2/catch.hpp>
 
 #include "common/record.hpp"
-#include "runners/analysis.hpp"
+#include "runners/check.hpp"
+#include "runners/compare.hpp"
+#include "runners/interop.hpp"
+#include "runners/metrics.hpp"
+#include "runners/statistics.hpp"
 #include "tests/support.hpp"
 
 using nlohmann::json;

@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include "common/process.hpp"
-#include "runners/analysis.hpp"
 #include "runners/claims.hpp"
 #include "tests/support.hpp"
 
