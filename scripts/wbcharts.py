@@ -1,4 +1,4 @@
-"""wbcharts — reading workbench result files and drawing the project's charts.
+"""wbcharts — drawing the project's charts from workbench result files (read by wbmodel).
 
 Shared by scripts/plot (files for slides) and scripts/report (one offline HTML page).  Every
 drawing function takes a matplotlib Axes and one chapter's trials, draws what the trials allow
@@ -7,7 +7,6 @@ still gives charts that say what is missing.  Needs Debian's python3-matplotlib.
 """
 import json
 import math
-import random
 import statistics
 
 import matplotlib
@@ -15,197 +14,39 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SCHEMA_MAJOR = "workbench.results/1"
-VARIANTS = ("sync", "async")
+from wbmodel import (VARIANTS, bootstrap_ratio, combo_index, fmt_value, headline_metric, medians,  # noqa: E402
+                     merged_buckets, metric, ok, quantile)
+
 COLOURS = {"sync": "#1f77b4", "async": "#ff7f0e"}  # the same in every chart of the project
 HOST_STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (1, 3)), "v")]
 SPECTRUM = [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999]
-
-
-class ResultsError(Exception):
-    pass
-
-
-def load(paths):
-    """Reads result files; returns (trials, contexts, descriptions).  Each trial gets `_host`."""
-    trials, contexts, descriptions = [], [], {}
-    for p in paths:
-        try:
-            with open(p) as f:
-                doc = json.load(f)
-        except (OSError, ValueError) as e:
-            raise ResultsError(f"cannot read {p}: {e}")
-        schema = doc.get("schema", "") if isinstance(doc, dict) else ""
-        if schema.split("/")[0] != "workbench.results" or schema.split("/")[-1] != "1":
-            raise ResultsError(f"{p} has schema {schema!r}; this script reads {SCHEMA_MAJOR}")
-        ctx = doc.get("context", {})
-        contexts.extend(doc.get("sources") or [ctx])
-        for name, d in (doc.get("chapters") or {}).items():
-            descriptions.setdefault(name, d)
-        for t in doc.get("trials", []):
-            t = dict(t)
-            t["_host"] = t.get("host") or ctx.get("host", "?")
-            t["_file"] = p
-            trials.append(t)
-    return trials, contexts, descriptions
 
 
 # ------------------------------------------------------------------------------------------------
 # values
 
 
-def metric(t, name):
-    """The value of a metric by the names `workbench check` uses; None when absent."""
-    m = t.get("metrics") or {}
-    try:
-        if name == "cpu_s":
-            return m["cpu_user_s"] + m["cpu_sys_s"]
-        if name.startswith("latency_us."):
-            return m["latency_us"][name.split(".", 1)[1]]
-        if name.endswith("_us") and not name.startswith("latency") and name[:-3] in (m.get("latency_us") or {}):
-            return m["latency_us"][name[:-3]]  # "p99_us", as `workbench check` accepts it
-        if name in m:
-            return m[name]
-        return (t.get("counters") or {})[name.split("counters.")[-1]]
-    except (KeyError, TypeError):
-        return None
+def style(ch, host, combo_index=0):
+    """The line style and marker of a host (and a series): colours are the variants'."""
+    line, marker = HOST_STYLES[(ch.hosts.index(host) + combo_index) % len(HOST_STYLES)]
+    return line, marker
 
 
-def ok(trials):
-    return [t for t in trials if t.get("status") == "ok" and t.get("metrics")]
-
-
-def fmt_value(v):
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v)
-
-
-class Chapter:
-    """One chapter's trials with its sweep worked out: which parameter is the x axis, which
-    other parameters split the points into series, and which hosts the trials came from."""
-
-    def __init__(self, name, trials, description=None):
-        self.name = name
-        self.trials = trials
-        self.description = description or {}
-        self.points = []
-        for t in trials:
-            if t["params"] not in self.points:
-                self.points.append(t["params"])
-        keys = list(self.points[0]) if self.points else []
-        self.varying = [k for k in keys if any(p.get(k) != self.points[0].get(k) for p in self.points)]
-        numeric = [k for k in self.varying
-                   if all(isinstance(p.get(k), (int, float)) and not isinstance(p.get(k), bool) for p in self.points)]
-        # The swept parameter: the numeric one with the most values, else any that varies.
-        candidates = sorted(numeric, key=lambda k: -len({p[k] for p in self.points})) or self.varying
-        self.x = candidates[0] if candidates else None
-        self.x_numeric = self.x in numeric
-        self.series_keys = [k for k in self.varying if k != self.x]
-        self.hosts = sorted({t["_host"] for t in trials})
-        xs = [p[self.x] for p in self.points] if self.x else []
-        self.x_values = sorted(set(xs)) if self.x_numeric else list(dict.fromkeys(xs))
-        positive = [v for v in self.x_values if self.x_numeric and v > 0]
-        self.x_log = self.x_numeric and len(positive) == len(self.x_values) and len(positive) > 1 and \
-            max(positive) / min(positive) >= 10
-
-    def series(self):
-        """(label, host, variant, {x value: [trials]}) for every line to draw."""
-        out = []
-        combos = []
-        for p in self.points:
-            c = tuple((k, p.get(k)) for k in self.series_keys)
-            if c not in combos:
-                combos.append(c)
-        for host in self.hosts:
-            for combo in combos:
-                for variant in VARIANTS:
-                    by_x = {}
-                    for t in self.trials:
-                        if t["variant"] != variant or t["_host"] != host:
-                            continue
-                        if any(t["params"].get(k) != v for k, v in combo):
-                            continue
-                        x = t["params"].get(self.x) if self.x else "defaults"
-                        by_x.setdefault(x, []).append(t)
-                    if not by_x:
-                        continue
-                    label = variant
-                    if combo:
-                        label += " " + " ".join(f"{k}={fmt_value(v)}" for k, v in combo)
-                    if len(self.hosts) > 1:
-                        label += f" @{host}"
-                    out.append((label, host, variant, combo, by_x))
-        return out
-
-    def style(self, host, combo_index=0):
-        line, marker = HOST_STYLES[(self.hosts.index(host) + combo_index) % len(HOST_STYLES)]
-        return line, marker
-
-    def x_pos(self, x):
-        if self.x_numeric or self.x is None:
-            return x if self.x else 0
-        return self.x_values.index(x)
-
-    def setup_x(self, ax, log_y=False):
-        if self.x is None:
-            ax.set_xticks([0])
-            ax.set_xticklabels(["defaults"])
-        elif self.x_numeric:
-            if self.x_log:
-                ax.set_xscale("log")
-        else:
-            ax.set_xticks(range(len(self.x_values)))
-            ax.set_xticklabels([fmt_value(v) for v in self.x_values])
-        ax.set_xlabel(self.x or "")
-        if log_y:
-            ax.set_yscale("log")
-        ax.grid(True, which="major", alpha=0.3)
-
-    def missing(self):
-        """Notes on trials that did not succeed."""
-        notes = []
-        for t in self.trials:
-            if t.get("status") != "ok":
-                where = " ".join(f"{k}={fmt_value(t['params'].get(k))}" for k in self.varying) or "defaults"
-                notes.append(f"{t['variant']} {where} rep {t.get('repetition', 0) + 1}: {t.get('status')}")
-        return notes
-
-
-def headline_metric(ch):
-    """What the ratio and drift charts compare by default: wall time, unless the chapter runs
-    for a fixed duration (a load test), where wall time says nothing and throughput says it all."""
-    if ch.points and "duration_ms" in ch.points[0]:
-        return "throughput_ops_s"
-    return "wall_s"
-
-
-def chapters_of(trials, descriptions):
-    names = list(dict.fromkeys(t["chapter"] for t in trials))
-    return [Chapter(n, [t for t in trials if t["chapter"] == n], descriptions.get(n)) for n in names]
-
-
-def _combo_index(ch, combo):
-    combos = []
-    for p in ch.points:
-        c = tuple((k, p.get(k)) for k in ch.series_keys)
-        if c not in combos:
-            combos.append(c)
-    return combos.index(combo) if combo in combos else 0
-
-
-def _medians(by_x, name, ch):
-    xs, meds, lows, highs, counts = [], [], [], [], []
-    for x in sorted(by_x, key=lambda v: ch.x_pos(v)):
-        vals = [v for v in (metric(t, name) for t in ok(by_x[x])) if v is not None]
-        if not vals:
-            continue
-        xs.append(ch.x_pos(x))
-        meds.append(statistics.median(vals))
-        lows.append(min(vals))
-        highs.append(max(vals))
-        counts.append(len(vals))
-    return xs, meds, lows, highs, counts
+def setup_x(ch, ax, log_y=False):
+    """The x axis of a chapter's sweep: its swept parameter, log-scaled when it spans a decade."""
+    if ch.x is None:
+        ax.set_xticks([0])
+        ax.set_xticklabels(["defaults"])
+    elif ch.x_numeric:
+        if ch.x_log:
+            ax.set_xscale("log")
+    else:
+        ax.set_xticks(range(len(ch.x_values)))
+        ax.set_xticklabels([fmt_value(v) for v in ch.x_values])
+    ax.set_xlabel(ch.x or "")
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(True, which="major", alpha=0.3)
 
 
 def _positive(ax, values):
@@ -220,9 +61,9 @@ def _positive(ax, values):
 def draw_latency(ax, ch):
     notes, allv = [], []
     for label, host, variant, combo, by_x in ch.series():
-        line, marker = ch.style(host, _combo_index(ch, combo))
+        line, marker = style(ch, host, combo_index(ch, combo))
         for q, ls, alpha in (("p50", line, 1.0), ("p99", ":", 0.8)):
-            xs, meds, _, _, _ = _medians(by_x, "latency_us." + q, ch)
+            xs, meds, _, _, _ = medians(by_x, "latency_us." + q, ch)
             meds = [m / 1e3 for m in meds]
             if xs:
                 ax.plot(xs, meds, linestyle=ls, marker=marker, color=COLOURS[variant], alpha=alpha,
@@ -231,7 +72,7 @@ def draw_latency(ax, ch):
     if not allv:
         notes.append("no latency figures")
         empty_panel(ax, "no latency figures in these trials")
-    ch.setup_x(ax, log_y=_positive(ax, allv) and max(allv) / max(min(allv), 1e-9) >= 10)
+    setup_x(ch, ax, log_y=_positive(ax, allv) and max(allv) / max(min(allv), 1e-9) >= 10)
     ax.set_ylabel("latency, ms (solid p50, dotted p99)")
     ax.set_title(f"{ch.name}: latency")
     return notes
@@ -244,8 +85,8 @@ def draw_throughput(ax, ch):
     notes, any_drawn = [], False
     unit = ch.description.get("ops_unit") or "op"
     for label, host, variant, combo, by_x in ch.series():
-        line, marker = ch.style(host, _combo_index(ch, combo))
-        xs, meds, lows, highs, counts = _medians(by_x, "throughput_ops_s", ch)
+        line, marker = style(ch, host, combo_index(ch, combo))
+        xs, meds, lows, highs, counts = medians(by_x, "throughput_ops_s", ch)
         if not xs:
             continue
         any_drawn = True
@@ -258,7 +99,7 @@ def draw_throughput(ax, ch):
     if not any_drawn:
         notes.append("no throughput figures")
         empty_panel(ax, "no throughput figures in these trials")
-    ch.setup_x(ax)
+    setup_x(ch, ax)
     ax.set_ylabel(f"{unit}s per second (band: min..max)")
     ax.set_title(f"{ch.name}: throughput")
     return notes
@@ -302,7 +143,7 @@ def draw_scaling(ax_rss, ax_threads, ch):
     notes = []
     drawn = False
     for label, host, variant, combo, by_x in ch.series():
-        line, marker = ch.style(host, _combo_index(ch, combo))
+        line, marker = style(ch, host, combo_index(ch, combo))
         pts = []
         for x, ts in by_x.items():
             rows = []
@@ -344,25 +185,6 @@ def draw_scaling(ax_rss, ax_threads, ch):
 # 4. latency percentile spectrum at one point
 
 
-def merged_buckets(trials):
-    buckets = {}
-    for t in ok(trials):
-        for low, high, n in (t["metrics"].get("latency_us") or {}).get("histogram") or []:
-            buckets[(low, high)] = buckets.get((low, high), 0) + n
-    return sorted(buckets.items())
-
-
-def quantile(buckets, q):
-    total = sum(n for _, n in buckets)
-    rank = max(1, math.ceil(q * total))
-    seen = 0
-    for (low, high), n in buckets:
-        seen += n
-        if seen >= rank:
-            return (low + high) / 2 / 1e3  # µs
-    return (buckets[-1][0][0] + buckets[-1][0][1]) / 2 / 1e3
-
-
 def spectrum_point(ch, at=None):
     """The point to draw the spectrum at: `at` (a dict) when given and present, else the largest x."""
     if at:
@@ -388,11 +210,14 @@ def draw_spectrum(ax, ch, at=None):
             if not good:
                 continue
             drawn = True
-            line, marker = ch.style(host)
+            line, marker = style(ch, host)
             label = variant + (f" @{host}" if len(ch.hosts) > 1 else "")
             buckets = merged_buckets(good)
             if buckets:
-                ys = [quantile(buckets, q) / 1e3 for q in SPECTRUM]
+                lats = [t["metrics"].get("latency_us") or {} for t in good]
+                low = min((x["min"] for x in lats if "min" in x), default=None)
+                high = max((x["max"] for x in lats if "max" in x), default=None)
+                ys = [quantile(buckets, q, low, high) / 1e3 for q in SPECTRUM]
                 ax.plot(xs_p, ys, linestyle=line, marker=marker, color=COLOURS[variant],
                         label=f"{label} ({sum(n for _, n in buckets)} ops, {len(good)} runs)")
             else:
@@ -422,20 +247,6 @@ def draw_spectrum(ax, ch, at=None):
 # 5. async/sync ratio of a metric with a bootstrap interval
 
 
-def bootstrap_ratio(sync_vals, async_vals, resamples=2000, seed=7):
-    rng = random.Random(seed)
-    ratios = []
-    for _ in range(resamples):
-        s = statistics.median(rng.choice(sync_vals) for _ in sync_vals)
-        a = statistics.median(rng.choice(async_vals) for _ in async_vals)
-        if s > 0:
-            ratios.append(a / s)
-    ratios.sort()
-    if not ratios:
-        return None
-    return ratios[int(0.025 * (len(ratios) - 1))], ratios[int(0.975 * (len(ratios) - 1))]
-
-
 def draw_ratio(ax, ch, name=None):
     name = name or headline_metric(ch)
     notes, drawn = [], False
@@ -462,7 +273,7 @@ def draw_ratio(ax, ch, name=None):
             if not xs:
                 continue
             drawn = True
-            line, marker = ch.style(host, ci)
+            line, marker = style(ch, host, ci)
             label = " ".join(f"{k}={fmt_value(v)}" for k, v in combo) or "async / sync"
             if len(ch.hosts) > 1:
                 label += f" @{host}"
@@ -472,7 +283,7 @@ def draw_ratio(ax, ch, name=None):
     if not drawn:
         notes.append(f"no point has both variants' {name}: ratio not drawn")
         empty_panel(ax, f"no point has both variants' {name}")
-    ch.setup_x(ax, log_y=False)
+    setup_x(ch, ax, log_y=False)
     ax.set_ylabel(f"async / sync, {name} (95% bootstrap)")
     ax.set_title(f"{ch.name}: ratio of {name}")
     return notes

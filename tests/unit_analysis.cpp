@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/format.hpp"
+#include "common/process.hpp"
 #include "common/record.hpp"
 #include "runners/check.hpp"
 #include "runners/compare.hpp"
@@ -64,6 +66,34 @@ TEST_CASE("metrics are found by their short names, counters by theirs", "[analys
   CHECK(better_direction("throughput_ops_s") == 1);
   CHECK(better_direction("latency_us.p50") == -1);
   CHECK(better_direction("lost") == 0);
+}
+
+TEST_CASE("metric names and number formats read as the Python scripts read them", "[analysis]") {
+  // tests/python_model.py checks the same file against scripts/wbmodel.py.
+  const auto path = test::exe_from_env("WB_FIXTURES") + "/shared-vocabulary.json";
+  const json doc = json::parse(wb::read_text_file(path));
+  for (const auto& [name, value] : doc["numbers"].get<std::vector<std::pair<std::string, json>>>()) {
+    INFO(name);
+    const auto got = metric_number(doc["trial"], name);
+    if (value.is_null()) {
+      CHECK_FALSE(got);
+    } else {
+      REQUIRE(got);
+      CHECK(*got == value.get<double>());
+    }
+  }
+  for (const auto& [seconds, text] : doc["seconds"].get<std::vector<std::pair<double, std::string>>>()) {
+    CHECK(wb::human_seconds(seconds) == text);
+  }
+  for (const auto& [kib, text] : doc["kib"].get<std::vector<std::pair<double, std::string>>>()) {
+    CHECK(wb::human_kib(kib) == text);
+  }
+  const auto& b = doc["bootstrap"];
+  std::vector<double> ratios;
+  for (const auto& [s, a] : resampled_medians(b["sync"], b["async"], 2000, 0xc1a1)) ratios.push_back(a / s);
+  const auto [low, high] = central_interval(ratios, 0.95);
+  CHECK(low == Approx(b["interval"][0].get<double>()));
+  CHECK(high == Approx(b["interval"][1].get<double>()));
 }
 
 TEST_CASE("the exact rank test gives the textbook p-values for small samples", "[analysis]") {
