@@ -43,6 +43,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
       wb::span_end(task, "read file " + std::to_string(i));
       digests[i] = file.digest;
       bytes_read += file.bytes;
+      if (params.process_ms > 0) wb::event(task, params.process_kind == "wait" ? "wait (processing)" : "processing");
       if (params.process_kind == "wait") {
         co_await asio::steady_timer(io, std::chrono::milliseconds(params.process_ms)).async_wait(asio::use_awaitable);
       } else {

@@ -36,6 +36,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
       wb::span_end(task, "read file " + std::to_string(i));
       digests[i] = file.digest;
       bytes_read += file.bytes;
+      if (params.process_ms > 0) wb::event(task, params.process_kind == "wait" ? "wait (processing)" : "processing");
       if (params.process_kind == "wait") {
         std::this_thread::sleep_for(std::chrono::milliseconds(params.process_ms));  // parks this thread
       } else {

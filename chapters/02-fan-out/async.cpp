@@ -51,6 +51,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     const auto& request = workload.requests()[i];
     auto& result = results[i];
     const auto task = static_cast<std::int64_t>(i);
+    wb::event(task, "wait for a slot");
     co_await slots.async_send(boost::system::error_code{}, asio::use_awaitable);  // suspends while max-in-flight calls run
     const wb::Defer release([&] { slots.try_receive([](boost::system::error_code) {}); });
     // cancelled before it began: the wait for a slot above threw operation_aborted
@@ -61,6 +62,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     socket.open(tcp::v4());
     // Cancellation, the coroutine way: the group's cancellation reaches the pending operation
     // through the coroutine's cancellation slot, and it completes with operation_aborted.
+    wb::event(task, "connect");
     co_await socket.async_connect(endpoint, asio::use_awaitable);
     http::request<http::empty_body> req{http::verb::get, request.target(), 11};
     req.set(http::field::host, workload.endpoint().host);
@@ -68,7 +70,9 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     co_await http::async_write(socket, req, asio::use_awaitable);
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
+    wb::event(task, "wait for the answer");
     co_await http::async_read(socket, buffer, res, asio::use_awaitable);  // suspends this call only
+    wb::event(task, "answer");
     result.digest = wb::check_answer(request, res.result_int(), res.body());
     result.status = CallStatus::ok;
     run.latency().record((std::chrono::steady_clock::now() - call_start).count());

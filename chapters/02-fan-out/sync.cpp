@@ -51,6 +51,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     const auto& request = workload.requests()[i];
     auto& result = results[i];
     const auto task = static_cast<std::int64_t>(i);
+    wb::event(task, "wait for a slot");
     slots.acquire();  // parks this thread while max-in-flight calls run
     const wb::Defer release([&] { slots.release(); });
     if (stop.stop_requested()) return;  // cancelled before it began (result stays "cancelled")
@@ -62,6 +63,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     // Cancellation, the blocking way: another thread cannot wake a thread parked in read(),
     // but it can shut the socket down under it, which makes the read return an error.
     std::stop_callback on_stop(stop.get_token(), [&socket] { ::shutdown(socket.native_handle(), SHUT_RDWR); });
+    wb::event(task, "connect");
     socket.connect(endpoint);
     http::request<http::empty_body> req{http::verb::get, request.target(), 11};
     req.set(http::field::host, workload.endpoint().host);
@@ -69,7 +71,9 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     http::write(socket, req);
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
+    wb::event(task, "wait for the answer");
     http::read(socket, buffer, res);  // parks this thread until the backend answers
+    wb::event(task, "answer");
     result.digest = wb::check_answer(request, res.result_int(), res.body());
     result.status = CallStatus::ok;
     run.latency().record((std::chrono::steady_clock::now() - call_start).count());

@@ -38,7 +38,9 @@ namespace {
 // needs by value; `tally` outlives it (io.run() returns only after every call has finished).
 asio::awaitable<Answer> async_call(tcp::endpoint endpoint, wb::WorkRequest request, Tally& tally) {
   const Running running(tally.running);
+  const auto task = static_cast<std::int64_t>(request.id);
   tcp::socket socket(co_await asio::this_coro::executor);
+  wb::event(task, "connect");
   co_await socket.async_connect(endpoint, asio::use_awaitable);
   http::request<http::empty_body> req{http::verb::get, request.target(), 11};
   req.set(http::field::host, endpoint.address().to_string());
@@ -46,7 +48,9 @@ asio::awaitable<Answer> async_call(tcp::endpoint endpoint, wb::WorkRequest reque
   co_await http::async_write(socket, req, asio::use_awaitable);
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
+  wb::event(task, "wait for the answer");
   co_await http::async_read(socket, buffer, res, asio::use_awaitable);  // cancelled here at the deadline
+  wb::event(task, "answer");
   co_return Answer{res.result_int(), res.body()};
 }
 

@@ -69,11 +69,13 @@ class OpenSockets {
 std::optional<Answer> blocking_call(asio::io_context& io, const tcp::endpoint& endpoint, const wb::WorkRequest& request,
                                     std::optional<Clock::time_point> deadline, Tally& tally, OpenSockets& open) {
   const Running running(tally.running);
+  const auto task = static_cast<std::int64_t>(request.id);
   tcp::socket socket(io);
   socket.open(tcp::v4());
   const int fd = socket.native_handle();
   open.add(fd);
   const wb::Defer forget([&] { open.remove(fd); });
+  wb::event(task, "connect");
   socket.connect(endpoint);
   http::request<http::empty_body> req{http::verb::get, request.target(), 11};
   req.set(http::field::host, endpoint.address().to_string());
@@ -84,7 +86,9 @@ std::optional<Answer> blocking_call(asio::io_context& io, const tcp::endpoint& e
   wb::DeadlineStream stream(socket);
   if (deadline) stream.expires_at(*deadline);  // else never: maybe forever, for a stalled call
   beast::error_code ec;
+  wb::event(task, "wait for the answer");
   http::read(stream, buffer, res, ec);  // parks this thread until the answer is in, or the deadline
+  if (!ec) wb::event(task, "answer");
   if (ec == beast::error::timeout) return std::nullopt;
   if (ec) throw beast::system_error(ec);
   return Answer{res.result_int(), res.body()};

@@ -83,6 +83,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     for (;;) {
       // A cancellation that came between two jobs must not cancel the next one's first operation.
       co_await asio::this_coro::reset_cancellation_state();
+        wb::event(-1, "wait for a job");
       const auto [ec, job] = co_await queue.async_receive(nothrow);
       if (ec) continue;  // abort_now, while waiting for a job: the markers still come
       if (job == kNoMoreJobs) break;  // stopped accepting and nothing left: done
@@ -91,11 +92,13 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
         continue;
       }
       const auto request = job_request(params, job.first);
-      const wb::Span span(static_cast<std::int64_t>(job.first), "job " + std::to_string(job.first));
+      const auto task = static_cast<std::int64_t>(job.first);
+      const wb::Span span(task, "job " + std::to_string(job.first));
       try {
         tcp::socket socket(io);
         socket.open(tcp::v4());
         // abort_now reaches the pending operation through this worker's slot (bound below).
+        wb::event(task, "connect");
         co_await socket.async_connect(endpoint, asio::use_awaitable);
         http::request<http::empty_body> req{http::verb::get, request.target(), 11};
         req.set(http::field::host, workload.endpoint().host);
@@ -103,7 +106,9 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
         co_await http::async_write(socket, req, asio::use_awaitable);
         beast::flat_buffer buffer;
         http::response<http::string_body> res;
+        wb::event(task, "wait for the answer");
         co_await http::async_read(socket, buffer, res, asio::use_awaitable);  // suspends this worker only
+        wb::event(task, "answer");
         wb::check_answer(request, res.result_int(), res.body());
         ++ledger.completed;
         run.latency().record((Clock::now() - job.second).count());

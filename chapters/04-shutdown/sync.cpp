@@ -73,6 +73,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
       Job job;
       {
         std::unique_lock lock(mu);
+        wb::event(-1, "wait for a job");
         changed.wait(lock, [&] { return !queue.empty() || accepting.stop_requested(); });
         if (queue.empty()) break;  // stopped accepting and nothing left: done
         job = queue.front();
@@ -84,11 +85,13 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
         continue;
       }
       const auto request = job_request(params, job.first);
-      const wb::Span span(static_cast<std::int64_t>(job.first), "job " + std::to_string(job.first));
+      const auto task = static_cast<std::int64_t>(job.first);
+      const wb::Span span(task, "job " + std::to_string(job.first));
       try {
         tcp::socket socket(io);
         socket.open(tcp::v4());
         std::stop_callback on_abort(abort_now.get_token(), [&socket] { ::shutdown(socket.native_handle(), SHUT_RDWR); });
+        wb::event(task, "connect");
         socket.connect(endpoint);
         http::request<http::empty_body> req{http::verb::get, request.target(), 11};
         req.set(http::field::host, workload.endpoint().host);
@@ -96,7 +99,9 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
         http::write(socket, req);
         beast::flat_buffer buffer;
         http::response<http::string_body> res;
+        wb::event(task, "wait for the answer");
         http::read(socket, buffer, res);  // parks this worker until the backend answers
+        wb::event(task, "answer");
         wb::check_answer(request, res.result_int(), res.body());
         ++ledger.completed;
         run.latency().record((Clock::now() - job.second).count());
