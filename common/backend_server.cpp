@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -29,7 +30,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <CLI/CLI.hpp>
 
 #include "common/resources.hpp"
 #include "common/work_params.hpp"
@@ -45,8 +45,8 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 std::atomic<std::uint64_t> g_requests{0};
 
-http::response<http::string_body> make_response(http::status status, unsigned version, bool keep_alive, std::string body,
-                                                const char* type = "text/plain") {
+http::response<http::string_body> make_response(http::status status, unsigned version, bool keep_alive,
+                                                std::string body, const char* type = "text/plain") {
   http::response<http::string_body> res{status, version};
   res.set(http::field::server, "workbench-backend");
   res.set(http::field::content_type, type);
@@ -102,8 +102,8 @@ asio::awaitable<void> serve(tcp::socket socket, Gathering& gathering) {
     const auto work = req.method() == http::verb::get ? wb::WorkRequest::parse(req.target(), &error) : std::nullopt;
     if (!work) {
       const auto status = req.method() != http::verb::get ? http::status::method_not_allowed
-                          : error == "unknown path"      ? http::status::not_found
-                                                         : http::status::bad_request;
+                          : error == "unknown path"       ? http::status::not_found
+                                                          : http::status::bad_request;
       auto res = make_response(status, req.version(), req.keep_alive(), error + "\n");
       auto [wec, wn] = co_await http::async_write(socket, res, use_nothrow);
       if (wec || !req.keep_alive()) break;
@@ -180,7 +180,9 @@ int main(int argc, char** argv) {
   app.add_flag("--verbose", verbose, "say where it listens and how many requests it served on stderr");
   app.add_option("--host", host, "address to bind")->capture_default_str();
   app.add_option("--port", port, "port to bind; 0 = any free port")->check(CLI::Range(0, 65535))->capture_default_str();
-  app.add_option("--threads", threads, "threads running the io_context")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--threads", threads, "threads running the io_context")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

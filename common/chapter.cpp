@@ -74,11 +74,9 @@ std::optional<int> Chapter::parse(const std::vector<std::string>& args_in) {
   app.add_option("--mode", d.mode, "which implementation to run; both = each in a child process, side by side")
       ->check(CLI::IsMember({"sync", "async", "both"}))
       ->capture_default_str();
-  app.add_option("--json", d.json_out, "write one JSON record per variant run to FILE (- = stdout)")
-      ->type_name("FILE");
+  app.add_option("--json", d.json_out, "write one JSON record per variant run to FILE (- = stdout)")->type_name("FILE");
   app.add_flag("--narrate", d.narrate, "print each event (ms, thread id, task id, what) to stderr");
-  app.add_option("--trace", d.trace_file, "write the events as Chrome trace-event JSON (Perfetto)")
-      ->type_name("FILE");
+  app.add_option("--trace", d.trace_file, "write the events as Chrome trace-event JSON (Perfetto)")->type_name("FILE");
   app.add_flag("--describe", d.describe, "print the chapter's description (options, metrics, expectations) as JSON");
   app.add_option("--seed", d.seed, "seed for every random choice in the workload")
       ->check(CLI::Range(std::int64_t{0}, INT64_MAX))
@@ -104,8 +102,13 @@ std::optional<int> Chapter::parse(const std::vector<std::string>& args_in) {
 json Chapter::describe() const {
   const auto& d = *impl_;
   json options = d.knobs.describe();
-  options.push_back({{"name", "--seed"}, {"param", "seed"}, {"type", "int"}, {"default", 1}, {"min", 0},
-                     {"max", INT64_MAX}, {"help", "seed for every random choice in the workload"}});
+  options.push_back({{"name", "--seed"},
+                     {"param", "seed"},
+                     {"type", "int"},
+                     {"default", 1},
+                     {"min", 0},
+                     {"max", INT64_MAX},
+                     {"help", "seed for every random choice in the workload"}});
   json expectations = json::array();
   for (const auto& e : d.expectations) {
     char factor[32];
@@ -137,8 +140,8 @@ json Chapter::describe() const {
       {"variants", {"sync", "async"}},
       {"options", options},
       {"metrics",
-       {"wall_s", "ops", "throughput_ops_s", "latency_us", "cpu_user_s", "cpu_sys_s", "peak_rss_kib",
-        "start_rss_kib", "peak_threads", "start_threads", "ctx_voluntary", "ctx_involuntary"}},
+       {"wall_s", "ops", "throughput_ops_s", "latency_us", "cpu_user_s", "cpu_sys_s", "peak_rss_kib", "start_rss_kib",
+        "peak_threads", "start_threads", "ctx_voluntary", "ctx_involuntary"}},
       {"counters", d.counter_docs},
       {"quick", d.quick},
       {"expectations", expectations},

@@ -101,13 +101,13 @@ class Run {
 //   verdict on the machine at hand — holds, does not hold or inconclusive — and never fails.
 struct Expectation {
   std::string id;
-  std::string claim;                  // the CLAIMS.md id it decides or supports, e.g. "C6"
+  std::string claim;  // the CLAIMS.md id it decides or supports, e.g. "C6"
   nlohmann::json where = nlohmann::json::object();
   std::string lhs;
-  std::string op;                     // "<", "<=", ">", ">=", "==" (equal strings, e.g. digests)
+  std::string op;  // "<", "<=", ">", ">=", "==" (equal strings, e.g. digests)
   double factor = 1.0;
   std::string rhs;
-  std::string why;                    // the lesson, one sentence
+  std::string why;  // the lesson, one sentence
   // Parameters that hold for one side only, over `where` — to compare one variant at two
   // points (concurrency 16 against concurrency 1, say).
   nlohmann::json lhs_where = nlohmann::json::object();
@@ -116,7 +116,7 @@ struct Expectation {
   // statement about io_uring says nothing where the kernel refused it).  No such trial: the
   // statement is "not applicable" there, neither a failure nor missing.
   nlohmann::json only_if = nlohmann::json::object();
-  std::string kind = {};              // "invariant" | "claim": set by Chapter::invariant / claim
+  std::string kind = {};  // "invariant" | "claim": set by Chapter::invariant / claim
 };
 
 struct ChapterInfo {
@@ -137,8 +137,8 @@ class Chapter {
   // Scenario knobs.  `name` is the long option ("--size-kib"); its snake_case form
   // ("size_kib") is the parameter's name in records and in the runner's --set/--sweep.
   // The variable's value at registration is the default.
-  void knob(const std::string& name, std::int64_t& var, const std::string& help, std::int64_t min,
-            std::int64_t max, const std::string& unit);
+  void knob(const std::string& name, std::int64_t& var, const std::string& help, std::int64_t min, std::int64_t max,
+            const std::string& unit);
   void knob(const std::string& name, double& var, const std::string& help, double min, double max,
             const std::string& unit);
   void knob(const std::string& name, std::string& var, const std::string& help,
@@ -151,8 +151,8 @@ class Chapter {
   // The sweep `workbench run --quick` does for this chapter: a few points that show the lesson
   // in seconds.  Values are written as on the command line.
   void quick_sweep(const std::string& param, std::vector<std::string> values);
-  void invariant(Expectation e);      // gates CI: see Expectation
-  void claim(Expectation e);          // gets a verdict, never fails: see Expectation
+  void invariant(Expectation e);  // gates CI: see Expectation
+  void claim(Expectation e);      // gets a verdict, never fails: see Expectation
 
   // Parses the command line.  Returns an exit code when the process should end now (help,
   // --describe, bad usage = 2), nothing when run() should follow.

@@ -72,7 +72,8 @@ LatencySummary Histogram::summary() const {
   s.max_us = static_cast<double>(max_ns()) / 1e3;
   s.min_us = static_cast<double>(min_ns()) / 1e3;
   for (std::size_t i = 0; i < kBuckets; ++i) {
-    if (const auto n = buckets_[i].load(std::memory_order_relaxed)) s.buckets.push_back({bucket_low(i), bucket_high(i), n});
+    if (const auto n = buckets_[i].load(std::memory_order_relaxed))
+      s.buckets.push_back({bucket_low(i), bucket_high(i), n});
   }
   return s;
 }

@@ -34,7 +34,7 @@ class Histogram {
  public:
   static constexpr int kPrecisionBits = 8;
   static constexpr std::uint64_t kLinearLimit = std::uint64_t{1} << kPrecisionBits;  // 256
-  static constexpr std::size_t kHalf = kLinearLimit / 2;                              // 128
+  static constexpr std::size_t kHalf = kLinearLimit / 2;                             // 128
   // 256 exact buckets, then 128 per power of two from 2^8 to 2^63.
   static constexpr std::size_t kBuckets = kLinearLimit + (64 - kPrecisionBits) * kHalf;
 
@@ -71,8 +71,8 @@ class Histogram {
 
   static constexpr std::size_t index_of(std::uint64_t v) noexcept {
     if (v < kLinearLimit) return static_cast<std::size_t>(v);
-    const int top = 63 - __builtin_clzll(v);               // >= kPrecisionBits
-    const int shift = top - (kPrecisionBits - 1);          // keep kPrecisionBits significant bits
+    const int top = 63 - __builtin_clzll(v);                               // >= kPrecisionBits
+    const int shift = top - (kPrecisionBits - 1);                          // keep kPrecisionBits significant bits
     const std::size_t sub = static_cast<std::size_t>(v >> shift) - kHalf;  // 0 .. kHalf-1
     return kLinearLimit + static_cast<std::size_t>(top - kPrecisionBits) * kHalf + sub;
   }

@@ -105,12 +105,13 @@ asio::awaitable<void> client(int k, beast::tcp_stream stream, bool up, Shared& s
   const bool open_loop = spec.rate > 0;
   // Open loop: this connection's share of the schedule, staggered so the connections do not
   // all send at the same instant.
-  const auto interval = open_loop ? std::chrono::duration_cast<Clock::duration>(
-                                        std::chrono::duration<double>(spec.connections / spec.rate))
-                                  : Clock::duration::zero();
-  auto next = sh.t0 + (open_loop ? std::chrono::duration_cast<Clock::duration>(
-                                       std::chrono::duration<double>(k / spec.rate))
-                                 : Clock::duration::zero());
+  const auto interval =
+      open_loop
+          ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(spec.connections / spec.rate))
+          : Clock::duration::zero();
+  auto next =
+      sh.t0 + (open_loop ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(k / spec.rate))
+                         : Clock::duration::zero());
   http::request<http::empty_body> req{http::verb::get, spec.target, 11};
   req.set(http::field::host, spec.server.host);
   req.set(http::field::user_agent, "workbench-load");
@@ -164,7 +165,8 @@ asio::awaitable<void> client(int k, beast::tcp_stream stream, bool up, Shared& s
     if (status >= 200 && status < 300) {
       ++sh.ok;
       sh.latency.record(std::chrono::duration_cast<std::chrono::nanoseconds>(done - scheduled).count());
-      if (sh.uncorrected) sh.uncorrected->record(std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent_at).count());
+      if (sh.uncorrected)
+        sh.uncorrected->record(std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent_at).count());
     } else {
       sh.error("status_" + std::to_string(status));
     }

@@ -32,13 +32,13 @@ struct LoadSpec {
 };
 
 struct LoadResult {
-  std::uint64_t ok = 0;                       // 2xx answers
+  std::uint64_t ok = 0;  // 2xx answers
   std::uint64_t sent = 0;
   std::map<std::string, std::uint64_t> errors;  // "connect", "timeout", "reset", "closed", "status_503",
-                                              // "unsent" (open loop: due after the schedule was hopeless),
-                                              // "warmup_*" (the warm-up exchange failed)
-  int connected = 0;                          // connections up (warm-up answered) when the clock started
-  double wall_s = 0;                          // from the first send to the last answer
+                                                // "unsent" (open loop: due after the schedule was hopeless),
+                                                // "warmup_*" (the warm-up exchange failed)
+  int connected = 0;                            // connections up (warm-up answered) when the clock started
+  double wall_s = 0;                            // from the first send to the last answer
   std::uint64_t error_count() const;
 };
 

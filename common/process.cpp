@@ -63,7 +63,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::function<bool()>& p
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl{};
+    struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     ::sigaction(SIGINT, &dfl, nullptr);
     ::sigaction(SIGTERM, &dfl, nullptr);
@@ -94,15 +94,19 @@ int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pi
 ProcessResult run_process(const ProcessSpec& spec) {
   ProcessResult r;
   const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = spawn(spec.argv, [&spec] {
-    if (spec.own_process_group) ::setpgid(0, 0);
-    for (const auto& [path, target] : {std::pair{&spec.stdout_path, STDOUT_FILENO}, std::pair{&spec.stderr_path, STDERR_FILENO}}) {
-      if (path->empty()) continue;
-      const int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd < 0 || ::dup2(fd, target) < 0) return false;
-    }
-    return true;
-  }, &r.start_error);
+  const pid_t pid = spawn(
+      spec.argv,
+      [&spec] {
+        if (spec.own_process_group) ::setpgid(0, 0);
+        for (const auto& [path, target] :
+             {std::pair{&spec.stdout_path, STDOUT_FILENO}, std::pair{&spec.stderr_path, STDERR_FILENO}}) {
+          if (path->empty()) continue;
+          const int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+          if (fd < 0 || ::dup2(fd, target) < 0) return false;
+        }
+        return true;
+      },
+      &r.start_error);
   if (pid < 0) return r;
   r.started = true;
   if (spec.on_start) spec.on_start(pid);
@@ -159,14 +163,17 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
   const pid_t parent = ::getpid();
   std::string error;
-  const pid_t pid = spawn(argv, [&] {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the process that started us
-    if (::getppid() != parent) {
-      errno = ESRCH;  // the parent died before we could watch it
-      return false;
-    }
-    return ::dup2(out[1], STDOUT_FILENO) >= 0;
-  }, &error);
+  const pid_t pid = spawn(
+      argv,
+      [&] {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the process that started us
+        if (::getppid() != parent) {
+          errno = ESRCH;  // the parent died before we could watch it
+          return false;
+        }
+        return ::dup2(out[1], STDOUT_FILENO) >= 0;
+      },
+      &error);
   ::close(out[1]);
   if (pid < 0) {
     ::close(out[0]);
@@ -189,7 +196,8 @@ std::optional<std::string> ChildProcess::read_line(std::chrono::milliseconds tim
       pending_.erase(0, nl + 1);
       return line;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || out_fd_ < 0) return std::nullopt;
     pollfd p{out_fd_, POLLIN, 0};
     const int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -256,7 +264,8 @@ ScratchDir::ScratchDir(const std::string& base, const std::string& prefix) {
     fs::remove_all(e.path(), ec);
   }
   std::string tmpl = base + "/" + lead + std::to_string(::getpid()) + "-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "cannot create a directory in " + base);
+  if (!::mkdtemp(tmpl.data()))
+    throw std::system_error(errno, std::generic_category(), "cannot create a directory in " + base);
   path_ = tmpl;
 }
 

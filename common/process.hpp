@@ -12,22 +12,22 @@
 namespace wb {
 
 struct ProcessSpec {
-  std::vector<std::string> argv;       // argv[0] is the executable path
-  std::string stdout_path;             // empty: inherit; else the child's stdout goes to this file
-  std::string stderr_path;             // likewise for stderr
-  std::chrono::milliseconds timeout{0};  // 0: no limit
-  bool own_process_group = true;       // so a timeout can kill the child and all it started
+  std::vector<std::string> argv;              // argv[0] is the executable path
+  std::string stdout_path;                    // empty: inherit; else the child's stdout goes to this file
+  std::string stderr_path;                    // likewise for stderr
+  std::chrono::milliseconds timeout{0};       // 0: no limit
+  bool own_process_group = true;              // so a timeout can kill the child and all it started
   const std::atomic<bool>* cancel = nullptr;  // when it turns true, the child is killed
   std::function<void(int pid)> on_start;      // called with the child's pid once it runs
 };
 
 struct ProcessResult {
   bool started = false;
-  std::string start_error;   // why the child could not be started
-  int exit_code = -1;        // when it exited
-  int signal = 0;            // when a signal ended it
-  bool timed_out = false;    // killed by us at the deadline
-  bool cancelled = false;    // killed by us because *cancel turned true
+  std::string start_error;  // why the child could not be started
+  int exit_code = -1;       // when it exited
+  int signal = 0;           // when a signal ended it
+  bool timed_out = false;   // killed by us at the deadline
+  bool cancelled = false;   // killed by us because *cancel turned true
   double elapsed_s = 0;
   bool ok() const { return started && !timed_out && !cancelled && signal == 0 && exit_code == 0; }
   std::string describe() const;  // "exit 1", "killed by signal 11 (Segmentation fault)", ...

@@ -11,11 +11,11 @@
 #include <system_error>
 #include <thread>
 
-#include <boost/version.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <boost/version.hpp>
 
 #ifndef WB_BUILD_TYPE
 #define WB_BUILD_TYPE "unknown"
@@ -109,7 +109,8 @@ void from_json(const json& j, TrialRecord& r) {
     if (l.contains("histogram") && l["histogram"].is_array()) {
       for (const auto& b : l["histogram"]) {
         if (b.is_array() && b.size() == 3) {
-          m.latency.buckets.push_back({b[0].get<std::uint64_t>(), b[1].get<std::uint64_t>(), b[2].get<std::uint64_t>()});
+          m.latency.buckets.push_back(
+              {b[0].get<std::uint64_t>(), b[1].get<std::uint64_t>(), b[2].get<std::uint64_t>()});
         }
       }
     }

@@ -29,15 +29,15 @@ struct Metrics {
 
 struct TrialRecord {
   std::string chapter;
-  std::string variant;             // "sync" | "async"
+  std::string variant;                               // "sync" | "async"
   nlohmann::json params = nlohmann::json::object();  // knob (snake_case) -> value
-  int repetition = 0;              // set by the runner
-  std::string status = "ok";       // "ok" | "failed" | "timeout" | "interrupted"
-  std::string reason;              // why, when status != "ok"
+  int repetition = 0;                                // set by the runner
+  std::string status = "ok";                         // "ok" | "failed" | "timeout" | "interrupted"
+  std::string reason;                                // why, when status != "ok"
   Metrics metrics;
-  std::map<std::string, double> counters;     // scenario-specific numbers
-  std::map<std::string, std::string> info;    // scenario-specific facts (e.g. which backend ran)
-  std::string result_digest;       // digest of the observable result both variants compute
+  std::map<std::string, double> counters;   // scenario-specific numbers
+  std::map<std::string, std::string> info;  // scenario-specific facts (e.g. which backend ran)
+  std::string result_digest;                // digest of the observable result both variants compute
 };
 
 void to_json(nlohmann::json& j, const TrialRecord& r);

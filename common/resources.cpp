@@ -55,9 +55,12 @@ ProcStatus read_proc_status(int pid) {
   std::ifstream in(pid > 0 ? "/proc/" + std::to_string(pid) + "/status" : std::string("/proc/self/status"));
   std::string line;
   while (std::getline(in, line)) {
-    if (auto v = field(line, "VmRSS:"); v >= 0) s.vm_rss_kib = v;
-    else if (auto h = field(line, "VmHWM:"); h >= 0) s.vm_hwm_kib = h;
-    else if (auto t = field(line, "Threads:"); t >= 0) s.threads = t;
+    if (auto v = field(line, "VmRSS:"); v >= 0)
+      s.vm_rss_kib = v;
+    else if (auto h = field(line, "VmHWM:"); h >= 0)
+      s.vm_hwm_kib = h;
+    else if (auto t = field(line, "Threads:"); t >= 0)
+      s.threads = t;
   }
   return s;
 }

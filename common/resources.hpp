@@ -62,8 +62,8 @@ class ResourceMeter {
   ResourceMeter& operator=(const ResourceMeter&) = delete;
   ~ResourceMeter();
 
-  void start();           // begins the measured region and the sampler
-  ResourceUsage stop();   // ends both; call once, from the thread that called start()
+  void start();          // begins the measured region and the sampler
+  ResourceUsage stop();  // ends both; call once, from the thread that called start()
 
  private:
   void sample_loop();

@@ -28,10 +28,10 @@ extern "C" void forward_to_child(int sig) {
 class ForwardSignals {
  public:
   ForwardSignals() {
-    struct sigaction ignore{};
+    struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGINT, &ignore, &old_int_);
-    struct sigaction forward{};
+    struct sigaction forward {};
     forward.sa_handler = forward_to_child;
     ::sigaction(SIGTERM, &forward, &old_term_);
   }

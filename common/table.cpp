@@ -36,18 +36,23 @@ void print_table(std::ostream& out, const std::vector<TrialRecord>& records, con
     rows.push_back(std::move(r));
   };
   auto seconds_row = [&](const std::string& label, auto get) {
-    add(label, [&](const TrialRecord& r) { return human_seconds(get(r)); }, get);
+    add(
+        label, [&](const TrialRecord& r) { return human_seconds(get(r)); }, get);
   };
   auto us_row = [&](const std::string& label, auto get) {
-    add(label, [&](const TrialRecord& r) { return human_seconds(get(r) / 1e6); }, get);
+    add(
+        label, [&](const TrialRecord& r) { return human_seconds(get(r) / 1e6); }, get);
   };
   auto num_row = [&](const std::string& label, auto get) {
-    add(label, [&](const TrialRecord& r) { return human_count(get(r)); }, get);
+    add(
+        label, [&](const TrialRecord& r) { return human_count(get(r)); }, get);
   };
-  add("status", [](const TrialRecord& r) { return r.status; }, [&](const TrialRecord&) { return nan; });
+  add(
+      "status", [](const TrialRecord& r) { return r.status; }, [&](const TrialRecord&) { return nan; });
   seconds_row("wall time", [](const TrialRecord& r) { return r.metrics.wall_s; });
   num_row("operations", [](const TrialRecord& r) { return static_cast<double>(r.metrics.ops); });
-  add("throughput", [](const TrialRecord& r) { return format_number("%.1f /s", r.metrics.throughput_ops_s); },
+  add(
+      "throughput", [](const TrialRecord& r) { return format_number("%.1f /s", r.metrics.throughput_ops_s); },
       [](const TrialRecord& r) { return r.metrics.throughput_ops_s; });
   us_row("latency mean", [](const TrialRecord& r) { return r.metrics.latency.mean_us; });
   us_row("latency p50", [](const TrialRecord& r) { return r.metrics.latency.p50_us; });
@@ -57,12 +62,15 @@ void print_table(std::ostream& out, const std::vector<TrialRecord>& records, con
   us_row("latency max", [](const TrialRecord& r) { return r.metrics.latency.max_us; });
   seconds_row("cpu user", [](const TrialRecord& r) { return r.metrics.resources.cpu_user_s; });
   seconds_row("cpu system", [](const TrialRecord& r) { return r.metrics.resources.cpu_sys_s; });
-  num_row("ctx switches vol.", [](const TrialRecord& r) { return static_cast<double>(r.metrics.resources.ctx_voluntary); });
+  num_row("ctx switches vol.",
+          [](const TrialRecord& r) { return static_cast<double>(r.metrics.resources.ctx_voluntary); });
   num_row("ctx switches invol.",
           [](const TrialRecord& r) { return static_cast<double>(r.metrics.resources.ctx_involuntary); });
-  add("peak RSS", [](const TrialRecord& r) { return human_kib(static_cast<double>(r.metrics.resources.peak_rss_kib)); },
+  add(
+      "peak RSS", [](const TrialRecord& r) { return human_kib(static_cast<double>(r.metrics.resources.peak_rss_kib)); },
       [](const TrialRecord& r) { return static_cast<double>(r.metrics.resources.peak_rss_kib); });
-  add("RSS at start",
+  add(
+      "RSS at start",
       [](const TrialRecord& r) { return human_kib(static_cast<double>(r.metrics.resources.start_rss_kib)); },
       [](const TrialRecord& r) { return static_cast<double>(r.metrics.resources.start_rss_kib); });
   num_row("peak threads", [](const TrialRecord& r) { return static_cast<double>(r.metrics.resources.peak_threads); });
@@ -81,17 +89,21 @@ void print_table(std::ostream& out, const std::vector<TrialRecord>& records, con
       const auto it = r.counters.find(name);
       return it == r.counters.end() ? nan : it->second;
     };
-    add(name, [get](const TrialRecord& r) { return std::isnan(get(r)) ? std::string("-") : human_count(get(r)); }, get);
+    add(
+        name, [get](const TrialRecord& r) { return std::isnan(get(r)) ? std::string("-") : human_count(get(r)); }, get);
   }
   for (const auto& name : info_names) {
-    add(name,
+    add(
+        name,
         [name](const TrialRecord& r) {
           const auto it = r.info.find(name);
           return it == r.info.end() ? std::string("-") : it->second;
         },
         [&](const TrialRecord&) { return nan; });
   }
-  add("result digest", [](const TrialRecord& r) { return r.result_digest.empty() ? std::string("-") : r.result_digest; },
+  add(
+      "result digest",
+      [](const TrialRecord& r) { return r.result_digest.empty() ? std::string("-") : r.result_digest; },
       [&](const TrialRecord&) { return nan; });
 
   const bool ratio = records.size() == 2;

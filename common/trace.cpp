@@ -6,9 +6,9 @@
 #include <mutex>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 namespace wb {
 
@@ -52,8 +52,8 @@ void trace_detail::emit(std::int64_t task, char phase, std::string_view what) {
   if (s.config.narrate) {
     const char* mark = phase == 'b' ? "begin " : phase == 'e' ? "end   " : "";
     std::fprintf(stderr, "%10.3f ms  tid %-7lld task %-5lld %s%.*s\n", static_cast<double>(t_ns) / 1e6,
-                 static_cast<long long>(tid), static_cast<long long>(task), mark,
-                 static_cast<int>(what.size()), what.data());
+                 static_cast<long long>(tid), static_cast<long long>(task), mark, static_cast<int>(what.size()),
+                 what.data());
   }
   if (!s.config.trace_file.empty()) s.events.push_back({t_ns, tid, task, phase, std::string(what)});
 }
@@ -77,10 +77,17 @@ bool finish_tracing(std::string* error) {
   using nlohmann::json;
   json events = json::array();
   const int pid = s.config.pid_for_trace;
-  events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"tid", 0}, {"ts", 0},
+  events.push_back({{"ph", "M"},
+                    {"name", "process_name"},
+                    {"pid", pid},
+                    {"tid", 0},
+                    {"ts", 0},
                     {"args", {{"name", s.config.process_label}}}});
   for (const auto& e : s.events) {
-    json j = {{"name", e.what}, {"ts", static_cast<double>(e.t_ns) / 1e3}, {"pid", pid}, {"tid", e.tid},
+    json j = {{"name", e.what},
+              {"ts", static_cast<double>(e.t_ns) / 1e3},
+              {"pid", pid},
+              {"tid", e.tid},
               {"args", {{"task", e.task}}}};
     if (e.phase == 'i') {
       j["ph"] = "i";

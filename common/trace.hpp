@@ -58,9 +58,9 @@ class Span {
 // The harness turns tracing on; chapters only emit.
 struct TraceConfig {
   bool narrate = false;
-  std::string trace_file;      // empty: no Chrome trace
-  std::string process_label;   // "sync" / "async": names the process track in the trace
-  int pid_for_trace = 0;       // distinct per variant, so both variants can share one file
+  std::string trace_file;     // empty: no Chrome trace
+  std::string process_label;  // "sync" / "async": names the process track in the trace
+  int pid_for_trace = 0;      // distinct per variant, so both variants can share one file
 };
 void start_tracing(const TraceConfig& config);
 // Writes the trace file (if any) and turns tracing off.  Returns false and fills *error when

@@ -13,13 +13,13 @@
 namespace wb {
 
 struct WorkRequest {
-  std::int64_t delay_ms = 0;   // the service waits this long before it answers
-  std::int64_t bytes = 0;      // size of the answer's body
-  double fail = 0;             // the share of ids that get a 500 at once instead (by seed and id)
-  double stall = 0;            // the share of ids that never get an answer
+  std::int64_t delay_ms = 0;  // the service waits this long before it answers
+  std::int64_t bytes = 0;     // size of the answer's body
+  double fail = 0;            // the share of ids that get a 500 at once instead (by seed and id)
+  double stall = 0;           // the share of ids that never get an answer
   std::uint64_t seed = 1;
-  std::uint64_t id = 0;        // which request this is; the same id always gets the same answer
-  std::int64_t gather = 0;     // answer none of these before this many have arrived (0: off)
+  std::uint64_t id = 0;     // which request this is; the same id always gets the same answer
+  std::int64_t gather = 0;  // answer none of these before this many have arrived (0: off)
 
   std::string target() const {
     return "/work?delay_ms=" + std::to_string(delay_ms) + "&bytes=" + std::to_string(bytes) +
@@ -78,13 +78,20 @@ struct WorkRequest {
       };
       std::int64_t n = 0;
       bool ok = true;
-      if (key == "delay_ms") ok = as_int(w.delay_ms, 0, 3'600'000);
-      else if (key == "bytes") ok = as_int(w.bytes, 0, 64 << 20);
-      else if (key == "fail") ok = as_share(w.fail);
-      else if (key == "stall") ok = as_share(w.stall);
-      else if (key == "seed" && (ok = as_int(n, 0, INT64_MAX))) w.seed = static_cast<std::uint64_t>(n);
-      else if (key == "id" && (ok = as_int(n, 0, INT64_MAX))) w.id = static_cast<std::uint64_t>(n);
-      else if (key == "gather") ok = as_int(w.gather, 0, 1'000'000);
+      if (key == "delay_ms")
+        ok = as_int(w.delay_ms, 0, 3'600'000);
+      else if (key == "bytes")
+        ok = as_int(w.bytes, 0, 64 << 20);
+      else if (key == "fail")
+        ok = as_share(w.fail);
+      else if (key == "stall")
+        ok = as_share(w.stall);
+      else if (key == "seed" && (ok = as_int(n, 0, INT64_MAX)))
+        w.seed = static_cast<std::uint64_t>(n);
+      else if (key == "id" && (ok = as_int(n, 0, INT64_MAX)))
+        w.id = static_cast<std::uint64_t>(n);
+      else if (key == "gather")
+        ok = as_int(w.gather, 0, 1'000'000);
       if (!ok) {
         if (error) *error = "bad value for " + std::string(key);
         return std::nullopt;

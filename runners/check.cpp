@@ -52,14 +52,16 @@ Side parse_side(const std::string& text) {
     return s;
   }
   const auto dot = text.find('.');
-  if (dot == std::string::npos) throw std::invalid_argument("expectation side \"" + text + "\" is neither a number nor variant.metric");
+  if (dot == std::string::npos)
+    throw std::invalid_argument("expectation side \"" + text + "\" is neither a number nor variant.metric");
   s.variant = text.substr(0, dot);
   s.metric = text.substr(dot + 1);
   return s;
 }
 
 // The trials of one variant at exactly these parameters.
-std::vector<const json*> trials_at(const std::vector<const json*>& chapter_trials, const std::string& variant, const json& params) {
+std::vector<const json*> trials_at(const std::vector<const json*>& chapter_trials, const std::string& variant,
+                                   const json& params) {
   std::vector<const json*> out;
   for (const auto* t : chapter_trials) {
     if (t->value("variant", "") == variant && t->value("params", json::object()) == params) out.push_back(t);
@@ -132,9 +134,12 @@ void judge_claim(Verdict& v, const std::string& op, double factor, const std::ve
   const bool upper = op[0] == '<';
   const bool strict = op.size() == 1;
   const auto inside = [&](double s) { return upper ? (strict ? s < 0 : s <= 0) : (strict ? s > 0 : s >= 0); };
-  if (inside(low) && inside(high)) v.status = "holds";
-  else if (!inside(low) && !inside(high)) v.status = "does not hold";
-  else v.status = "inconclusive";
+  if (inside(low) && inside(high))
+    v.status = "holds";
+  else if (!inside(low) && !inside(high))
+    v.status = "does not hold";
+  else
+    v.status = "inconclusive";
 }
 
 Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const Side& rhs,
@@ -155,7 +160,9 @@ Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const S
     v.detail = "no successful trial on a side (" + v.detail + ")";
     return v;
   }
-  const auto pass_or = [&](bool ok) { return v.is_claim() ? (ok ? "holds" : "does not hold") : (ok ? "pass" : "fail"); };
+  const auto pass_or = [&](bool ok) {
+    return v.is_claim() ? (ok ? "holds" : "does not hold") : (ok ? "pass" : "fail");
+  };
 
   if (op == "==" && metric_text(*lhs_ok.front(), lhs.metric)) {
     // Text (digests): every repetition on both sides must agree.
@@ -173,7 +180,8 @@ Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const S
   }
 
   const auto ls = values_of(lhs_ok, lhs.metric);
-  const auto rs = constant ? std::optional<std::vector<double>>(std::vector<double>{rhs.constant}) : values_of(rhs_ok, rhs.metric);
+  const auto rs =
+      constant ? std::optional<std::vector<double>>(std::vector<double>{rhs.constant}) : values_of(rhs_ok, rhs.metric);
   if (!ls || !rs) {
     v.status = "missing";
     v.detail = "metric " + (!ls ? lhs.metric : rhs.metric) + " is not in the trials";
@@ -235,7 +243,8 @@ void check_chapter(CheckReport& report, const std::string& chapter, const json& 
     const json rhs_where = e.value("rhs_where", json::object());
     const json only_if = e.value("only_if", json::object());
     const auto applicable = [&](std::vector<const json*> ts) {
-      ts.erase(std::remove_if(ts.begin(), ts.end(), [&](const json* t) { return !info_matches(*t, only_if); }), ts.end());
+      ts.erase(std::remove_if(ts.begin(), ts.end(), [&](const json* t) { return !info_matches(*t, only_if); }),
+               ts.end());
       return ts;
     };
     bool any = false;
@@ -258,8 +267,8 @@ void check_chapter(CheckReport& report, const std::string& chapter, const json& 
         report.verdicts.push_back(b);
         continue;
       }
-      const auto rhs_all =
-          rhs.variant.empty() ? std::vector<const json*>{} : applicable(trials_at(chapter_trials, rhs.variant, rhs_params));
+      const auto rhs_all = rhs.variant.empty() ? std::vector<const json*>{}
+                                               : applicable(trials_at(chapter_trials, rhs.variant, rhs_params));
       report.verdicts.push_back(evaluate_at(b, e, lhs, rhs, lhs_all, rhs_all));
     }
     if (!any) {
@@ -305,13 +314,12 @@ CheckReport check_expectations(const json& results, const json& descriptions) {
   return report;
 }
 
-
 namespace {
 
 json verdict_json(const Verdict& v) {
-  json j{{"chapter", v.chapter}, {"host", v.host},     {"id", v.id},         {"kind", v.kind},     {"claim", v.claim},
-         {"text", v.text},       {"why", v.why},       {"status", v.status}, {"point", v.point},   {"needs", v.needs},
-         {"lhs", v.lhs},         {"rhs", v.rhs},       {"detail", v.detail}, {"n_lhs", v.n_lhs},   {"n_rhs", v.n_rhs}};
+  json j{{"chapter", v.chapter}, {"host", v.host}, {"id", v.id},         {"kind", v.kind},   {"claim", v.claim},
+         {"text", v.text},       {"why", v.why},   {"status", v.status}, {"point", v.point}, {"needs", v.needs},
+         {"lhs", v.lhs},         {"rhs", v.rhs},   {"detail", v.detail}, {"n_lhs", v.n_lhs}, {"n_rhs", v.n_rhs}};
   j["margin"] = std::isfinite(v.margin) ? json(v.margin) : json(nullptr);
   return j;
 }
@@ -351,12 +359,17 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
     }
     char margin[16] = "";
     if (v.status != "missing" && v.margin > 0 && op != "==") {
-      if (std::isinf(v.margin)) std::snprintf(margin, sizeof margin, "inf");
-      else std::snprintf(margin, sizeof margin, "%.2fx", v.margin);
+      if (std::isinf(v.margin))
+        std::snprintf(margin, sizeof margin, "inf");
+      else
+        std::snprintf(margin, sizeof margin, "%.2fx", v.margin);
     }
-    const char* mark = v.status == "pass" ? "pass" : v.status == "fail" ? "FAIL" : v.status == "n/a" ? "n/a" : "MISSING";
-    rows.push_back({v.host.empty() ? v.chapter : v.chapter + "@" + v.host, v.id, v.claim, fit(point_text(v, desc), 40), v.lhs, op,
-                    v.rhs, margin, mark});
+    const char* mark = v.status == "pass"   ? "pass"
+                       : v.status == "fail" ? "FAIL"
+                       : v.status == "n/a"  ? "n/a"
+                                            : "MISSING";
+    rows.push_back({v.host.empty() ? v.chapter : v.chapter + "@" + v.host, v.id, v.claim, fit(point_text(v, desc), 40),
+                    v.lhs, op, v.rhs, margin, mark});
     (v.status == "pass" ? pass : v.status == "fail" ? fail : v.status == "n/a" ? not_applicable : missing)++;
   }
   std::size_t w[7] = {7, 9, 5, 5, 3, 3, 6};
@@ -365,16 +378,18 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
     for (int i = 0; i < 7; ++i) w[i] = std::max(w[i], cols[i]->size());
   }
   auto line = [&](const Row& r) {
-    std::printf("%-*s  %-*s  %-*s  %-*s  %*s %-2s %-*s  %*s  %s\n", int(w[0]), r.chapter.c_str(), int(w[1]), r.id.c_str(),
-                int(w[2]), r.claim.c_str(), int(w[3]), r.point.c_str(), int(w[4]), r.lhs.c_str(), r.op.c_str(), int(w[5]),
-                r.rhs.c_str(), int(w[6]), r.margin.c_str(), r.mark.c_str());
+    std::printf("%-*s  %-*s  %-*s  %-*s  %*s %-2s %-*s  %*s  %s\n", int(w[0]), r.chapter.c_str(), int(w[1]),
+                r.id.c_str(), int(w[2]), r.claim.c_str(), int(w[3]), r.point.c_str(), int(w[4]), r.lhs.c_str(),
+                r.op.c_str(), int(w[5]), r.rhs.c_str(), int(w[6]), r.margin.c_str(), r.mark.c_str());
   };
   std::printf("\n");
   line({"chapter", "invariant", "claim", "point", "lhs", "", "rhs", "margin", "verdict"});
   std::string last;
   for (auto r : rows) {
-    if (r.chapter == last) r.chapter = "";
-    else last = r.chapter;
+    if (r.chapter == last)
+      r.chapter = "";
+    else
+      last = r.chapter;
     line(r);
   }
   bool headed = false;
@@ -383,8 +398,8 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
     if (!headed) std::printf("\n");
     headed = true;
     const char* mark = v.status == "fail" ? "FAIL" : v.status == "n/a" ? "n/a" : "MISSING";
-    std::printf("%s %s/%s: %s\n    %s\n    %s\n", mark, v.chapter.c_str(), v.id.c_str(), v.text.c_str(), v.detail.c_str(),
-                v.why.c_str());
+    std::printf("%s %s/%s: %s\n    %s\n    %s\n", mark, v.chapter.c_str(), v.id.c_str(), v.text.c_str(),
+                v.detail.c_str(), v.why.c_str());
   }
   if (!report.not_run.empty()) {
     std::string names;
@@ -396,8 +411,10 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
   std::printf("\n");
   if (!claim_counts.empty()) {
     std::string counts;
-    for (const auto& [status, n] : claim_counts) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + status;
-    std::printf("claim declarations (never an exit code): %s; the ledger: workbench claims %s\n", counts.c_str(), path.c_str());
+    for (const auto& [status, n] : claim_counts)
+      counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + status;
+    std::printf("claim declarations (never an exit code): %s; the ledger: workbench claims %s\n", counts.c_str(),
+                path.c_str());
   }
   if (fail == 0 && missing == 0 && pass == 0) {
     std::printf("nothing was checked: the file has no trials of a chapter that declares invariants\n");
@@ -406,10 +423,9 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
   if (!json_out.empty()) {
     json verdicts = json::array();
     for (const auto& v : report.verdicts) verdicts.push_back(verdict_json(v));
-    write_json_or_stdout(json_out, json{{"results", path},
-                                        {"verdicts", verdicts},
-                                        {"not_run", report.not_run},
-                                        {"exit", report.exit_code()}});
+    write_json_or_stdout(
+        json_out,
+        json{{"results", path}, {"verdicts", verdicts}, {"not_run", report.not_run}, {"exit", report.exit_code()}});
   }
   std::fflush(stdout);
   return pass + fail + missing == 0 ? 3 : report.exit_code();

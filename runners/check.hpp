@@ -19,14 +19,14 @@ namespace wb::runner {
 // missing (the file lacks the trials it needs) or n/a (its `only_if` excluded every trial).
 struct Verdict {
   std::string chapter, id, kind, claim, text, why;
-  std::string host;                // a merged file is checked host by host; "" otherwise
-  std::string status;              // see above
-  nlohmann::json point;            // the lhs side's parameters (missing: null, see `needs`)
-  nlohmann::json needs;            // missing: the parameters a trial would need
-  std::string op;                  // "<", "<=", ">", ">=", "=="
-  std::string lhs, rhs;            // the values compared, as text ("12.3", "0.5 x 80.1 = 40.05")
-  double margin = 0;               // how far inside (>1) or outside (<1) the bound; 0 when not numeric
-  std::string detail;              // why missing, or the repetitions each side had
+  std::string host;      // a merged file is checked host by host; "" otherwise
+  std::string status;    // see above
+  nlohmann::json point;  // the lhs side's parameters (missing: null, see `needs`)
+  nlohmann::json needs;  // missing: the parameters a trial would need
+  std::string op;        // "<", "<=", ">", ">=", "=="
+  std::string lhs, rhs;  // the values compared, as text ("12.3", "0.5 x 80.1 = 40.05")
+  double margin = 0;     // how far inside (>1) or outside (<1) the bound; 0 when not numeric
+  std::string detail;    // why missing, or the repetitions each side had
   // The evidence, when both sides are numbers: medians, lhs / rhs with its 95 % bootstrap
   // interval (NaN when rhs is 0 or a side is text), the bound (factor, or factor * constant)
   // and the successful repetitions on each side.
@@ -37,7 +37,7 @@ struct Verdict {
 
 struct CheckReport {
   std::vector<Verdict> verdicts;
-  std::vector<std::string> not_run;   // chapters with expectations but no trials in the file
+  std::vector<std::string> not_run;  // chapters with expectations but no trials in the file
   // From the invariants only (a claim's verdict never changes an exit code): 1 when one
   // failed, else 3 when one lacks trials, else 0.
   int exit_code() const;

@@ -40,8 +40,10 @@ std::string combine_verdicts(const std::vector<std::string>& verdicts) {
   std::string out;
   for (const auto& v : verdicts) {
     if (v.empty()) continue;
-    if (out.empty()) out = v;
-    else if (out != v) return "mixed";
+    if (out.empty())
+      out = v;
+    else if (out != v)
+      return "mixed";
   }
   return out.empty() ? "not measured" : out;
 }
@@ -106,7 +108,8 @@ json build_ledger(const CheckReport& report, const std::vector<ClaimInfo>& catal
       }
       const std::string verdict = combine_verdicts(vs);
       if (verdict != "not measured") all.push_back(verdict);
-      chapters.push_back({{"chapter", key.first}, {"host", key.second}, {"verdict", verdict}, {"evidence", evidence[key]}});
+      chapters.push_back(
+          {{"chapter", key.first}, {"host", key.second}, {"verdict", verdict}, {"evidence", evidence[key]}});
     }
     const std::string verdict = combine_verdicts(all);
     ++summary[verdict];
@@ -130,8 +133,8 @@ json ledger_changes(const json& old_ledger, const json& new_ledger) {
     for (const auto& c : ledger.value("claims", json::array())) {
       for (const auto& ch : c.value("chapters", json::array())) {
         for (const auto& e : ch.value("evidence", json::array())) {
-          const std::string key = c.value("id", "") + "\t" + ch.value("chapter", "") + "\t" + e.value("declaration", "") +
-                                  "\t" + e.value("point", "");
+          const std::string key = c.value("id", "") + "\t" + ch.value("chapter", "") + "\t" +
+                                  e.value("declaration", "") + "\t" + e.value("point", "");
           out[key] = {e.value("verdict", ""), e.value("host", "")};
         }
       }
@@ -146,7 +149,8 @@ json ledger_changes(const json& old_ledger, const json& new_ledger) {
     if (o == olds.end() || o->second.verdict == n.verdict || o->second.verdict.empty() || n.verdict.empty()) continue;
     std::vector<std::string> parts;
     std::size_t from = 0;
-    for (std::size_t tab; (tab = key.find('\t', from)) != std::string::npos; from = tab + 1) parts.push_back(key.substr(from, tab - from));
+    for (std::size_t tab; (tab = key.find('\t', from)) != std::string::npos; from = tab + 1)
+      parts.push_back(key.substr(from, tab - from));
     parts.push_back(key.substr(from));
     const bool decided_both = o->second.verdict != "inconclusive" && n.verdict != "inconclusive";
     changes.push_back({{"claim", parts[0]},
@@ -180,7 +184,8 @@ std::string catalog_markdown(const std::vector<ClaimInfo>& catalog, const json& 
       if (claim.empty()) continue;
       std::sort(ks.begin(), ks.end());
       std::string label = name;
-      if (ks.empty()) label += " (README)";
+      if (ks.empty())
+        label += " (README)";
       else {
         label += " (";
         for (std::size_t i = 0; i < ks.size(); ++i) label += (i ? ", " : "") + ks[i];
@@ -247,8 +252,9 @@ void print_ledger(const json& ledger) {
     std::string sections;
     for (const auto& s : c["sections"]) sections += (sections.empty() ? "§" : ", §") + s.get<std::string>();
     const std::string verdict = c.value("verdict", "");
-    std::printf("%-4s %-14s %s (%s)\n", c.value("id", "").c_str(), verdict == "does not hold" ? "DOES NOT HOLD" : verdict.c_str(),
-                c.value("statement", "").c_str(), sections.c_str());
+    std::printf("%-4s %-14s %s (%s)\n", c.value("id", "").c_str(),
+                verdict == "does not hold" ? "DOES NOT HOLD" : verdict.c_str(), c.value("statement", "").c_str(),
+                sections.c_str());
     if (c["chapters"].empty()) {
       std::printf("     %-14s no chapter measures it yet; to decide: %s\n", "", c.value("to_decide", "").c_str());
       continue;
@@ -264,11 +270,13 @@ void print_ledger(const json& ledger) {
         std::string v = e.value("verdict", "");
         if (v.empty()) v = e.value("status", "");  // missing, n/a
         char n[32] = "";
-        if (e.value("n_rhs", 0) > 0) std::snprintf(n, sizeof n, "n %d/%d", e.value("n_lhs", 0), e.value("n_rhs", 0));
-        else if (e.value("n_lhs", 0) > 0) std::snprintf(n, sizeof n, "n %d", e.value("n_lhs", 0));
+        if (e.value("n_rhs", 0) > 0)
+          std::snprintf(n, sizeof n, "n %d/%d", e.value("n_lhs", 0), e.value("n_rhs", 0));
+        else if (e.value("n_lhs", 0) > 0)
+          std::snprintf(n, sizeof n, "n %d", e.value("n_lhs", 0));
         std::printf("     %-14s %-*s %-*s %-*s %-*s %-22s %s\n", first ? (ch.value("chapter", "") + host).c_str() : "",
-                    13, v.c_str(), int(wdecl), decl.c_str(), int(wpoint), fit(e.value("point", ""), 30).c_str(), int(wev),
-                    fit(ev, 40).c_str(), ratio_text(e).c_str(), n);
+                    13, v.c_str(), int(wdecl), decl.c_str(), int(wpoint), fit(e.value("point", ""), 30).c_str(),
+                    int(wev), fit(ev, 40).c_str(), ratio_text(e).c_str(), n);
         first = false;
       }
     }
@@ -279,14 +287,15 @@ void print_ledger(const json& ledger) {
     if (n) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + k;
   }
   std::printf("\n%zu claims: %s\n", ledger["claims"].size(), counts.c_str());
-  std::printf("([i]: an invariant that supports the claim; ratio: lhs / rhs of the medians with its 95%% bootstrap\n"
-              " interval; n: successful repetitions of each side.  A verdict is this machine's, never a failure.)\n");
+  std::printf(
+      "([i]: an invariant that supports the claim; ratio: lhs / rhs of the medians with its 95%% bootstrap\n"
+      " interval; n: successful repetitions of each side.  A verdict is this machine's, never a failure.)\n");
 }
 
 }  // namespace
 
-int cmd_claims(const std::string& path, const json& current, const std::string& catalog_path, const std::string& json_out,
-               const std::string& baseline, bool fail_on_change) {
+int cmd_claims(const std::string& path, const json& current, const std::string& catalog_path,
+               const std::string& json_out, const std::string& baseline, bool fail_on_change) {
   const auto catalog = load_claim_catalog(catalog_path);
   const auto ledger_of = [&](const json& doc) {
     const json descriptions = descriptions_for(doc, current);
@@ -307,7 +316,7 @@ int cmd_claims(const std::string& path, const json& current, const std::string& 
       const bool same = c["same_host"].get<bool>();
       const bool flip = c["flip"].get<bool>();
       if (same && flip) ++flips_same_host;
-      const char* what = !flip ? "changed (to or from inconclusive: not a flip)"
+      const char* what = !flip  ? "changed (to or from inconclusive: not a flip)"
                          : same ? "FLIPPED on the same host: a regression or a change of behaviour"
                                 : "differs on another host: information, not a regression";
       std::printf("  %-4s %-14s %s %s: %s -> %s  %s\n", c.value("claim", "").c_str(), c.value("chapter", "").c_str(),

@@ -35,8 +35,10 @@ std::vector<std::pair<Key, std::vector<const json*>>> group_by_key(const json& d
   for (const auto& t : doc.at("trials")) {
     Key k{t.value("chapter", ""), t.value("variant", ""), t.value("host", ""), t.value("params", json::object())};
     auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == k; });
-    if (it == out.end()) out.push_back({k, {&t}});
-    else it->second.push_back(&t);
+    if (it == out.end())
+      out.push_back({k, {&t}});
+    else
+      it->second.push_back(&t);
   }
   return out;
 }
@@ -61,7 +63,8 @@ CompareReport compare_results(const json& old_doc, const json& new_doc, const Co
     const auto old_ok = ok_only(it->second);
     const auto new_ok = ok_only(new_trials);
     if (old_ok.empty() || new_ok.empty()) {
-      report.unmatched.push_back(key_text(key, new_doc) + ": no successful trial in " + (old_ok.empty() ? "OLD" : "NEW"));
+      report.unmatched.push_back(key_text(key, new_doc) + ": no successful trial in " +
+                                 (old_ok.empty() ? "OLD" : "NEW"));
       continue;
     }
     for (const auto& metric : options.metrics) {
@@ -95,9 +98,12 @@ CompareReport compare_results(const json& old_doc, const json& new_doc, const Co
         c.beyond_noise = large && excludes_zero;
       }
       const int dir = better_direction(metric);
-      if (!c.beyond_noise) c.verdict = "same";
-      else if (dir == 0) c.verdict = "changed";
-      else c.verdict = (c.change > 0) == (dir > 0) ? "better" : "worse";
+      if (!c.beyond_noise)
+        c.verdict = "same";
+      else if (dir == 0)
+        c.verdict = "changed";
+      else
+        c.verdict = (c.change > 0) == (dir > 0) ? "better" : "worse";
       report.changes.push_back(std::move(c));
     }
   }
@@ -112,10 +118,17 @@ CompareReport compare_results(const json& old_doc, const json& new_doc, const Co
 json to_json(const CompareReport& report, const CompareOptions& options) {
   json changes = json::array();
   for (const auto& c : report.changes) {
-    json j{{"chapter", c.chapter},   {"variant", c.variant},       {"params", c.params},
-           {"metric", c.metric},     {"old", c.old_values},        {"new", c.new_values},
-           {"old_median", c.old_median}, {"new_median", c.new_median}, {"test", c.test},
-           {"beyond_noise", c.beyond_noise}, {"verdict", c.verdict}};
+    json j{{"chapter", c.chapter},
+           {"variant", c.variant},
+           {"params", c.params},
+           {"metric", c.metric},
+           {"old", c.old_values},
+           {"new", c.new_values},
+           {"old_median", c.old_median},
+           {"new_median", c.new_median},
+           {"test", c.test},
+           {"beyond_noise", c.beyond_noise},
+           {"verdict", c.verdict}};
     j["change"] = std::isfinite(c.change) ? json(c.change) : json(nullptr);
     if (c.test == "U") j["p"] = c.p;
     if (c.test == "bootstrap") j["ci"] = {c.ci_low, c.ci_high};
@@ -127,7 +140,6 @@ json to_json(const CompareReport& report, const CompareOptions& options) {
               {"changes", changes},
               {"unmatched", report.unmatched}};
 }
-
 
 int cmd_compare(const std::string& old_path, const std::string& new_path, const CompareOptions& options,
                 const std::string& json_out, bool fail_on_regression, bool changed_only) {
@@ -164,10 +176,14 @@ int cmd_compare(const std::string& old_path, const std::string& new_path, const 
     std::string point = point_name(c.params, chapters.value(c.chapter, json()));
     if (point.empty()) point = "defaults";
     char change[16], test[40];
-    if (std::isfinite(c.change)) std::snprintf(change, sizeof change, "%+.1f%%", c.change * 100);
-    else std::snprintf(change, sizeof change, "new");
-    if (c.test == "U") std::snprintf(test, sizeof test, "U p=%.3f", c.p);
-    else std::snprintf(test, sizeof test, "boot [%+.0f%%,%+.0f%%]", c.ci_low * 100, c.ci_high * 100);
+    if (std::isfinite(c.change))
+      std::snprintf(change, sizeof change, "%+.1f%%", c.change * 100);
+    else
+      std::snprintf(change, sizeof change, "new");
+    if (c.test == "U")
+      std::snprintf(test, sizeof test, "U p=%.3f", c.p);
+    else
+      std::snprintf(test, sizeof test, "boot [%+.0f%%,%+.0f%%]", c.ci_low * 100, c.ci_high * 100);
     const std::string verdict = c.verdict == "worse" ? "WORSE" : c.verdict;
     std::printf("%-12s %-5s %-24s %-16s %11s %11s %8s %-22s %s\n", fit(c.chapter, 12).c_str(), c.variant.c_str(),
                 fit(point, 24).c_str(), fit(c.metric, 16).c_str(), format_metric(c.metric, c.old_median).c_str(),

@@ -12,7 +12,7 @@ namespace wb::runner {
 
 struct CompareOptions {
   std::vector<std::string> metrics = {"wall_s", "throughput_ops_s", "latency_us.p50", "latency_us.p99",
-                                      "cpu_s", "peak_rss_kib", "peak_threads"};
+                                      "cpu_s",  "peak_rss_kib",     "peak_threads"};
   double threshold = 0.05;  // a relative change smaller than this is noise, however significant
   double alpha = 0.05;
 };
@@ -36,7 +36,8 @@ struct CompareReport {
   bool regression() const;
 };
 
-CompareReport compare_results(const nlohmann::json& old_doc, const nlohmann::json& new_doc, const CompareOptions& options);
+CompareReport compare_results(const nlohmann::json& old_doc, const nlohmann::json& new_doc,
+                              const CompareOptions& options);
 nlohmann::json to_json(const CompareReport& report, const CompareOptions& options);
 
 int cmd_compare(const std::string& old_path, const std::string& new_path, const CompareOptions& options,

@@ -80,7 +80,8 @@ json export_gbench(const json& results) {
       a["aggregate_name"] = agg;
       a["aggregate_unit"] = "time";
       a["repetitions"] = ok.size();
-      for (const char* field : {"real_time", "cpu_time", "items_per_second", "p50_us", "p99_us", "peak_rss_kib", "peak_threads"}) {
+      for (const char* field :
+           {"real_time", "cpu_time", "items_per_second", "p50_us", "p99_us", "peak_rss_kib", "peak_threads"}) {
         std::vector<double> xs;
         for (const auto& b : ok) xs.push_back(b[field].get<double>());
         const double mean = std::accumulate(xs.begin(), xs.end(), 0.0) / static_cast<double>(xs.size());
@@ -129,11 +130,11 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
   for (const auto& h : hosts) host_list += (host_list.empty() ? "" : ", ") + h;
   context["host"] = hosts.size() == 1 ? hosts.front() : "merged: " + host_list;
   context["merged_files"] = docs.size();
-  json out = json{{"schema", docs.front().value("schema", "")}, {"context", context}, {"trials", trials}, {"sources", sources}};
+  json out = json{
+      {"schema", docs.front().value("schema", "")}, {"context", context}, {"trials", trials}, {"sources", sources}};
   if (!chapters.empty()) out["chapters"] = chapters;
   return out;
 }
-
 
 int cmd_export(const std::string& path, const std::string& format, const std::string& out) {
   if (format != "gbench") throw UsageError("unknown export format \"" + format + "\" (known: gbench)");

@@ -44,8 +44,8 @@ class ResultsJournal {
   void write_results(const nlohmann::json& extra);
 
   std::string out_, journal_;
-  nlohmann::json header_;             // schema, context, chapters
-  std::vector<std::string> lines_;    // each trial, serialised once
+  nlohmann::json header_;           // schema, context, chapters
+  std::vector<std::string> lines_;  // each trial, serialised once
   int fd_ = -1;
   std::chrono::steady_clock::time_point last_write_{};
   std::chrono::steady_clock::duration last_write_took_{};

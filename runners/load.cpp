@@ -29,14 +29,21 @@ void print_latency(const char* what, const wb::Histogram& h) {
 int main(int argc, char** argv) {
   wb::LoadSpec spec;
   std::string url;
-  CLI::App app{"workbench-load: a coroutine HTTP/1.1 load generator with keep-alive (closed or open loop)", "workbench-load"};
+  CLI::App app{"workbench-load: a coroutine HTTP/1.1 load generator with keep-alive (closed or open loop)",
+               "workbench-load"};
   app.add_option("url", url, "http://HOST:PORT/PATH?QUERY (HOST an IPv4 address)")->required();
-  app.add_option("-c,--connections", spec.connections, "keep-alive connections")->check(CLI::Range(1, 100'000))->capture_default_str();
-  app.add_option("-d,--duration-ms", spec.duration_ms, "how long to send")->check(CLI::Range(1, 86'400'000))->capture_default_str();
+  app.add_option("-c,--connections", spec.connections, "keep-alive connections")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  app.add_option("-d,--duration-ms", spec.duration_ms, "how long to send")
+      ->check(CLI::Range(1, 86'400'000))
+      ->capture_default_str();
   app.add_option("-r,--rate", spec.rate, "requests/s in total on a fixed schedule; 0 = closed loop")
       ->check(CLI::Range(0.0, 1e8))
       ->capture_default_str();
-  app.add_option("--timeout-ms", spec.timeout_ms, "per request")->check(CLI::Range(1, 3'600'000))->capture_default_str();
+  app.add_option("--timeout-ms", spec.timeout_ms, "per request")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
   app.add_option("-t,--threads", spec.threads, "client threads")->check(CLI::Range(1, 256))->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -67,13 +74,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("%s: %d connections (%d up), %s, %.2f s\n", url.c_str(), spec.connections, r.connected,
-              spec.rate > 0 ? ("open loop at " + std::to_string(static_cast<long long>(spec.rate)) + " requests/s").c_str()
-                            : "closed loop",
+              spec.rate > 0
+                  ? ("open loop at " + std::to_string(static_cast<long long>(spec.rate)) + " requests/s").c_str()
+                  : "closed loop",
               r.wall_s);
   std::printf("%-22s %llu sent, %llu ok, %.1f ok/s\n", "requests", static_cast<unsigned long long>(r.sent),
               static_cast<unsigned long long>(r.ok), static_cast<double>(r.ok) / r.wall_s);
   print_latency(spec.rate > 0 ? "latency (corrected)" : "latency", latency);
   if (spec.rate > 0) print_latency("latency (uncorrected)", uncorrected);
-  for (const auto& [kind, n] : r.errors) std::printf("%-22s %llu\n", ("errors: " + kind).c_str(), static_cast<unsigned long long>(n));
+  for (const auto& [kind, n] : r.errors)
+    std::printf("%-22s %llu\n", ("errors: " + kind).c_str(), static_cast<unsigned long long>(n));
   return r.error_count() == 0 ? 0 : 1;
 }

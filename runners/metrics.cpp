@@ -36,7 +36,8 @@ std::optional<double> metric_number(const json& trial, const std::string& name) 
     return *u + *s;
   }
   std::string latency_key;
-  if (name.rfind("latency_us.", 0) == 0) latency_key = name.substr(11);
+  if (name.rfind("latency_us.", 0) == 0)
+    latency_key = name.substr(11);
   else if (name.size() > 3 && name.compare(name.size() - 3, 3, "_us") == 0 && name.rfind("latency", 0) != 0) {
     latency_key = name.substr(0, name.size() - 3);  // "p99_us" -> "p99"
   }
@@ -52,14 +53,17 @@ std::optional<double> metric_number(const json& trial, const std::string& name) 
 
 std::optional<std::string> metric_text(const json& trial, const std::string& name) {
   const json* v = nullptr;
-  if (name.rfind("info.", 0) == 0) v = find_path(trial, "info", name.substr(5));
-  else v = find_path(trial, name);
+  if (name.rfind("info.", 0) == 0)
+    v = find_path(trial, "info", name.substr(5));
+  else
+    v = find_path(trial, name);
   if (!v || !v->is_string()) return std::nullopt;
   return v->get<std::string>();
 }
 
 std::string format_metric(const std::string& metric, double v) {
-  if (metric == "wall_s" || metric == "cpu_s" || metric == "cpu_user_s" || metric == "cpu_sys_s") return human_seconds(v);
+  if (metric == "wall_s" || metric == "cpu_s" || metric == "cpu_user_s" || metric == "cpu_sys_s")
+    return human_seconds(v);
   if (metric.rfind("latency_us.", 0) == 0) return human_seconds(v / 1e6);
   if (metric.size() > 3 && metric.compare(metric.size() - 3, 3, "_ms") == 0) return human_seconds(v / 1e3);
   if (metric.find("kib") != std::string::npos) return human_kib(v);
@@ -68,8 +72,8 @@ std::string format_metric(const std::string& metric, double v) {
 
 int better_direction(const std::string& metric) {
   if (metric == "throughput_ops_s") return +1;
-  static const std::set<std::string> lower = {"wall_s", "cpu_s", "cpu_user_s", "cpu_sys_s", "peak_rss_kib",
-                                              "peak_threads", "ctx_voluntary", "ctx_involuntary"};
+  static const std::set<std::string> lower = {"wall_s",       "cpu_s",        "cpu_user_s",    "cpu_sys_s",
+                                              "peak_rss_kib", "peak_threads", "ctx_voluntary", "ctx_involuntary"};
   if (lower.count(metric) || metric.rfind("latency_us.", 0) == 0) return -1;
   return 0;
 }

@@ -39,8 +39,8 @@ json typed_value(const json& option, const std::string& text, const std::string&
     }
   } catch (const std::exception&) {
   }
-  throw std::invalid_argument(chapter + ": parameter " + param + " takes " + (type == "int" ? "an integer" : "a number") +
-                              ", not \"" + text + "\"");
+  throw std::invalid_argument(chapter + ": parameter " + param + " takes " +
+                              (type == "int" ? "an integer" : "a number") + ", not \"" + text + "\"");
 }
 
 }  // namespace

@@ -19,16 +19,16 @@ struct ChapterEntry {
 
 struct TrialSpec {
   const ChapterEntry* chapter = nullptr;
-  std::string variant;             // "sync" | "async"
-  nlohmann::json params;           // every parameter of the chapter, defaults filled in
-  std::vector<std::string> args;   // the command-line words that set the non-default ones
+  std::string variant;            // "sync" | "async"
+  nlohmann::json params;          // every parameter of the chapter, defaults filled in
+  std::vector<std::string> args;  // the command-line words that set the non-default ones
   int repetition = 0;
 };
 
 struct PlanRequest {
   std::vector<const ChapterEntry*> chapters;
-  std::vector<std::pair<std::string, std::string>> sets;                   // --set k=v
-  std::vector<std::pair<std::string, std::vector<std::string>>> sweeps;    // --sweep k=v1,v2
+  std::vector<std::pair<std::string, std::string>> sets;                 // --set k=v
+  std::vector<std::pair<std::string, std::vector<std::string>>> sweeps;  // --sweep k=v1,v2
   int repeat = 1;
   bool quick = false;  // add each chapter's declared quick sweep (for keys not swept already)
   std::vector<std::string> variants = {"sync", "async"};

@@ -29,7 +29,6 @@ void write_json_or_stdout(const std::string& out, const json& doc) {
   write_file_atomically(out, doc.dump(1) + "\n");
 }
 
-
 json load_results(const std::string& path) {
   try {
     return read_results(path);

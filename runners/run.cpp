@@ -37,9 +37,12 @@ std::string last_line(std::string text) {
 
 std::string eta_text(double seconds) {
   char buf[32];
-  if (seconds < 90) std::snprintf(buf, sizeof buf, "%.0fs", seconds);
-  else if (seconds < 5400) std::snprintf(buf, sizeof buf, "%.0fm%02.0fs", std::floor(seconds / 60), std::fmod(seconds, 60));
-  else std::snprintf(buf, sizeof buf, "%.1fh", seconds / 3600);
+  if (seconds < 90)
+    std::snprintf(buf, sizeof buf, "%.0fs", seconds);
+  else if (seconds < 5400)
+    std::snprintf(buf, sizeof buf, "%.0fm%02.0fs", std::floor(seconds / 60), std::fmod(seconds, 60));
+  else
+    std::snprintf(buf, sizeof buf, "%.1fh", seconds / 3600);
   return buf;
 }
 
@@ -109,9 +112,8 @@ struct Group {
 std::vector<Group> group_trials(const json& trials) {
   std::vector<Group> groups;
   for (const auto& t : trials) {
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
-      return g.chapter == t.at("chapter") && g.params == t.at("params");
-    });
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const Group& g) { return g.chapter == t.at("chapter") && g.params == t.at("params"); });
     if (it == groups.end()) {
       groups.push_back({t.at("chapter").get<std::string>(), t.at("params"), {}});
       it = groups.end() - 1;
@@ -156,7 +158,8 @@ void print_compact(const json& trials) {
   auto point_of = [&](const Group& g) {
     std::string point;
     for (const auto& k : varying_params(groups, g.chapter)) {
-      point += (point.empty() ? "" : " ") + k + "=" + (g.params[k].is_string() ? g.params[k].get<std::string>() : g.params[k].dump());
+      point += (point.empty() ? "" : " ") + k + "=" +
+               (g.params[k].is_string() ? g.params[k].get<std::string>() : g.params[k].dump());
     }
     return point.empty() ? std::string("defaults") : point;
   };
@@ -174,12 +177,14 @@ void print_compact(const json& trials) {
       const auto [r, ok] = summarise(it->second);
       const auto& m = r.metrics;
       std::string ratio;
-      if (std::string(v) == "sync") sync_wall = r.status == "ok" ? m.wall_s : 0;
-      else if (sync_wall > 0 && r.status == "ok") ratio = std::to_string(m.wall_s / sync_wall).substr(0, 4) + "x";
+      if (std::string(v) == "sync")
+        sync_wall = r.status == "ok" ? m.wall_s : 0;
+      else if (sync_wall > 0 && r.status == "ok")
+        ratio = std::to_string(m.wall_s / sync_wall).substr(0, 4) + "x";
       std::printf("%-12s %-*s %-5s %10s %10s %10s %7lld %9s %10s %6s %9s\n",
-                  g.chapter == last_chapter ? "" : g.chapter.c_str(), pw, point.c_str(), v, wb::human_seconds(m.wall_s).c_str(),
-                  wb::human_seconds(m.latency.p50_us / 1e6).c_str(), wb::human_seconds(m.latency.p99_us / 1e6).c_str(),
-                  static_cast<long long>(m.resources.peak_threads),
+                  g.chapter == last_chapter ? "" : g.chapter.c_str(), pw, point.c_str(), v,
+                  wb::human_seconds(m.wall_s).c_str(), wb::human_seconds(m.latency.p50_us / 1e6).c_str(),
+                  wb::human_seconds(m.latency.p99_us / 1e6).c_str(), static_cast<long long>(m.resources.peak_threads),
                   wb::human_kib(static_cast<double>(m.resources.peak_rss_kib)).c_str(),
                   wb::human_seconds(m.resources.cpu_user_s + m.resources.cpu_sys_s).c_str(), ok.c_str(), ratio.c_str());
       last_chapter = g.chapter;

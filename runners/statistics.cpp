@@ -27,7 +27,8 @@ std::pair<double, double> central_interval(std::vector<double>& xs, double confi
   std::sort(xs.begin(), xs.end());
   const double tail = (1.0 - confidence) / 2.0;
   const auto at = [&](double q) {
-    const auto idx = static_cast<std::size_t>(std::clamp(q * static_cast<double>(xs.size()), 0.0, static_cast<double>(xs.size() - 1)));
+    const auto idx = static_cast<std::size_t>(
+        std::clamp(q * static_cast<double>(xs.size()), 0.0, static_cast<double>(xs.size() - 1)));
     return xs[idx];
   };
   return {at(tail), at(1.0 - tail)};
@@ -107,8 +108,8 @@ double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b
   return std::min(1.0, std::erfc(z / std::sqrt(2.0)));
 }
 
-std::pair<double, double> bootstrap_change_ci(const std::vector<double>& a, const std::vector<double>& b, double confidence,
-                                              int resamples, std::uint64_t seed) {
+std::pair<double, double> bootstrap_change_ci(const std::vector<double>& a, const std::vector<double>& b,
+                                              double confidence, int resamples, std::uint64_t seed) {
   if (a.empty() || b.empty()) return {0, 0};
   std::vector<double> changes;
   changes.reserve(static_cast<std::size_t>(resamples));

@@ -74,8 +74,12 @@ int main(int argc, char** argv) {
   run->add_option("--set", sets, "set a parameter for every trial: KEY=VALUE (repeatable)")->type_name("K=V");
   run->add_option("--sweep", sweeps, "run each value: KEY=V1,V2,... (repeatable: the cartesian product)")
       ->type_name("K=V,...");
-  run->add_option("--repeat", repeat, "trials per variant and parameter point")->check(CLI::Range(1, 1000))->capture_default_str();
-  run->add_option("--mode", mode, "variants to run")->check(CLI::IsMember({"sync", "async", "both"}))->capture_default_str();
+  run->add_option("--repeat", repeat, "trials per variant and parameter point")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  run->add_option("--mode", mode, "variants to run")
+      ->check(CLI::IsMember({"sync", "async", "both"}))
+      ->capture_default_str();
   run->add_option("--out", out, "results file (written atomically; every trial journaled in OUT.journal at once)")
       ->capture_default_str();
   run->add_option("--trial-timeout", trial_timeout, "seconds before the watchdog kills a trial")
@@ -90,19 +94,24 @@ int main(int argc, char** argv) {
   std::string check_path, check_json;
   check->add_option("results", check_path, "results file")->required();
   check->add_option("--json", check_json, "also write the verdicts as JSON to this file ('-' = stdout)");
-  check->footer("Exit: 0 all hold, 1 one failed, 3 the file lacks trials an invariant needs, 2 bad input.\n"
-                "Claims never change the exit code: see `workbench claims`.");
+  check->footer(
+      "Exit: 0 all hold, 1 one failed, 3 the file lacks trials an invariant needs, 2 bad input.\n"
+      "Claims never change the exit code: see `workbench claims`.");
 
-  auto* claims = app.add_subcommand("claims", "the claims ledger: a verdict per claim of the source analysis on this run's machine");
+  auto* claims = app.add_subcommand(
+      "claims", "the claims ledger: a verdict per claim of the source analysis on this run's machine");
   std::string claims_path, claims_json, claims_baseline;
   std::string claims_catalog = std::string(WB_SOURCE_ROOT) + "/results/claims.json";
   bool fail_on_change = false, catalog_only = false;
   claims->add_option("results", claims_path, "results file");
   claims->add_option("--json", claims_json, "also write the ledger as JSON to this file ('-' = stdout)");
   claims->add_option("--baseline", claims_baseline, "an earlier results file: print the verdicts that changed");
-  claims->add_flag("--fail-on-change", fail_on_change, "with --baseline: exit 1 when a verdict flipped on the same host");
-  claims->add_flag("--catalog", catalog_only, "print CLAIMS.md: every claim and the chapters of this build that test it");
-  app.add_option("--claims-catalog", claims_catalog, "the claims the source analysis makes (JSON)")->capture_default_str();
+  claims->add_flag("--fail-on-change", fail_on_change,
+                   "with --baseline: exit 1 when a verdict flipped on the same host");
+  claims->add_flag("--catalog", catalog_only,
+                   "print CLAIMS.md: every claim and the chapters of this build that test it");
+  app.add_option("--claims-catalog", claims_catalog, "the claims the source analysis makes (JSON)")
+      ->capture_default_str();
   claims->footer(
       "Verdicts: holds, does not hold, inconclusive (the repetitions' spread straddles the bound, or one\n"
       "repetition), mixed (chapters or points disagree), not measured.  Exit 0 whatever the verdicts; 1 with\n"
@@ -115,11 +124,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> metrics;
   compare->add_option("old", old_path, "baseline results file")->required();
   compare->add_option("new", new_path, "results file to judge")->required();
-  compare->add_option("--metric", metrics, "metrics to compare (repeatable; default: wall, throughput, p50, p99, cpu, RSS, threads)");
+  compare->add_option("--metric", metrics,
+                      "metrics to compare (repeatable; default: wall, throughput, p50, p99, cpu, RSS, threads)");
   compare->add_option("--threshold", copts.threshold, "relative change below which a difference is noise")
       ->check(CLI::Range(0.0, 10.0))
       ->capture_default_str();
-  compare->add_option("--alpha", copts.alpha, "significance level")->check(CLI::Range(0.0001, 0.5))->capture_default_str();
+  compare->add_option("--alpha", copts.alpha, "significance level")
+      ->check(CLI::Range(0.0001, 0.5))
+      ->capture_default_str();
   compare->add_option("--json", compare_json, "also write the diff as JSON to this file ('-' = stdout)");
   compare->add_flag("--fail-on-regression", fail_on_regression, "exit 1 when a metric got worse beyond noise");
   compare->add_flag("--changed-only", changed_only, "print only the metrics that changed beyond noise");
@@ -165,7 +177,8 @@ int main(int argc, char** argv) {
       } catch (const std::runtime_error& e) {
         throw UsageError(e.what());
       }
-      std::cerr << "workbench: " << recover_out << " rebuilt with " << n << " trials from " << recover_out << ".journal\n";
+      std::cerr << "workbench: " << recover_out << " rebuilt with " << n << " trials from " << recover_out
+                << ".journal\n";
       return 0;
     }
     // The build's current declarations, when there is a build; a file's own otherwise.
@@ -174,9 +187,9 @@ int main(int argc, char** argv) {
       if (!std::filesystem::exists(manifest)) return current;
       const json doc = results_path.empty() ? json{{"trials", json::array()}} : load_results(results_path);
       for (auto& c : load_manifest(manifest)) {
-        const bool used = results_path.empty() || std::any_of(doc["trials"].begin(), doc["trials"].end(), [&](const json& t) {
-                            return t.value("chapter", "") == c.name;
-                          });
+        const bool used =
+            results_path.empty() || std::any_of(doc["trials"].begin(), doc["trials"].end(),
+                                                [&](const json& t) { return t.value("chapter", "") == c.name; });
         if (used) current[c.name] = describe_chapter(c);
       }
       return current;

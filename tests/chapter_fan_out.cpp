@@ -26,7 +26,8 @@ double counter(const json& rec, const char* name) { return rec["counters"][name]
 }  // namespace
 
 TEST_CASE("both variants fan in the same answers to the same digest, failures included", "[fan-out]") {
-  const auto recs = run_both({"--tasks", "60", "--delay-ms", "5", "--jitter-ms", "5", "--fail-rate", "0.2", "--bytes", "100"});
+  const auto recs =
+      run_both({"--tasks", "60", "--delay-ms", "5", "--jitter-ms", "5", "--fail-rate", "0.2", "--bytes", "100"});
   for (const auto& r : recs) {
     INFO(r.dump());
     CHECK(r["status"] == "ok");
@@ -39,9 +40,11 @@ TEST_CASE("both variants fan in the same answers to the same digest, failures in
   CHECK(counter(recs[0], "calls_failed") == counter(recs[1], "calls_failed"));  // --seed decides which
 }
 
-TEST_CASE("collect-all waits for every call; fail-fast returns at the first failure and cancels the rest", "[fan-out]") {
+TEST_CASE("collect-all waits for every call; fail-fast returns at the first failure and cancels the rest",
+          "[fan-out]") {
   // Failing calls fail at once; good ones take 3 s.
-  const std::vector<std::string> common = {"--tasks", "30", "--delay-ms", "3000", "--jitter-ms", "0", "--fail-rate", "0.2"};
+  const std::vector<std::string> common = {"--tasks",     "30", "--delay-ms",  "3000",
+                                           "--jitter-ms", "0",  "--fail-rate", "0.2"};
   auto with = [&](const char* policy) {
     auto a = common;
     a.push_back("--policy");
@@ -79,8 +82,8 @@ TEST_CASE("a finished thread holds its memory until it is joined", "[fan-out]") 
   // 400 short calls, 40 at a time (gathered, so 40 threads certainly coexist).  Joined as they
   // finish, at most the threads of calls in flight (plus a few not yet reaped) are unjoined;
   // kept until the fan-in, all 400 are.
-  const std::vector<std::string> common = {"--mode", "sync", "--tasks", "400", "--delay-ms", "5", "--jitter-ms", "0",
-                                           "--max-in-flight", "40", "--gather-calls", "40"};
+  const std::vector<std::string> common = {"--mode",      "sync", "--tasks",         "400", "--delay-ms",     "5",
+                                           "--jitter-ms", "0",    "--max-in-flight", "40",  "--gather-calls", "40"};
   auto run_sync = [&](const char* join) {
     auto args = common;
     args.insert(args.end(), {"--join-threads", join});
@@ -101,8 +104,8 @@ TEST_CASE("a finished thread holds its memory until it is joined", "[fan-out]") 
 
 TEST_CASE("--max-in-flight bounds the calls running at once in both variants", "[fan-out]") {
   // Gathered in fives: five calls are certainly in flight together, and never more.
-  const auto recs = run_both({"--tasks", "40", "--delay-ms", "250", "--jitter-ms", "0", "--max-in-flight", "5",
-                              "--gather-calls", "5"});
+  const auto recs = run_both(
+      {"--tasks", "40", "--delay-ms", "250", "--jitter-ms", "0", "--max-in-flight", "5", "--gather-calls", "5"});
   for (const auto& r : recs) {
     INFO(r["variant"]);
     CHECK(counter(r, "peak_in_flight") == 5);
@@ -118,11 +121,12 @@ TEST_CASE("--max-in-flight bounds the calls running at once in both variants", "
 }
 
 TEST_CASE("--gather-calls that could never complete is refused before the run", "[fan-out]") {
-  test::expect_usage_errors(exe(), test::UsageCases{
-      {{"--tasks", "10", "--gather-calls", "20"}, "--gather-calls"},
-      {{"--tasks", "10", "--gather-calls", "3"}, "--gather-calls"},
-      {{"--tasks", "10", "--gather-calls", "10", "--max-in-flight", "5"}, "--gather-calls"},
-  });
+  test::expect_usage_errors(exe(),
+                            test::UsageCases{
+                                {{"--tasks", "10", "--gather-calls", "20"}, "--gather-calls"},
+                                {{"--tasks", "10", "--gather-calls", "3"}, "--gather-calls"},
+                                {{"--tasks", "10", "--gather-calls", "10", "--max-in-flight", "5"}, "--gather-calls"},
+                            });
 }
 
 TEST_CASE("an unreachable backend makes every call fail, cleanly", "[fan-out]") {
@@ -136,10 +140,10 @@ TEST_CASE("an unreachable backend makes every call fail, cleanly", "[fan-out]") 
 
 TEST_CASE("fan-out: bad input exits 2 naming the option", "[fan-out]") {
   test::expect_usage_errors(exe(), test::UsageCases{
-      {{"--tasks", "0"}, "--tasks"},
-      {{"--fail-rate", "1.5"}, "--fail-rate"},
-      {{"--policy", "some"}, "--policy"},
-      {{"--backend", "localhost"}, "--backend"},
-      {{"--backend", "127.0.0.1:99999"}, "--backend"},
-  });
+                                       {{"--tasks", "0"}, "--tasks"},
+                                       {{"--fail-rate", "1.5"}, "--fail-rate"},
+                                       {{"--policy", "some"}, "--policy"},
+                                       {{"--backend", "localhost"}, "--backend"},
+                                       {{"--backend", "127.0.0.1:99999"}, "--backend"},
+                                   });
 }

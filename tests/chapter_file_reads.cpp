@@ -75,9 +75,11 @@ TEST_CASE("both variants compute the digest that an independent reader computes"
   wb::TempDir dir("wb-fr");
   make_files(dir.path());
   const auto want = independent_digest(dir.path());
-  for (const auto& extra : std::vector<std::vector<std::string>>{
-           {}, {"--concurrency", "3"}, {"--chunk-kib", "1"}, {"--backend", "pool", "--concurrency", "2"},
-           {"--cache", "cold"}}) {
+  for (const auto& extra : std::vector<std::vector<std::string>>{{},
+                                                                 {"--concurrency", "3"},
+                                                                 {"--chunk-kib", "1"},
+                                                                 {"--backend", "pool", "--concurrency", "2"},
+                                                                 {"--cache", "cold"}}) {
     std::vector<std::string> args = {"--dir", dir.path(), "--mode", "both"};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto recs = run_json(args);
@@ -109,15 +111,15 @@ TEST_CASE("generated files: same seed, same digest in both variants; another see
 TEST_CASE("bad input exits 2 with a message naming the option", "[file-reads]") {
   wb::TempDir empty("wb-fr-empty");
   test::expect_usage_errors(exe(), test::UsageCases{
-      {{"--files", "0"}, "--files"},
-      {{"--concurrency", "5000"}, "--concurrency"},
-      {{"--size-kib", "-1"}, "--size-kib"},
-      {{"--cache", "lukewarm"}, "--cache"},
-      {{"--dir", "/no/such/dir"}, "--dir"},
-      {{"--dir", empty.path()}, "--dir"},
-      {{"--dir", empty.path(), "--mode", "async"}, "--dir"},
-      {{"--bogus"}, "--bogus"},
-  });
+                                       {{"--files", "0"}, "--files"},
+                                       {{"--concurrency", "5000"}, "--concurrency"},
+                                       {{"--size-kib", "-1"}, "--size-kib"},
+                                       {{"--cache", "lukewarm"}, "--cache"},
+                                       {{"--dir", "/no/such/dir"}, "--dir"},
+                                       {{"--dir", empty.path()}, "--dir"},
+                                       {{"--dir", empty.path(), "--mode", "async"}, "--dir"},
+                                       {{"--bogus"}, "--bogus"},
+                                   });
 }
 
 TEST_CASE("a file that vanished before it was read fails the run with exit 1 and names it", "[file-reads]") {
@@ -163,7 +165,8 @@ TEST_CASE("sync keeps one thread per file in flight; io_uring keeps them all on 
     WARN("io_uring unavailable here: " << recs[1]["info"]["backend"]);
     CHECK(recs[1]["metrics"]["peak_threads"] >= 2);
   }
-  const auto pool = run_json({"--files", "4", "--size-kib", "4", "--concurrency", "2", "--backend", "pool", "--mode", "async"});
+  const auto pool =
+      run_json({"--files", "4", "--size-kib", "4", "--concurrency", "2", "--backend", "pool", "--mode", "async"});
   REQUIRE(pool.size() == 1);
   CHECK_THAT(pool[0]["info"]["backend"].get<std::string>(), Catch::Contains("thread pool"));
   CHECK(pool[0]["metrics"]["peak_threads"] >= 2);

@@ -49,13 +49,16 @@ struct Raw {
     REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
   }
   ~Raw() { ::close(fd); }
-  bool send(const std::string& s) { return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); }
+  bool send(const std::string& s) {
+    return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+  }
   // Everything until the peer closes, or nullopt if it is still open after `limit`.
   std::optional<std::string> read_to_close(std::chrono::milliseconds limit) {
     std::string out;
     const auto until = std::chrono::steady_clock::now() + limit;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
       pollfd p{fd, POLLIN, 0};
       if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0) return std::nullopt;
       char buf[4096];
@@ -69,7 +72,8 @@ struct Raw {
     std::string out;
     const auto until = std::chrono::steady_clock::now() + limit;
     while (out.find(marker) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
       pollfd p{fd, POLLIN, 0};
       if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0) return std::nullopt;
       char buf[4096];
@@ -105,7 +109,8 @@ test::Ran curl(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("curl: both servers answer /work, /healthz and /readyz, and keep the connection alive", "[http-service][clients]") {
+TEST_CASE("curl: both servers answer /work, /healthz and /readyz, and keep the connection alive",
+          "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model);
     INFO(model);
@@ -141,7 +146,8 @@ TEST_CASE("readyz says 503 starting until start-up is done, healthz 200 all alon
   }
 }
 
-TEST_CASE("SIGTERM drains: an in-flight request finishes, idle keep-alive connections close, exit 0", "[http-service][clients]") {
+TEST_CASE("SIGTERM drains: an in-flight request finishes, idle keep-alive connections close, exit 0",
+          "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model, {"--drain-ms", "5000"});
     INFO(model);
@@ -192,7 +198,8 @@ TEST_CASE("over --max-connections a connection is answered 503 and closed", "[ht
   }
 }
 
-TEST_CASE("a slowloris client loses its connection at the read timeout, an idle one at the idle timeout", "[http-service][clients]") {
+TEST_CASE("a slowloris client loses its connection at the read timeout, an idle one at the idle timeout",
+          "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model, {"--read-timeout-ms", "300", "--idle-timeout-ms", "300"});
     INFO(model);
@@ -278,8 +285,8 @@ TEST_CASE("the chapter measures the server, not the client: a thread per connect
 }
 
 TEST_CASE("open loop measures latency from the schedule and keeps the uncorrected figure", "[http-service]") {
-  const auto r = test::run({chapter_exe(), "--mode", "async", "--connections", "4", "--rate", "400", "--duration-ms", "500",
-                            "--delay-ms", "1", "--json", "-"});
+  const auto r = test::run({chapter_exe(), "--mode", "async", "--connections", "4", "--rate", "400", "--duration-ms",
+                            "500", "--delay-ms", "1", "--json", "-"});
   INFO(r.err);
   REQUIRE(r.code() == 0);
   const auto rec = test::json_lines(r.out).at(0);
@@ -292,9 +299,9 @@ TEST_CASE("open loop measures latency from the schedule and keeps the uncorrecte
 }
 
 TEST_CASE("http-service refuses bad knobs naming the option", "[http-service]") {
-  test::expect_usage_errors(chapter_exe(), {{{"--connections", "0"}, "--connections"},
-                                            {{"--shape", "diagonal"}, "--shape"},
-                                            {{"--rate", "-1"}, "--rate"}});
+  test::expect_usage_errors(
+      chapter_exe(),
+      {{{"--connections", "0"}, "--connections"}, {{"--shape", "diagonal"}, "--shape"}, {{"--rate", "-1"}, "--rate"}});
   const auto r = test::run({server_exe(), "--model", "threads"});
   CHECK(r.code() == 2);
 }

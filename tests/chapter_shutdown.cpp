@@ -101,8 +101,8 @@ TEST_CASE("the drain deadline aborts what is left; the self-sent signal works un
 
 TEST_CASE("shutdown: bad input exits 2 naming the option", "[shutdown]") {
   test::expect_usage_errors(exe(), test::UsageCases{
-      {{"--workers", "0"}, "--workers"},
-      {{"--drain-ms", "-5"}, "--drain-ms"},
-      {{"--queue-capacity", "0"}, "--queue-capacity"},
-  });
+                                       {{"--workers", "0"}, "--workers"},
+                                       {{"--drain-ms", "-5"}, "--drain-ms"},
+                                       {{"--queue-capacity", "0"}, "--queue-capacity"},
+                                   });
 }

@@ -22,7 +22,7 @@ json run_one(const std::string& mode, std::vector<std::string> args) {
 double counter(const json& rec, const char* name) { return rec["counters"][name].get<double>(); }
 
 // Every call stalls: the backend never answers.
-const std::vector<std::string> kAllStall = {"--calls", "4", "--concurrency", "4", "--stall-rate", "1",
+const std::vector<std::string> kAllStall = {"--calls",     "4", "--concurrency", "4",  "--stall-rate", "1",
                                             "--slow-rate", "0", "--deadline-ms", "100"};
 
 std::vector<std::string> with(std::vector<std::string> a, const char* k, const char* v) {
@@ -55,7 +55,7 @@ TEST_CASE("asio's timeout and the polled socket leave nothing running; future::w
   CHECK(counter(run_one("async", kAllStall), "still_running") == 0);
   CHECK(counter(run_one("sync", with(kAllStall, "--sync-timeout", "socket")), "still_running") == 0);
   const auto future = run_one("sync", with(kAllStall, "--sync-timeout", "future"));
-  CHECK(counter(future, "still_running") == 4);  // each stalled call still holds a thread and a socket
+  CHECK(counter(future, "still_running") == 4);           // each stalled call still holds a thread and a socket
   CHECK(future["metrics"]["peak_threads"] >= 4 + 4 + 1);  // workers, abandoned calls, main
 }
 
@@ -63,8 +63,8 @@ TEST_CASE("slow, stalled and fast calls end the same way in both variants", "[ti
   for (const char* how : {"future", "socket"}) {
     // A fast call takes at most half its deadline: 100 ms of margin here, more than a sanitizer
     // build beside a compile adds to a loopback call.
-    const auto args = std::vector<std::string>{exe(), "--calls", "30", "--deadline-ms", "200", "--sync-timeout", how,
-                                               "--json", "-"};
+    const auto args =
+        std::vector<std::string>{exe(), "--calls", "30", "--deadline-ms", "200", "--sync-timeout", how, "--json", "-"};
     const auto r = test::run(args);
     INFO(r.err);
     REQUIRE(r.code() == 0);
@@ -79,9 +79,9 @@ TEST_CASE("slow, stalled and fast calls end the same way in both variants", "[ti
 
 TEST_CASE("timeouts: bad input exits 2 naming the option", "[timeouts]") {
   test::expect_usage_errors(exe(), test::UsageCases{
-      {{"--deadline-ms", "0"}, "--deadline-ms"},
-      {{"--sync-timeout", "maybe"}, "--sync-timeout"},
-      {{"--stall-rate", "2"}, "--stall-rate"},
-      {{"--calls", "0"}, "--calls"},
-  });
+                                       {{"--deadline-ms", "0"}, "--deadline-ms"},
+                                       {{"--sync-timeout", "maybe"}, "--sync-timeout"},
+                                       {{"--stall-rate", "2"}, "--stall-rate"},
+                                       {{"--calls", "0"}, "--calls"},
+                                   });
 }

@@ -14,7 +14,7 @@ namespace {
 
 struct Params {
   std::int64_t ops = 5;
-  std::string behaviour = "ok";     // ok | hang | crash | fail
+  std::string behaviour = "ok";       // ok | hang | crash | fail
   std::string only_variant = "both";  // the behaviour applies to this variant; the other is ok
 };
 
@@ -22,7 +22,8 @@ struct Params {
 
 int main(int argc, char** argv) {
   Params params;
-  wb::Chapter chapter({.name = "fake", .title = "a chapter for testing the runner", .sections = {}, .claims = {}, .ops_unit = "op"});
+  wb::Chapter chapter(
+      {.name = "fake", .title = "a chapter for testing the runner", .sections = {}, .claims = {}, .ops_unit = "op"});
   chapter.knob("--ops", params.ops, "operations", 0, 1'000'000, "ops");
   chapter.knob("--behaviour", params.behaviour, "what the variant does", {"ok", "hang", "crash", "fail"});
   chapter.knob("--only-variant", params.only_variant, "which variant misbehaves", {"both", "sync", "async"});

@@ -75,8 +75,8 @@ TEST_CASE("a sweep with repetitions runs sync and async alternately, one process
 TEST_CASE("a hung trial is killed by the watchdog, recorded as timeout, and the run goes on", "[runner]") {
   Setup s;
   const auto t0 = std::chrono::steady_clock::now();
-  const auto r = test::run(s.cmd({"--set", "behaviour=hang", "--set", "only_variant=async", "--repeat", "2",
-                                  "--trial-timeout", "0.5"}));
+  const auto r = test::run(
+      s.cmd({"--set", "behaviour=hang", "--set", "only_variant=async", "--repeat", "2", "--trial-timeout", "0.5"}));
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(r.code() == 1);  // not every trial was ok
   const auto trials = wb::read_results(s.out)["trials"];
@@ -295,7 +295,9 @@ TEST_CASE("export writes Google Benchmark JSON and merge keeps the hosts apart",
   CHECK(g["benchmarks"].size() > 0);
   CHECK(g["benchmarks"][0].contains("real_time"));
 
-  REQUIRE(test::run({w, "merge", fixture("base.json"), fixture("other-host.json"), "-o", tmp.file("class.json")}).code() == 0);
+  REQUIRE(
+      test::run({w, "merge", fixture("base.json"), fixture("other-host.json"), "-o", tmp.file("class.json")}).code() ==
+      0);
   const auto merged = wb::read_results(tmp.file("class.json"));
   CHECK(merged["sources"].size() == 2);
   CHECK(test::run({w, "check", tmp.file("class.json")}).code() == 0);
@@ -316,11 +318,13 @@ TEST_CASE("claims prints a verdict per claim with its evidence and never fails, 
   CHECK(ledger["claims"].size() == 28);
 
   // Against a baseline: the same host's flip fails with --fail-on-change; another host's does not.
-  const auto flip = test::run({w, "claims", fixture("broken.json"), "--baseline", fixture("base.json"), "--fail-on-change"});
+  const auto flip =
+      test::run({w, "claims", fixture("broken.json"), "--baseline", fixture("base.json"), "--fail-on-change"});
   CHECK(flip.code() == 1);
   CHECK_THAT(flip.out, Catch::Contains("FLIPPED on the same host"));
   CHECK(test::run({w, "claims", fixture("broken.json"), "--baseline", fixture("base.json")}).code() == 0);
-  const auto other = test::run({w, "claims", fixture("other-host.json"), "--baseline", fixture("broken.json"), "--fail-on-change"});
+  const auto other =
+      test::run({w, "claims", fixture("other-host.json"), "--baseline", fixture("broken.json"), "--fail-on-change"});
   CHECK(other.code() == 0);
   CHECK_THAT(other.out, Catch::Contains("differs on another host"));
   CHECK(test::run({w, "claims", fixture("base.json"), "--fail-on-change"}).code() == 2);

@@ -22,7 +22,8 @@ namespace {
 
 json fixture(const std::string& name) { return wb::read_results(test::exe_from_env("WB_FIXTURES") + "/" + name); }
 
-json trial(const std::string& variant, json params, double wall, std::int64_t threads, const std::string& status = "ok") {
+json trial(const std::string& variant, json params, double wall, std::int64_t threads,
+           const std::string& status = "ok") {
   return {{"chapter", "c"},
           {"variant", variant},
           {"params", std::move(params)},
@@ -45,10 +46,17 @@ json description_with(json expectations) {
   return {{"c", {{"name", "c"}, {"options", json::array()}, {"expectations", std::move(expectations)}}}};
 }
 
-json expectation(const std::string& id, const std::string& lhs, const std::string& op, double factor, const std::string& rhs,
-                 json where = json::object(), json lhs_where = json::object(), json rhs_where = json::object()) {
-  return {{"id", id},     {"lhs", lhs},       {"op", op},           {"factor", factor}, {"rhs", rhs},
-          {"where", where}, {"lhs_where", lhs_where}, {"rhs_where", rhs_where}};
+json expectation(const std::string& id, const std::string& lhs, const std::string& op, double factor,
+                 const std::string& rhs, json where = json::object(), json lhs_where = json::object(),
+                 json rhs_where = json::object()) {
+  return {{"id", id},
+          {"lhs", lhs},
+          {"op", op},
+          {"factor", factor},
+          {"rhs", rhs},
+          {"where", where},
+          {"lhs_where", lhs_where},
+          {"rhs_where", rhs_where}};
 }
 
 }  // namespace
@@ -127,28 +135,33 @@ TEST_CASE("an expectation holds, fails or lacks trials, on medians of the succes
   const json doc = doc_of({trial("sync", {{"n", 1}}, 1.0, 100), trial("async", {{"n", 1}}, 1.1, 2),
                            trial("async", {{"n", 1}}, 9.0, 90, "failed"), trial("async", {{"n", 1}}, 1.2, 3)});
   SECTION("pass, with the margin") {
-    const auto r = check_expectations(doc, description_with({expectation("t", "async.peak_threads", "<=", 0.25, "sync.peak_threads")}));
+    const auto r = check_expectations(
+        doc, description_with({expectation("t", "async.peak_threads", "<=", 0.25, "sync.peak_threads")}));
     REQUIRE(r.verdicts.size() == 1);
     CHECK(r.verdicts[0].status == "pass");
     CHECK(r.verdicts[0].margin == Approx(25.0 / 2.5));  // median of 2 and 3; the failed 90 is ignored
     CHECK(r.exit_code() == 0);
   }
   SECTION("fail") {
-    const auto r = check_expectations(doc, description_with({expectation("w", "async.wall_s", "<", 1.0, "sync.wall_s")}));
+    const auto r =
+        check_expectations(doc, description_with({expectation("w", "async.wall_s", "<", 1.0, "sync.wall_s")}));
     CHECK(r.verdicts.at(0).status == "fail");
     CHECK(r.exit_code() == 1);
   }
   SECTION("a constant on the right, text equality") {
-    const auto r = check_expectations(doc, description_with({expectation("k", "async.lost", "<=", 1.0, "0"),
-                                                             expectation("d", "async.result_digest", "==", 1.0, "sync.result_digest")}));
+    const auto r = check_expectations(
+        doc, description_with({expectation("k", "async.lost", "<=", 1.0, "0"),
+                               expectation("d", "async.result_digest", "==", 1.0, "sync.result_digest")}));
     CHECK(r.verdicts.at(0).status == "pass");
     CHECK(r.verdicts.at(1).status == "pass");
   }
   SECTION("missing: no trial at the point, or only failed ones") {
-    auto r = check_expectations(doc, description_with({expectation("m", "async.wall_s", "<", 1.0, "sync.wall_s", {{"n", 2}})}));
+    auto r = check_expectations(
+        doc, description_with({expectation("m", "async.wall_s", "<", 1.0, "sync.wall_s", {{"n", 2}})}));
     CHECK(r.verdicts.at(0).status == "missing");
     CHECK(r.exit_code() == 3);
-    const json failed_only = doc_of({trial("sync", {{"n", 1}}, 1.0, 100), trial("async", {{"n", 1}}, 1.0, 2, "failed")});
+    const json failed_only =
+        doc_of({trial("sync", {{"n", 1}}, 1.0, 100), trial("async", {{"n", 1}}, 1.0, 2, "failed")});
     r = check_expectations(failed_only, description_with({expectation("m", "async.wall_s", "<", 1.0, "sync.wall_s")}));
     CHECK(r.verdicts.at(0).status == "missing");
   }
@@ -162,10 +175,11 @@ TEST_CASE("an expectation holds, fails or lacks trials, on medians of the succes
 }
 
 TEST_CASE("one variant at two points pairs each lhs point with its rhs_where twin", "[analysis]") {
-  const json doc = doc_of({trial("async", {{"n", 1}, {"k", "a"}}, 10.0, 1), trial("async", {{"n", 16}, {"k", "a"}}, 2.0, 1),
-                           trial("async", {{"n", 1}, {"k", "b"}}, 10.0, 1), trial("async", {{"n", 16}, {"k", "b"}}, 9.0, 1)});
-  const auto r = check_expectations(
-      doc, description_with({expectation("o", "async.wall_s", "<", 0.85, "async.wall_s", json::object(), {{"n", 16}}, {{"n", 1}})}));
+  const json doc =
+      doc_of({trial("async", {{"n", 1}, {"k", "a"}}, 10.0, 1), trial("async", {{"n", 16}, {"k", "a"}}, 2.0, 1),
+              trial("async", {{"n", 1}, {"k", "b"}}, 10.0, 1), trial("async", {{"n", 16}, {"k", "b"}}, 9.0, 1)});
+  const auto r = check_expectations(doc, description_with({expectation("o", "async.wall_s", "<", 0.85, "async.wall_s",
+                                                                       json::object(), {{"n", 16}}, {{"n", 1}})}));
   REQUIRE(r.verdicts.size() == 2);
   CHECK(r.verdicts[0].point["k"] == "a");
   CHECK(r.verdicts[0].status == "pass");
@@ -173,10 +187,12 @@ TEST_CASE("one variant at two points pairs each lhs point with its rhs_where twi
   CHECK(r.verdicts[1].status == "fail");
 }
 
-TEST_CASE("check on the fixtures: the base holds, the broken one fails, the incomplete one lacks trials", "[analysis]") {
+TEST_CASE("check on the fixtures: the base holds, the broken one fails, the incomplete one lacks trials",
+          "[analysis]") {
   CHECK(check_expectations(fixture("base.json"), chapter_descriptions(fixture("base.json"))).exit_code() == 0);
   CHECK(check_expectations(fixture("broken.json"), chapter_descriptions(fixture("broken.json"))).exit_code() == 1);
-  CHECK(check_expectations(fixture("incomplete.json"), chapter_descriptions(fixture("incomplete.json"))).exit_code() == 3);
+  CHECK(check_expectations(fixture("incomplete.json"), chapter_descriptions(fixture("incomplete.json"))).exit_code() ==
+        3);
 }
 
 TEST_CASE("compare flags a real regression and ignores noise", "[analysis]") {
@@ -225,7 +241,8 @@ TEST_CASE("compare reports trials that only one file has", "[analysis]") {
   CHECK(only_old);
 }
 
-TEST_CASE("the Google Benchmark export names trials by their non-default parameters and adds aggregates", "[analysis]") {
+TEST_CASE("the Google Benchmark export names trials by their non-default parameters and adds aggregates",
+          "[analysis]") {
   const json g = export_gbench(fixture("incomplete.json"));
   REQUIRE(g.contains("context"));
   CHECK(g["context"]["num_cpus"] == 2);

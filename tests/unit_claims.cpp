@@ -29,8 +29,8 @@ json doc_of(json trials, const std::string& host = "h") {
 
 json declaration(const std::string& id, const std::string& kind, const std::string& claim, const std::string& lhs,
                  const std::string& op, double factor, const std::string& rhs, json only_if = json::object()) {
-  return {{"id", id},   {"kind", kind},     {"claim", claim}, {"lhs", lhs},          {"op", op},
-          {"factor", factor}, {"rhs", rhs}, {"where", json::object()}, {"only_if", only_if}};
+  return {{"id", id},         {"kind", kind}, {"claim", claim},          {"lhs", lhs},        {"op", op},
+          {"factor", factor}, {"rhs", rhs},   {"where", json::object()}, {"only_if", only_if}};
 }
 
 json described(json declarations) {
@@ -48,7 +48,8 @@ json doc_with_walls(std::vector<double> a, std::vector<double> s, const std::str
 const json kFaster = described({declaration("faster", "claim", "C7", "async.wall_s", "<=", 1.0, "sync.wall_s")});
 
 std::vector<ClaimInfo> catalog() {
-  return {{"C3", {"2.2"}, "same result", ""}, {"C7", {"3.2"}, "async is more efficient", ""},
+  return {{"C3", {"2.2"}, "same result", ""},
+          {"C7", {"3.2"}, "async is more efficient", ""},
           {"C8", {"4.1"}, "cheap switches", "a ping-pong"}};
 }
 
@@ -87,7 +88,8 @@ TEST_CASE("a claim is inconclusive when the spread straddles the bound, or there
 TEST_CASE("a claim never changes the exit code; a failed invariant does", "[claims]") {
   const json slower = doc_with_walls({3.0, 3.1, 2.9}, {2.0, 2.1, 1.9});
   CHECK(check_expectations(slower, kFaster).exit_code() == 0);
-  const auto as_invariant = described({declaration("faster", "invariant", "C7", "async.wall_s", "<=", 1.0, "sync.wall_s")});
+  const auto as_invariant =
+      described({declaration("faster", "invariant", "C7", "async.wall_s", "<=", 1.0, "sync.wall_s")});
   const auto r = check_expectations(slower, as_invariant);
   CHECK(r.verdicts.at(0).status == "fail");
   CHECK(r.exit_code() == 1);
@@ -98,7 +100,8 @@ TEST_CASE("a claim never changes the exit code; a failed invariant does", "[clai
 }
 
 TEST_CASE("only_if limits a declaration to the trials it speaks of; none of them: n/a, not a failure", "[claims]") {
-  const auto few = described({declaration("few", "invariant", "C6", "async.peak_threads", "<=", 1.0, "2", {{"backend", "io_uring"}})});
+  const auto few = described(
+      {declaration("few", "invariant", "C6", "async.peak_threads", "<=", 1.0, "2", {{"backend", "io_uring"}})});
   auto r = check_expectations(doc_of({trial("async", 1.0), trial("sync", 1.0)}), few);
   CHECK(r.verdicts.at(0).status == "pass");
   // Where the kernel refused io_uring the fallback pool has many threads: the statement says nothing.
@@ -120,7 +123,8 @@ TEST_CASE("verdicts combine: the same everywhere gives it, different ones give m
 TEST_CASE("the ledger has a row per claim, a verdict per chapter, and marks what is not measured", "[claims]") {
   const json doc = doc_with_walls({1.0, 1.1, 0.9}, {2.0, 2.1, 1.9});
   json descs = kFaster;
-  descs["c"]["expectations"].push_back(declaration("same", "invariant", "C3", "async.result_digest", "==", 1.0, "sync.result_digest"));
+  descs["c"]["expectations"].push_back(
+      declaration("same", "invariant", "C3", "async.result_digest", "==", 1.0, "sync.result_digest"));
   const auto ledger = build_ledger(check_expectations(doc, descs), catalog(), doc, descs);
   REQUIRE(ledger["claims"].size() == 3);
   CHECK(ledger["claims"][0]["id"] == "C3");
@@ -142,7 +146,9 @@ TEST_CASE("a flip between two runs of one host is a regression; across hosts it 
   const json before = doc_with_walls({1.0, 1.1, 0.9}, {2.0, 2.1, 1.9});
   const json after = doc_with_walls({3.0, 3.1, 2.9}, {2.0, 2.1, 1.9});
   const json blurred = doc_with_walls({1.0, 0.8, 1.3}, {1.05, 0.9, 1.2});
-  const auto ledger = [&](const json& d) { return build_ledger(check_expectations(d, kFaster), catalog(), d, kFaster); };
+  const auto ledger = [&](const json& d) {
+    return build_ledger(check_expectations(d, kFaster), catalog(), d, kFaster);
+  };
   auto changes = ledger_changes(ledger(before), ledger(after));
   REQUIRE(changes.size() == 1);
   CHECK(changes[0]["old"] == "holds");

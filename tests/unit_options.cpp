@@ -21,8 +21,14 @@ wb::Chapter demo(Knobs& k) {
   c.text_knob("--path", k.path, "a path", [](const std::string& p) {
     if (p == "bad") throw wb::UsageError("--path bad is not allowed");
   });
-  c.invariant({.id = "e1", .claim = "C3", .where = {{"tasks", 10}}, .lhs = "async.peak_threads", .op = "<", .factor = 0.5,
-            .rhs = "sync.peak_threads", .why = "because"});
+  c.invariant({.id = "e1",
+               .claim = "C3",
+               .where = {{"tasks", 10}},
+               .lhs = "async.peak_threads",
+               .op = "<",
+               .factor = 0.5,
+               .rhs = "sync.peak_threads",
+               .why = "because"});
   return c;
 }
 
@@ -31,7 +37,8 @@ wb::Chapter demo(Knobs& k) {
 TEST_CASE("values in range are accepted and bound to the scenario's variables", "[options]") {
   Knobs k;
   auto c = demo(k);
-  CHECK_FALSE(c.parse({"--tasks", "42", "--rate", "2", "--policy", "first", "--path", "/x", "--seed", "9"}).has_value());
+  CHECK_FALSE(
+      c.parse({"--tasks", "42", "--rate", "2", "--policy", "first", "--path", "/x", "--seed", "9"}).has_value());
   CHECK(k.tasks == 42);
   CHECK(k.rate == 2.0);
   CHECK(k.policy == "first");
@@ -41,9 +48,8 @@ TEST_CASE("values in range are accepted and bound to the scenario's variables", 
 
 TEST_CASE("a value out of range, an unknown choice or option, or a bad mode exits 2", "[options]") {
   const std::vector<std::vector<std::string>> bad = {
-      {"--tasks", "0"},   {"--tasks", "101"},   {"--tasks", "ten"}, {"--rate", "0.1"},
-      {"--policy", "x"},  {"--path", "bad"},    {"--nope"},         {"--mode", "parallel"},
-      {"--seed", "-1"},
+      {"--tasks", "0"},  {"--tasks", "101"}, {"--tasks", "ten"},     {"--rate", "0.1"}, {"--policy", "x"},
+      {"--path", "bad"}, {"--nope"},         {"--mode", "parallel"}, {"--seed", "-1"},
   };
   for (const auto& args : bad) {
     Knobs k;

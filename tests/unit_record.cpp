@@ -47,7 +47,8 @@ TEST_CASE("a results file of another schema major version is refused with a clea
   wb::TempDir dir("wb-test");
   const auto path = dir.file("r.json");
   std::ofstream(path) << R"({"schema": "workbench.results/2", "context": {}, "trials": []})";
-  REQUIRE_THROWS_WITH(wb::read_results(path), Catch::Contains("workbench.results/2") && Catch::Contains("reads workbench.results/1"));
+  REQUIRE_THROWS_WITH(wb::read_results(path),
+                      Catch::Contains("workbench.results/2") && Catch::Contains("reads workbench.results/1"));
   std::ofstream(path, std::ios::trunc) << R"({"trials": []})";
   REQUIRE_THROWS_WITH(wb::read_results(path), Catch::Contains("not a workbench results file"));
   std::ofstream(path, std::ios::trunc) << "{ not json";

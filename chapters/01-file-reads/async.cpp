@@ -26,7 +26,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   std::vector<std::uint64_t> digests(workload.size());
   std::size_t next_file = 0;  // one thread runs every coroutine: no atomics needed
   std::uint64_t bytes_read = 0;
-  FirstError error;  // the first failure stops the others, and is rethrown after run()
+  FirstError error;        // the first failure stops the others, and is rethrown after run()
   asio::io_context io(1);  // concurrency hint 1: this thread alone runs it
   FileReader reader(params, run);
 

@@ -27,18 +27,16 @@ wb::Chapter make_chapter(Params& p) {
                  .ops_unit = "file"});
   c.knob("--files", p.files, "how many files to generate", 1, 1'000'000, "files");
   c.knob("--size-kib", p.size_kib, "size of each generated file", 1, 1024 * 1024, "KiB");
-  c.text_knob("--dir", p.dir, "read the files of this directory instead of generating them",
-              [](const std::string& d) {
-                std::error_code ec;
-                if (!fs::is_directory(d, ec)) throw wb::UsageError("--dir " + d + " is not a directory");
-              });
+  c.text_knob("--dir", p.dir, "read the files of this directory instead of generating them", [](const std::string& d) {
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) throw wb::UsageError("--dir " + d + " is not a directory");
+  });
   c.text_knob("--tmp-dir", p.tmp_dir, "where generated files are written (and removed afterwards)",
               [](const std::string& d) {
                 std::error_code ec;
                 if (!fs::is_directory(d, ec)) throw wb::UsageError("--tmp-dir " + d + " is not a directory");
               });
-  c.knob("--cache", p.cache, "warm: files as the page cache has them; cold: dropped from it first",
-         {"warm", "cold"});
+  c.knob("--cache", p.cache, "warm: files as the page cache has them; cold: dropped from it first", {"warm", "cold"});
   c.knob("--process-ms", p.process_ms, "simulated work after each file is read", 0, 60'000, "ms");
   c.knob("--process-kind", p.process_kind,
          "cpu: the work keeps a core busy; wait: it waits (as for a reply from a service), holding no core",
@@ -57,12 +55,12 @@ wb::Chapter make_chapter(Params& p) {
   c.quick_sweep("concurrency", {"1", "16"});
 
   c.invariant({.id = "same-result",
-            .claim = "C3",
-            .where = {},
-            .lhs = "async.result_digest",
-            .op = "==",
-            .rhs = "sync.result_digest",
-            .why = "both variants read the same bytes, whatever order the files finished in"});
+               .claim = "C3",
+               .where = {},
+               .lhs = "async.result_digest",
+               .op = "==",
+               .rhs = "sync.result_digest",
+               .why = "both variants read the same bytes, whatever order the files finished in"});
   // Not "async <= a quarter of sync's threads": how many of the blocking variant's 16 threads
   // coexist depends on how fast the machine starts them against how fast a warm read ends.
   // What holds anywhere is the coroutine side's count — where io_uring ran; the thread-pool
@@ -77,26 +75,26 @@ wb::Chapter make_chapter(Params& p) {
                       "from one",
                .only_if = {{"backend", "io_uring"}}});
   c.claim({.id = "one-thread-keeps-up",
-            .claim = "C7",
-            .where = {{"concurrency", 16}, {"cache", "cold"}},
-            .lhs = "async.wall_s",
-            .op = "<=",
-            .factor = 1.5,
-            .rhs = "sync.wall_s",
-            .why = "from disk, one io_uring thread reads about as fast as 16 blocking threads (it is not "
-                   "faster: the disk is the limit)"});
+           .claim = "C7",
+           .where = {{"concurrency", 16}, {"cache", "cold"}},
+           .lhs = "async.wall_s",
+           .op = "<=",
+           .factor = 1.5,
+           .rhs = "sync.wall_s",
+           .why = "from disk, one io_uring thread reads about as fast as 16 blocking threads (it is not "
+                  "faster: the disk is the limit)"});
   for (const char* variant : {"sync", "async"}) {
     c.claim({.id = std::string("overlap-beats-sequence-") + variant,
-              .claim = "C2",
-              .where = {{"cache", "cold"}},
-              .lhs = std::string(variant) + ".wall_s",
-              .op = "<",
-              .factor = 0.85,
-              .rhs = std::string(variant) + ".wall_s",
-              .why = "16 reads in flight finish sooner than the same reads one after the other: the waits "
-                     "overlap (sections 1.1 vs 1.2), whichever model keeps them in flight",
-              .lhs_where = {{"concurrency", 16}},
-              .rhs_where = {{"concurrency", 1}}});
+             .claim = "C2",
+             .where = {{"cache", "cold"}},
+             .lhs = std::string(variant) + ".wall_s",
+             .op = "<",
+             .factor = 0.85,
+             .rhs = std::string(variant) + ".wall_s",
+             .why = "16 reads in flight finish sooner than the same reads one after the other: the waits "
+                    "overlap (sections 1.1 vs 1.2), whichever model keeps them in flight",
+             .lhs_where = {{"concurrency", 16}},
+             .rhs_where = {{"concurrency", 1}}});
   }
   return c;
 }
@@ -118,7 +116,7 @@ CacheState prepare_cache(const std::string& path, bool cold, bool was_written) {
   // Dirty pages cannot be dropped: a file we just wrote must reach the disk first.
   if (cold && was_written) ::fdatasync(fd);
   if (cold) ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) {
     const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     const auto len = static_cast<std::size_t>(st.st_size);
@@ -126,7 +124,8 @@ CacheState prepare_cache(const std::string& path, bool cold, bool was_written) {
       std::vector<unsigned char> vec((len + page - 1) / page);
       if (::mincore(m, len, vec.data()) == 0) {
         s.pages = vec.size();
-        s.resident = static_cast<std::uint64_t>(std::count_if(vec.begin(), vec.end(), [](unsigned char c) { return c & 1; }));
+        s.resident =
+            static_cast<std::uint64_t>(std::count_if(vec.begin(), vec.end(), [](unsigned char c) { return c & 1; }));
       }
       ::munmap(m, len);
     }
@@ -136,14 +135,19 @@ CacheState prepare_cache(const std::string& path, bool cold, bool was_written) {
 }
 
 std::string filesystem_of(const std::string& path) {
-  struct statfs sf{};
+  struct statfs sf {};
   if (::statfs(path.c_str(), &sf) != 0) return "unknown";
   switch (static_cast<unsigned long>(sf.f_type)) {
-    case TMPFS_MAGIC: return "tmpfs";
-    case EXT4_SUPER_MAGIC: return "ext4";
-    case XFS_SUPER_MAGIC: return "xfs";
-    case BTRFS_SUPER_MAGIC: return "btrfs";
-    case OVERLAYFS_SUPER_MAGIC: return "overlayfs";
+    case TMPFS_MAGIC:
+      return "tmpfs";
+    case EXT4_SUPER_MAGIC:
+      return "ext4";
+    case XFS_SUPER_MAGIC:
+      return "xfs";
+    case BTRFS_SUPER_MAGIC:
+      return "btrfs";
+    case OVERLAYFS_SUPER_MAGIC:
+      return "overlayfs";
     default: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(sf.f_type));
@@ -228,7 +232,8 @@ void Workload::report(wb::Run& run) const {
   run.counter("cache_resident_pct", resident_pct_);
   run.info("filesystem", filesystem_);
   const double wall = run.record().metrics.wall_s;
-  const double bytes = static_cast<double>(run.record().counters.count("bytes_read") ? run.record().counters.at("bytes_read") : 0);
+  const double bytes =
+      static_cast<double>(run.record().counters.count("bytes_read") ? run.record().counters.at("bytes_read") : 0);
   run.counter("mib_per_s", wall > 0 ? bytes / wall / (1024.0 * 1024.0) : 0.0);
 }
 

@@ -20,16 +20,16 @@
 namespace file_reads {
 
 struct Params {
-  std::int64_t files = 64;          // generated files
-  std::int64_t size_kib = 256;      // size of each generated file
-  std::string dir;                  // read this directory's files instead of generating
-  std::string tmp_dir = "/var/tmp"; // where generated files go (/tmp may be tmpfs: no cold cache)
-  std::string cache = "warm";       // warm | cold (page cache dropped for the files first)
-  std::int64_t process_ms = 0;      // simulated work after each file ...
-  std::string process_kind = "cpu"; // ... cpu: a busy core; wait: a pause (a call to a service)
-  std::int64_t concurrency = 1;     // files in flight: threads (sync) or coroutines (async)
-  std::int64_t chunk_kib = 64;      // bytes asked for by each read call
-  std::string backend = "auto";     // async only: io_uring | pool | auto
+  std::int64_t files = 64;           // generated files
+  std::int64_t size_kib = 256;       // size of each generated file
+  std::string dir;                   // read this directory's files instead of generating
+  std::string tmp_dir = "/var/tmp";  // where generated files go (/tmp may be tmpfs: no cold cache)
+  std::string cache = "warm";        // warm | cold (page cache dropped for the files first)
+  std::int64_t process_ms = 0;       // simulated work after each file ...
+  std::string process_kind = "cpu";  // ... cpu: a busy core; wait: a pause (a call to a service)
+  std::int64_t concurrency = 1;      // files in flight: threads (sync) or coroutines (async)
+  std::int64_t chunk_kib = 64;       // bytes asked for by each read call
+  std::string backend = "auto";      // async only: io_uring | pool | auto
 };
 
 wb::Chapter make_chapter(Params& params);

@@ -70,8 +70,8 @@ void run_call_threads(std::size_t n, const std::function<void(std::size_t)>& cal
   } catch (const std::system_error& e) {
     // The OS refused a thread (EAGAIN: kernel.threads-max, pid_max or ulimit -u).  Stop the
     // ones that run, wait for them, and fail the run saying how far it got.
-    const auto started = static_cast<std::size_t>(std::count_if(
-                             threads.begin(), threads.end(), [](const std::jthread& t) { return t.joinable(); })) +
+    const auto started = static_cast<std::size_t>(std::count_if(threads.begin(), threads.end(),
+                                                                [](const std::jthread& t) { return t.joinable(); })) +
                          joined;
     stop();
     threads.clear();

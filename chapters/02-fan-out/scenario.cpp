@@ -45,51 +45,54 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("peak_unjoined_threads", "threads",
                 "sync: most threads started and not yet joined at once (finished or not): each holds its stack");
   c.counter_doc("rss_per_call_kib", "KiB", "(peak RSS - RSS at start) / peak calls in flight");
-  c.counter_doc("kernel_thread_kib", "KiB", "peak threads x 16 KiB kernel stack: memory the kernel holds per thread, "
-                                            "outside RSS (a floor)");
+  c.counter_doc("kernel_thread_kib", "KiB",
+                "peak threads x 16 KiB kernel stack: memory the kernel holds per thread, "
+                "outside RSS (a floor)");
   c.counter_doc("mem_per_call_kib", "KiB", "(RSS growth + kernel_thread_kib) / peak calls in flight");
   c.quick_sweep("tasks", {"100", "10000"});
 
   c.invariant({.id = "same-result",
-            .claim = "C3",
-            .where = {{"fail_rate", 0.0}},
-            .lhs = "async.result_digest",
-            .op = "==",
-            .rhs = "sync.result_digest",
-            .why = "both variants fan in the same answers, whichever order the calls finished in"});
+               .claim = "C3",
+               .where = {{"fail_rate", 0.0}},
+               .lhs = "async.result_digest",
+               .op = "==",
+               .rhs = "sync.result_digest",
+               .why = "both variants fan in the same answers, whichever order the calls finished in"});
   c.invariant({.id = "few-threads-for-10k-calls",
-            .claim = "C6",
-            .where = {{"tasks", 10000}},
-            .lhs = "async.peak_threads",
-            .op = "<=",
-            .rhs = "4",
-            .why = "ten thousand calls in flight need no thread each: one thread waits on all their sockets"});
+               .claim = "C6",
+               .where = {{"tasks", 10000}},
+               .lhs = "async.peak_threads",
+               .op = "<=",
+               .rhs = "4",
+               .why = "ten thousand calls in flight need no thread each: one thread waits on all their sockets"});
   c.invariant({.id = "memory-per-call",
-            .claim = "C4",
-            .where = {{"tasks", 10000}},
-            .lhs = "async.mem_per_call_kib",
-            .op = "<",
-            .factor = 0.5,
-            .rhs = "sync.mem_per_call_kib",
-            .why = "a call in flight costs a thread (stack pages, kernel stack) in sync, a coroutine frame and a "
-                   "socket in async"});
+               .claim = "C4",
+               .where = {{"tasks", 10000}},
+               .lhs = "async.mem_per_call_kib",
+               .op = "<",
+               .factor = 0.5,
+               .rhs = "sync.mem_per_call_kib",
+               .why = "a call in flight costs a thread (stack pages, kernel stack) in sync, a coroutine frame and a "
+                      "socket in async"});
   for (const auto& [lhs, rhs] : {std::pair{"async", "sync"}, std::pair{"sync", "async"}}) {
     c.claim({.id = std::string("same-latency-when-the-backend-dominates-") + lhs,
-              .claim = "C2",
-              .where = {{"tasks", 100}},
-              .lhs = std::string(lhs) + ".fan_in_ms",
-              .op = "<=",
-              .factor = 1.25,
-              .rhs = std::string(rhs) + ".fan_in_ms",
-              .why = "at 100 calls both models wait for the slowest call; neither is faster when the backend's "
-                     "delay dominates"});
+             .claim = "C2",
+             .where = {{"tasks", 100}},
+             .lhs = std::string(lhs) + ".fan_in_ms",
+             .op = "<=",
+             .factor = 1.25,
+             .rhs = std::string(rhs) + ".fan_in_ms",
+             .why = "at 100 calls both models wait for the slowest call; neither is faster when the backend's "
+                    "delay dominates"});
   }
   return c;
 }
 
 Workload::Workload(const Params& p, std::int64_t seed) : BackendCalls(p.backend, static_cast<int>(p.backend_threads)) {
   // A group the calls can never complete would hold them forever.
-  if (p.gather_calls > p.tasks) throw wb::UsageError("--gather-calls " + std::to_string(p.gather_calls) + " is more than --tasks " + std::to_string(p.tasks));
+  if (p.gather_calls > p.tasks)
+    throw wb::UsageError("--gather-calls " + std::to_string(p.gather_calls) + " is more than --tasks " +
+                         std::to_string(p.tasks));
   if (p.gather_calls > 0 && p.max_in_flight > 0 && p.gather_calls > p.max_in_flight) {
     throw wb::UsageError("--gather-calls " + std::to_string(p.gather_calls) + " is more than --max-in-flight " +
                          std::to_string(p.max_in_flight) + ": the calls held back could never arrive");
@@ -104,7 +107,9 @@ Workload::Workload(const Params& p, std::int64_t seed) : BackendCalls(p.backend,
     wb::WorkRequest r;
     r.id = static_cast<std::uint64_t>(i);
     r.seed = static_cast<std::uint64_t>(seed);
-    r.delay_ms = p.delay_ms + (p.jitter_ms > 0 ? static_cast<std::int64_t>(rng.next() % static_cast<std::uint64_t>(p.jitter_ms + 1)) : 0);
+    r.delay_ms =
+        p.delay_ms +
+        (p.jitter_ms > 0 ? static_cast<std::int64_t>(rng.next() % static_cast<std::uint64_t>(p.jitter_ms + 1)) : 0);
     r.bytes = p.bytes;
     r.fail = p.fail_rate;
     r.gather = p.gather_calls;
@@ -128,7 +133,8 @@ CallResult ended_by(std::exception_ptr error, bool cancelled) {
 }
 
 std::string fan_in(const std::vector<CallResult>& results, bool fail_fast) {
-  const bool stopped = std::any_of(results.begin(), results.end(), [](const CallResult& r) { return r.status != CallStatus::ok; });
+  const bool stopped =
+      std::any_of(results.begin(), results.end(), [](const CallResult& r) { return r.status != CallStatus::ok; });
   if (fail_fast && stopped) return "not-compared:fail-fast-stopped";
   wb::Digest d;
   for (const auto& r : results) {
@@ -138,10 +144,10 @@ std::string fan_in(const std::vector<CallResult>& results, bool fail_fast) {
   return wb::Digest::hex(d.finish());
 }
 
-void record_calls(const std::vector<CallResult>& results, std::int64_t peak_in_flight, double fan_in_ms,
-                  wb::Run& run) {
+void record_calls(const std::vector<CallResult>& results, std::int64_t peak_in_flight, double fan_in_ms, wb::Run& run) {
   const auto count = [&](CallStatus s) {
-    return static_cast<double>(std::count_if(results.begin(), results.end(), [s](const CallResult& r) { return r.status == s; }));
+    return static_cast<double>(
+        std::count_if(results.begin(), results.end(), [s](const CallResult& r) { return r.status == s; }));
   };
   run.counter("calls_ok", count(CallStatus::ok));
   run.counter("calls_failed", count(CallStatus::failed));
@@ -154,7 +160,8 @@ void report_memory(wb::Run& run) {
   auto& rec = run.record();
   if (rec.status != "ok") return;  // a run that failed part-way has no meaningful per-call figure
   const auto& u = rec.metrics.resources;
-  const double in_flight = std::max(1.0, rec.counters.count("peak_in_flight") ? rec.counters.at("peak_in_flight") : 1.0);
+  const double in_flight =
+      std::max(1.0, rec.counters.count("peak_in_flight") ? rec.counters.at("peak_in_flight") : 1.0);
   const double rss_growth = static_cast<double>(std::max<std::int64_t>(0, u.peak_rss_kib - u.start_rss_kib));
   const double kernel = static_cast<double>(u.peak_threads) * wb::kKernelStackKib;
   run.counter("rss_per_call_kib", rss_growth / in_flight);

@@ -23,17 +23,17 @@
 namespace fan_out {
 
 struct Params {
-  std::int64_t tasks = 100;           // calls the request fans out into
-  std::int64_t delay_ms = 50;         // the backend's delay for each call ...
-  std::int64_t jitter_ms = 10;        // ... plus a seeded share of this
-  std::int64_t bytes = 256;           // size of each answer
-  std::int64_t max_in_flight = 0;     // calls running at once; 0 = all of them
-  double fail_rate = 0;               // share of calls the backend answers with a 500
-  std::int64_t gather_calls = 0;      // the backend holds calls until this many have arrived
+  std::int64_t tasks = 100;                     // calls the request fans out into
+  std::int64_t delay_ms = 50;                   // the backend's delay for each call ...
+  std::int64_t jitter_ms = 10;                  // ... plus a seeded share of this
+  std::int64_t bytes = 256;                     // size of each answer
+  std::int64_t max_in_flight = 0;               // calls running at once; 0 = all of them
+  double fail_rate = 0;                         // share of calls the backend answers with a 500
+  std::int64_t gather_calls = 0;                // the backend holds calls until this many have arrived
   std::string join_threads = "as-they-finish";  // sync: as-they-finish | at-the-end
-  std::string policy = "collect-all"; // collect-all | fail-fast
-  std::string backend;                // HOST:PORT of a running backend; empty = start our own
-  std::int64_t backend_threads = 2;   // threads of the backend we start
+  std::string policy = "collect-all";           // collect-all | fail-fast
+  std::string backend;                          // HOST:PORT of a running backend; empty = start our own
+  std::int64_t backend_threads = 2;             // threads of the backend we start
 };
 
 wb::Chapter make_chapter(Params& params);
@@ -89,7 +89,6 @@ void run_call_threads(std::size_t n, const std::function<void(std::size_t)>& cal
                       const std::function<void(std::size_t, std::exception_ptr)>& done, bool join_early,
                       const std::function<void()>& stop, wb::Run& run);
 
-
 // Fan-in: the answers combined in call order, so the order in which calls finished does not
 // matter; a failed call counts as failed.  Which calls a fail-fast run cancels depends on
 // timing, so such a run, once a call failed, has no digest to compare: it returns a fixed
@@ -98,8 +97,7 @@ std::string fan_in(const std::vector<CallResult>& results, bool fail_fast);
 
 // Counters both variants report the same way, from inside the measured region: calls ok /
 // failed / cancelled, the most calls in flight at once, the fan-in latency.
-void record_calls(const std::vector<CallResult>& results, std::int64_t peak_in_flight, double fan_in_ms,
-                  wb::Run& run);
+void record_calls(const std::vector<CallResult>& results, std::int64_t peak_in_flight, double fan_in_ms, wb::Run& run);
 
 // After the region: memory per call in flight — user RSS (VmHWM above the baseline) and the
 // kernel's share per thread, which VmHWM does not see (see wb::kKernelStackKib).

@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
+#include <sys/socket.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <sys/socket.h>
 
 #include "chapters/02-fan-out/scenario.hpp"
 #include "common/defer.hpp"
@@ -41,7 +41,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   // A counting semaphore with `limit` slots: acquiring takes one (and waits while none is
   // free), releasing gives it back.
   std::counting_semaphore<> slots(static_cast<std::ptrdiff_t>(limit));
-  std::stop_source stop;  // fail-fast: the first failure asks every other call to stop
+  std::stop_source stop;                   // fail-fast: the first failure asks every other call to stop
   std::atomic<std::int64_t> in_flight{0};  // every call has a thread: atomics
   std::atomic<std::int64_t> peak_in_flight{0};
 
@@ -87,8 +87,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     if (fail_fast && results[i].status == CallStatus::failed) stop.request_stop();
   };
   // A thread per call; returns when every one has been joined: the fan-in point.
-  run_call_threads(workload.size(), call, settle, params.join_threads == "as-they-finish",
-                   [&] { stop.request_stop(); }, run);
+  run_call_threads(
+      workload.size(), call, settle, params.join_threads == "as-they-finish", [&] { stop.request_stop(); }, run);
 
   const double fan_in_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   record_calls(results, peak_in_flight, fan_in_ms, run);

@@ -34,26 +34,26 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("still_running", "calls", "operations (threads, sockets) still going after every caller had moved on");
   c.quick_sweep("sync_timeout", {"future", "socket"});
   c.invariant({.id = "same-outcomes",
-            .claim = "C3",
-            .where = {},
-            .lhs = "async.result_digest",
-            .op = "==",
-            .rhs = "sync.result_digest",
-            .why = "--seed decides which calls are slow or stall; both variants see the same outcomes"});
+               .claim = "C3",
+               .where = {},
+               .lhs = "async.result_digest",
+               .op = "==",
+               .rhs = "sync.result_digest",
+               .why = "--seed decides which calls are slow or stall; both variants see the same outcomes"});
   c.invariant({.id = "asio-cancels",
-            .claim = "C19",
-            .where = {},
-            .lhs = "async.still_running",
-            .op = "<=",
-            .rhs = "0",
-            .why = "an awaitable-operator timeout cancels the socket operation: nothing runs on after it"});
+               .claim = "C19",
+               .where = {},
+               .lhs = "async.still_running",
+               .op = "<=",
+               .rhs = "0",
+               .why = "an awaitable-operator timeout cancels the socket operation: nothing runs on after it"});
   c.invariant({.id = "a-future-timeout-is-not-a-cancellation",
-            .claim = "C19",
-            .where = {{"sync_timeout", "future"}, {"stall_rate", 0.05}},
-            .lhs = "sync.still_running",
-            .op = ">=",
-            .rhs = "1",
-            .why = "future::wait_for gives the caller a timeout, but the thread and its socket stay blocked"});
+               .claim = "C19",
+               .where = {{"sync_timeout", "future"}, {"stall_rate", 0.05}},
+               .lhs = "sync.still_running",
+               .op = ">=",
+               .rhs = "1",
+               .why = "future::wait_for gives the caller a timeout, but the thread and its socket stay blocked"});
   return c;
 }
 
@@ -91,8 +91,8 @@ std::string digest_of(const std::vector<CallResult>& results) {
 
 void record(const Tally& tally, std::int64_t still_running, wb::Run& run) {
   const auto count = [&](CallStatus s) {
-    return static_cast<double>(std::count_if(tally.results.begin(), tally.results.end(),
-                                             [s](const CallResult& r) { return r.status == s; }));
+    return static_cast<double>(
+        std::count_if(tally.results.begin(), tally.results.end(), [s](const CallResult& r) { return r.status == s; }));
   };
   run.counter("calls_ok", count(CallStatus::ok));
   run.counter("timeouts", count(CallStatus::timed_out));

@@ -19,14 +19,14 @@
 namespace timeouts {
 
 struct Params {
-  std::int64_t calls = 40;             // calls in all
-  std::int64_t concurrency = 8;        // calls in flight at once (workers)
-  std::int64_t deadline_ms = 100;      // each call's deadline
-  double slow_rate = 0.2;              // share of calls that answer after the deadline
-  double stall_rate = 0.05;            // share of calls that never answer
-  std::string sync_timeout = "future"; // sync only: future (std::async + wait_for) | socket (poll)
-  std::string backend;                 // HOST:PORT of a running backend; empty = start our own
-  std::int64_t bytes = 128;            // size of each answer
+  std::int64_t calls = 40;              // calls in all
+  std::int64_t concurrency = 8;         // calls in flight at once (workers)
+  std::int64_t deadline_ms = 100;       // each call's deadline
+  double slow_rate = 0.2;               // share of calls that answer after the deadline
+  double stall_rate = 0.05;             // share of calls that never answer
+  std::string sync_timeout = "future";  // sync only: future (std::async + wait_for) | socket (poll)
+  std::string backend;                  // HOST:PORT of a running backend; empty = start our own
+  std::int64_t bytes = 128;             // size of each answer
 };
 
 wb::Chapter make_chapter(Params& params);
@@ -48,8 +48,8 @@ struct CallResult {
 // What both variants count the same way.
 struct Tally {
   std::vector<CallResult> results;
-  wb::Histogram overshoot;              // ns past the deadline until the caller resumed
-  std::atomic<std::int64_t> running{0}; // calls whose operation is still going (sockets open)
+  wb::Histogram overshoot;               // ns past the deadline until the caller resumed
+  std::atomic<std::int64_t> running{0};  // calls whose operation is still going (sockets open)
   explicit Tally(std::size_t n) : results(n) {}
 };
 

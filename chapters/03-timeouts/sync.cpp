@@ -20,11 +20,11 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <sys/socket.h>
 
 #include "chapters/03-timeouts/scenario.hpp"
 #include "common/deadline_stream.hpp"

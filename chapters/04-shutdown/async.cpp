@@ -40,7 +40,7 @@ namespace graceful_shutdown {
 
 namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);  // errors as values, not exceptions
-const Job kNoMoreJobs{UINT64_MAX, {}};  // see the producers' end
+const Job kNoMoreJobs{UINT64_MAX, {}};                         // see the producers' end
 }  // namespace
 
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run) {
@@ -51,10 +51,11 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   wb::CancellationSource abort_now;     // requested at the drain deadline or a second signal
   wb::CancellationSource service_done;  // requested when every producer and worker has returned
   // The queue: a channel with room for queue_capacity jobs; sending waits while it is full.
-  asio::experimental::channel<void(boost::system::error_code, Job)> queue(io, static_cast<std::size_t>(params.queue_capacity));
+  asio::experimental::channel<void(boost::system::error_code, Job)> queue(
+      io, static_cast<std::size_t>(params.queue_capacity));
   std::int64_t producers_left = params.producers;
   std::int64_t workers_left = params.workers;
-  std::uint64_t next_id = 0;  // one thread runs every coroutine: no atomics, no mutex
+  std::uint64_t next_id = 0;                      // one thread runs every coroutine: no atomics, no mutex
   asio::signal_set signals(io, SIGINT, SIGTERM);  // from here on they queue up for signal_taker
 
   // Producers: submit a job every submit_every_ms until the service stops accepting.
@@ -74,7 +75,8 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     // producer must not cancel these sends.
     co_await asio::this_coro::reset_cancellation_state();
     if (--producers_left > 0) co_return;
-    for (std::int64_t i = 0; i < params.workers; ++i) co_await queue.async_send(boost::system::error_code{}, kNoMoreJobs, asio::use_awaitable);
+    for (std::int64_t i = 0; i < params.workers; ++i)
+      co_await queue.async_send(boost::system::error_code{}, kNoMoreJobs, asio::use_awaitable);
   };
 
   // Workers: take a job and process it; once shutdown begins, finish the queue (drain); once
@@ -83,9 +85,9 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     for (;;) {
       // A cancellation that came between two jobs must not cancel the next one's first operation.
       co_await asio::this_coro::reset_cancellation_state();
-        wb::event(-1, "wait for a job");
+      wb::event(-1, "wait for a job");
       const auto [ec, job] = co_await queue.async_receive(nothrow);
-      if (ec) continue;  // abort_now, while waiting for a job: the markers still come
+      if (ec) continue;               // abort_now, while waiting for a job: the markers still come
       if (job == kNoMoreJobs) break;  // stopped accepting and nothing left: done
       if (abort_now.stop_requested()) {
         ++ledger.aborted;  // accepted, never started: ended on purpose
@@ -154,8 +156,10 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     if (e) std::rethrow_exception(e);
   };
   asio::co_spawn(io, signal_taker(), asio::bind_cancellation_slot(service_done.slot(), rethrow));
-  for (std::int64_t i = 0; i < params.producers; ++i) asio::co_spawn(io, producer(), asio::bind_cancellation_slot(accepting.slot(), rethrow));
-  for (std::int64_t i = 0; i < params.workers; ++i) asio::co_spawn(io, worker(), asio::bind_cancellation_slot(abort_now.slot(), rethrow));
+  for (std::int64_t i = 0; i < params.producers; ++i)
+    asio::co_spawn(io, producer(), asio::bind_cancellation_slot(accepting.slot(), rethrow));
+  for (std::int64_t i = 0; i < params.workers; ++i)
+    asio::co_spawn(io, worker(), asio::bind_cancellation_slot(abort_now.slot(), rethrow));
   io.run();  // returns when every coroutine has finished: every producer and worker has returned
   return record(ledger, run);
 }

@@ -33,19 +33,19 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("signal_to_exit_ms", "ms", "from the first signal to the end of the service");
   c.quick_sweep("second_signal_after_ms", {"0", "20"});
   c.invariant({.id = "nothing-lost",
-            .claim = "C20",
-            .where = {},
-            .lhs = "async.lost",
-            .op = "<=",
-            .rhs = "0",
-            .why = "every accepted job ends as completed or aborted in the coroutine service"});
+               .claim = "C20",
+               .where = {},
+               .lhs = "async.lost",
+               .op = "<=",
+               .rhs = "0",
+               .why = "every accepted job ends as completed or aborted in the coroutine service"});
   c.invariant({.id = "nothing-lost-sync",
-            .claim = "C20",
-            .where = {},
-            .lhs = "sync.lost",
-            .op = "<=",
-            .rhs = "0",
-            .why = "every accepted job ends as completed or aborted in the threaded service"});
+               .claim = "C20",
+               .where = {},
+               .lhs = "sync.lost",
+               .op = "<=",
+               .rhs = "0",
+               .why = "every accepted job ends as completed or aborted in the threaded service"});
   return c;
 }
 
@@ -65,7 +65,8 @@ SelfSignals::SelfSignals(const Params& params) {
     ev.sigev_notify = SIGEV_SIGNAL;
     ev.sigev_signo = SIGTERM;
     timer_t t{};
-    if (::timer_create(CLOCK_MONOTONIC, &ev, &t) != 0) throw std::system_error(errno, std::generic_category(), "timer_create");
+    if (::timer_create(CLOCK_MONOTONIC, &ev, &t) != 0)
+      throw std::system_error(errno, std::generic_category(), "timer_create");
     itimerspec when{};
     when.it_value.tv_sec = after_ms / 1000;
     when.it_value.tv_nsec = (after_ms % 1000) * 1'000'000;
@@ -93,8 +94,9 @@ wb::Outcome record(const Ledger& ledger, wb::Run& run) {
   run.counter("signals", static_cast<double>(ledger.signals.load()));
   run.counter("drain_overrun", ledger.drain_overrun ? 1.0 : 0.0);
   if (ledger.signals > 0) {
-    run.counter("signal_to_exit_ms",
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ledger.first_signal).count());
+    run.counter(
+        "signal_to_exit_ms",
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ledger.first_signal).count());
   }
   return {static_cast<std::uint64_t>(completed), "lost=" + std::to_string(accepted - completed - aborted)};
 }

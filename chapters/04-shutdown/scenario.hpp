@@ -27,15 +27,15 @@ using Clock = std::chrono::steady_clock;
 using Job = std::pair<std::uint64_t, Clock::time_point>;
 
 struct Params {
-  std::int64_t producers = 2;           // threads (sync) or coroutines (async) submitting jobs
-  std::int64_t submit_every_ms = 4;     // each producer submits a job this often
-  std::int64_t workers = 4;             // jobs processed at once
-  std::int64_t queue_capacity = 32;     // accepted jobs waiting for a worker, at most
-  std::int64_t job_ms = 50;             // the backend call each job makes takes this long
-  std::int64_t drain_ms = 1000;         // after the first signal: time to finish accepted jobs
-  std::int64_t shutdown_after_ms = 300; // send ourselves SIGTERM after this long; 0 = wait for one
+  std::int64_t producers = 2;               // threads (sync) or coroutines (async) submitting jobs
+  std::int64_t submit_every_ms = 4;         // each producer submits a job this often
+  std::int64_t workers = 4;                 // jobs processed at once
+  std::int64_t queue_capacity = 32;         // accepted jobs waiting for a worker, at most
+  std::int64_t job_ms = 50;                 // the backend call each job makes takes this long
+  std::int64_t drain_ms = 1000;             // after the first signal: time to finish accepted jobs
+  std::int64_t shutdown_after_ms = 300;     // send ourselves SIGTERM after this long; 0 = wait for one
   std::int64_t second_signal_after_ms = 0;  // and a second one this long after the first; 0 = none
-  std::string backend;                  // HOST:PORT of a running backend; empty = start our own
+  std::string backend;                      // HOST:PORT of a running backend; empty = start our own
 };
 
 wb::Chapter make_chapter(Params& params);

@@ -19,11 +19,11 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <sys/socket.h>
 
 #include "chapters/04-shutdown/scenario.hpp"
 #include "common/threads.hpp"
@@ -48,7 +48,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   std::mutex mu;
   std::condition_variable_any changed;
   std::deque<Job> queue;
-  std::uint64_t next_id = 0;  // under mu
+  std::uint64_t next_id = 0;                    // under mu
   const sigset_t signals = wb::stop_signals();  // blocked in every thread: signal_taker takes them
 
   // Producers: submit a job every submit_every_ms until the service stops accepting.
@@ -58,7 +58,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
       // Wait out the interval — or less, if shutdown begins (the wait watches `accepting`).
       changed.wait_for(lock, accepting.get_token(), milliseconds(params.submit_every_ms), [] { return false; });
       // A full queue pushes back: wait for room, unless shutdown begins meanwhile.
-      changed.wait(lock, accepting.get_token(), [&] { return queue.size() < static_cast<std::size_t>(params.queue_capacity); });
+      changed.wait(lock, accepting.get_token(),
+                   [&] { return queue.size() < static_cast<std::size_t>(params.queue_capacity); });
       if (accepting.stop_requested()) break;  // a job that was not queued was never accepted
       queue.emplace_back(next_id++, Clock::now());
       ++ledger.accepted;
@@ -90,7 +91,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
       try {
         tcp::socket socket(io);
         socket.open(tcp::v4());
-        std::stop_callback on_abort(abort_now.get_token(), [&socket] { ::shutdown(socket.native_handle(), SHUT_RDWR); });
+        std::stop_callback on_abort(abort_now.get_token(),
+                                    [&socket] { ::shutdown(socket.native_handle(), SHUT_RDWR); });
         wb::event(task, "connect");
         socket.connect(endpoint);
         http::request<http::empty_body> req{http::verb::get, request.target(), 11};
@@ -148,7 +150,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     std::vector<std::jthread> threads;
     for (std::int64_t i = 0; i < params.producers; ++i) threads.emplace_back(producer);
     for (std::int64_t i = 0; i < params.workers; ++i) threads.emplace_back(worker);
-  }  // leaving the block joins them: every producer and worker has returned
+  }                             // leaving the block joins them: every producer and worker has returned
   service_done.request_stop();  // the signal taker sees it within 10 ms
   return record(ledger, run);
 }

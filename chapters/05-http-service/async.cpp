@@ -151,7 +151,8 @@ asio::awaitable<void> listen(tcp::acceptor& acceptor, std::shared_ptr<const Conf
   // posts to a connection from outside.
   acceptor.non_blocking(true);
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), use_nothrow);  // suspends until a client connects
+    auto [ec, socket] =
+        co_await acceptor.async_accept(asio::make_strand(ioc), use_nothrow);  // suspends until a client connects
     if (state->draining || ec == asio::error::operation_aborted) co_return;
     if (ec) continue;  // a connection reset before accept, or out of descriptors for a moment
     admit(std::move(socket), cfg, state, registry);
@@ -204,7 +205,8 @@ asio::awaitable<void> drain_on_signal(asio::signal_set& signals, std::vector<tcp
     co_await tick.async_wait(use_nothrow);
   }
   if (state->connections > 0) {
-    if (cfg->verbose) std::cerr << "http-server (async): drain deadline passed; cancelling " << state->connections << '\n';
+    if (cfg->verbose)
+      std::cerr << "http-server (async): drain deadline passed; cancelling " << state->connections << '\n';
     wake(*registry, true);
   }
 }
@@ -220,7 +222,8 @@ int serve_async(std::shared_ptr<const Config> cfg, std::shared_ptr<State> state,
   asio::co_spawn(loops.first(), drain_on_signal(signals, loops.acceptors(), cfg, state, registry), report("drain"));
   listening(loops.port());
 
-  for (auto& a : loops.acceptors()) asio::co_spawn(a.get_executor(), listen(a, cfg, state, registry), report("acceptor"));
+  for (auto& a : loops.acceptors())
+    asio::co_spawn(a.get_executor(), listen(a, cfg, state, registry), report("acceptor"));
   loops.run();  // on T threads, this one among them, until every loop runs out of work
   if (cfg->verbose) std::cerr << "http-server (async): drained\n";
   // Every coroutine has finished: nothing is left open.

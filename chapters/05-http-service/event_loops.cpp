@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <thread>
 
-#include <boost/asio/strand.hpp>
 #include <sys/socket.h>
+#include <boost/asio/strand.hpp>
 
 namespace http_service {
 

@@ -29,7 +29,8 @@ wb::Chapter make_chapter(Params& p) {
                  .sections = {"12", "13", "23"},
                  .claims = {"C3", "C4", "C5", "C6", "C7", "C9", "C13", "C20", "C21"},
                  .ops_unit = "request"});
-  c.knob("--connections", p.connections, "keep-alive connections the load generator holds open", 1, 20'000, "connections");
+  c.knob("--connections", p.connections, "keep-alive connections the load generator holds open", 1, 20'000,
+         "connections");
   c.knob("--duration-ms", p.duration_ms, "how long requests are sent", 100, 600'000, "ms");
   c.knob("--rate", p.rate, "requests per second in total, on a fixed schedule (open loop); 0 = closed loop", 0.0, 1e7,
          "requests/s");
@@ -59,73 +60,73 @@ wb::Chapter make_chapter(Params& p) {
   c.quick_sweep("connections", {"10", "1000"});
 
   c.invariant({.id = "same-answers",
-            .claim = "C3",
-            .lhs = "async.result_digest",
-            .op = "==",
-            .rhs = "sync.result_digest",
-            .why = "one request handler, word for word: both servers give the same answers"});
+               .claim = "C3",
+               .lhs = "async.result_digest",
+               .op = "==",
+               .rhs = "sync.result_digest",
+               .why = "one request handler, word for word: both servers give the same answers"});
   c.invariant({.id = "a-thread-per-connection",
-            .claim = "C6",
-            .where = {{"connections", 1000}},
-            .lhs = "sync.peak_threads",
-            .op = ">=",
-            .rhs = "1000",
-            .why = "the blocking server holds a thread for every open connection, busy or idle"});
+               .claim = "C6",
+               .where = {{"connections", 1000}},
+               .lhs = "sync.peak_threads",
+               .op = ">=",
+               .rhs = "1000",
+               .why = "the blocking server holds a thread for every open connection, busy or idle"});
   c.invariant({.id = "threads-are-the-cores",
-            .claim = "C6",
-            .where = {{"connections", 1000}, {"server_threads", 0}},
-            .lhs = "async.peak_threads",
-            .op = "<=",
-            .rhs = std::to_string(cores() + 2),
-            .why = "the coroutine server runs a thread per core however many connections are open"});
+               .claim = "C6",
+               .where = {{"connections", 1000}, {"server_threads", 0}},
+               .lhs = "async.peak_threads",
+               .op = "<=",
+               .rhs = std::to_string(cores() + 2),
+               .why = "the coroutine server runs a thread per core however many connections are open"});
   c.claim({.id = "memory-per-connection",
-            .claim = "C4",
-            .where = {{"connections", 1000}},
-            .lhs = "async.mem_per_connection_kib",
-            .op = "<",
-            .factor = 0.5,
-            .rhs = "sync.mem_per_connection_kib",
-            .why = "an open connection costs a thread (stack pages, kernel stack) in sync, a coroutine frame and a "
-                   "buffer in async"});
+           .claim = "C4",
+           .where = {{"connections", 1000}},
+           .lhs = "async.mem_per_connection_kib",
+           .op = "<",
+           .factor = 0.5,
+           .rhs = "sync.mem_per_connection_kib",
+           .why = "an open connection costs a thread (stack pages, kernel stack) in sync, a coroutine frame and a "
+                  "buffer in async"});
   // Measured here (2 cores, the load generator on one of them; medians of three quick runs in
   // results/reference/): at 1,000 connections async answered 1.17-1.72x the requests, with
   // 0.58-0.70x the CPU per request and a p99 of 0.87-1.27x sync's; at 10 connections
   // 0.90-0.97x sync's requests.  The thresholds leave room for a busy machine: they state the
   // direction, not the best run.
   c.claim({.id = "more-requests-at-1000-connections",
-            .claim = "C7",
-            .where = {{"connections", 1000}, {"rate", 0.0}},
-            .lhs = "async.throughput_ops_s",
-            .op = ">=",
-            .rhs = "sync.throughput_ops_s",
-            .why = "with a thousand connections the blocking server spends its time switching a thousand threads; "
-                   "the coroutine server answers more"});
+           .claim = "C7",
+           .where = {{"connections", 1000}, {"rate", 0.0}},
+           .lhs = "async.throughput_ops_s",
+           .op = ">=",
+           .rhs = "sync.throughput_ops_s",
+           .why = "with a thousand connections the blocking server spends its time switching a thousand threads; "
+                  "the coroutine server answers more"});
   c.claim({.id = "less-cpu-per-request-at-1000-connections",
-            .claim = "C7",
-            .where = {{"connections", 1000}, {"rate", 0.0}},
-            .lhs = "async.cpu_us_per_request",
-            .op = "<",
-            .rhs = "sync.cpu_us_per_request",
-            .why = "a resumed coroutine is cheaper than a woken thread"});
+           .claim = "C7",
+           .where = {{"connections", 1000}, {"rate", 0.0}},
+           .lhs = "async.cpu_us_per_request",
+           .op = "<",
+           .rhs = "sync.cpu_us_per_request",
+           .why = "a resumed coroutine is cheaper than a woken thread"});
   c.claim({.id = "p99-no-worse-at-1000-connections",
-            .claim = "C13",
-            .where = {{"connections", 1000}, {"rate", 0.0}},
-            .lhs = "async.latency_us.p99",
-            .op = "<=",
-            .factor = 2.0,
-            .rhs = "sync.latency_us.p99",
-            .why = "two threads serve a thousand connections with a tail like a thousand threads': neither is "
-                   "reliably lower"});
+           .claim = "C13",
+           .where = {{"connections", 1000}, {"rate", 0.0}},
+           .lhs = "async.latency_us.p99",
+           .op = "<=",
+           .factor = 2.0,
+           .rhs = "sync.latency_us.p99",
+           .why = "two threads serve a thousand connections with a tail like a thousand threads': neither is "
+                  "reliably lower"});
   for (const auto& [lhs, rhs] : {std::pair{"async", "sync"}, std::pair{"sync", "async"}}) {
     c.claim({.id = std::string("same-requests-at-10-connections-") + lhs,
-              .claim = "C7",
-              .where = {{"connections", 10}, {"rate", 0.0}},
-              .lhs = std::string(lhs) + ".throughput_ops_s",
-              .op = "<=",
-              .factor = 1.25,
-              .rhs = std::string(rhs) + ".throughput_ops_s",
-              .why = "with ten connections neither model is faster: a few threads cost nothing, and both wait on "
-                     "the same downstream delay"});
+             .claim = "C7",
+             .where = {{"connections", 10}, {"rate", 0.0}},
+             .lhs = std::string(lhs) + ".throughput_ops_s",
+             .op = "<=",
+             .factor = 1.25,
+             .rhs = std::string(rhs) + ".throughput_ops_s",
+             .why = "with ten connections neither model is faster: a few threads cost nothing, and both wait on "
+                    "the same downstream delay"});
   }
   return c;
 }
@@ -155,11 +156,16 @@ std::pair<unsigned, std::string> get(const wb::Endpoint& e, const std::string& t
 }  // namespace
 
 Server::Server(wb::Variant variant, const Params& p) {
-  std::vector<std::string> argv = {WB_HTTP_SERVER_EXE, "--model", wb::to_string(variant), "--port", "0",
-                                   "--max-connections", std::to_string(p.max_connections)};
+  std::vector<std::string> argv = {WB_HTTP_SERVER_EXE,
+                                   "--model",
+                                   wb::to_string(variant),
+                                   "--port",
+                                   "0",
+                                   "--max-connections",
+                                   std::to_string(p.max_connections)};
   if (variant == wb::Variant::async) {
-    argv.insert(argv.end(), {"--threads", std::to_string(p.server_threads > 0 ? p.server_threads : cores()),
-                             "--shape", p.shape});
+    argv.insert(argv.end(),
+                {"--threads", std::to_string(p.server_threads > 0 ? p.server_threads : cores()), "--shape", p.shape});
   }
   auto started = wb::start_service(argv, "the service");
   child_ = std::move(started.child);

@@ -17,16 +17,16 @@
 namespace http_service {
 
 struct Params {
-  std::int64_t connections = 100;      // keep-alive connections the load generator holds
-  std::int64_t duration_ms = 1000;     // how long it sends
-  double rate = 0;                     // requests/s in total; 0 = closed loop
-  std::int64_t delay_ms = 1;           // the service's simulated downstream latency per request
-  std::int64_t bytes = 64;             // body of each answer
-  std::int64_t server_threads = 0;     // async server's threads; 0 = the cores
-  std::string shape = "shared";        // async server: shared | reuseport
-  std::int64_t client_threads = 1;     // the load generator's threads
+  std::int64_t connections = 100;   // keep-alive connections the load generator holds
+  std::int64_t duration_ms = 1000;  // how long it sends
+  double rate = 0;                  // requests/s in total; 0 = closed loop
+  std::int64_t delay_ms = 1;        // the service's simulated downstream latency per request
+  std::int64_t bytes = 64;          // body of each answer
+  std::int64_t server_threads = 0;  // async server's threads; 0 = the cores
+  std::string shape = "shared";     // async server: shared | reuseport
+  std::int64_t client_threads = 1;  // the load generator's threads
   std::int64_t max_connections = 10'000;
-  std::int64_t timeout_ms = 5'000;     // client's per-request timeout
+  std::int64_t timeout_ms = 5'000;  // client's per-request timeout
 };
 
 wb::Chapter make_chapter(Params& params);

@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
   options.add("--max-connections", cfg.max_connections, "connections at once; more are answered 503 and closed", 1,
               1'000'000, "connections");
   options.add("--read-timeout-ms", cfg.read_timeout_ms, "a request must arrive whole within this", 1, 3'600'000, "ms");
-  options.add("--idle-timeout-ms", cfg.idle_timeout_ms, "a keep-alive connection may wait this long for its next request",
-              1, 3'600'000, "ms");
+  options.add("--idle-timeout-ms", cfg.idle_timeout_ms,
+              "a keep-alive connection may wait this long for its next request", 1, 3'600'000, "ms");
   options.add("--drain-ms", cfg.drain_ms, "after SIGTERM, how long in-flight requests may take", 0, 3'600'000, "ms");
   options.add("--startup-ms", cfg.startup_ms, "readyz says 503 \"starting\" this long after listening", 0, 3'600'000,
               "ms");

@@ -26,8 +26,8 @@ using Response = http::response<http::string_body>;
 struct Config {
   std::string host = "127.0.0.1";
   unsigned short port = 0;
-  int threads = 1;                   // async: threads running the io_context(s)
-  std::string shape = "shared";      // async: "shared" (one io_context, T threads) | "reuseport" (one per thread)
+  int threads = 1;                        // async: threads running the io_context(s)
+  std::string shape = "shared";           // async: "shared" (one io_context, T threads) | "reuseport" (one per thread)
   std::int64_t max_connections = 10'000;  // more at once are answered 503 and closed
   std::int64_t read_timeout_ms = 5'000;   // a request must arrive whole within this (slowloris)
   std::int64_t idle_timeout_ms = 30'000;  // a keep-alive connection may wait this long for its next request
@@ -40,8 +40,8 @@ struct Config {
 
 // What the health endpoints and the drain read; written by the server, read by any connection.
 struct State {
-  std::atomic<bool> started{false};     // start-up done: readyz may say 200
-  std::atomic<bool> draining{false};    // SIGTERM seen: readyz says 503, keep-alive ends
+  std::atomic<bool> started{false};   // start-up done: readyz may say 200
+  std::atomic<bool> draining{false};  // SIGTERM seen: readyz says 503, keep-alive ends
   std::atomic<std::int64_t> connections{0};
   std::atomic<std::int64_t> in_flight{0};  // requests read and not yet answered
   std::atomic<std::uint64_t> requests{0};

@@ -13,11 +13,11 @@
 #include <system_error>
 #include <thread>
 
+#include <sys/socket.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <sys/socket.h>
 
 #include "chapters/05-http-service/servers.hpp"
 #include "chapters/05-http-service/service.hpp"
@@ -37,7 +37,8 @@ namespace {
 // One connection: its socket, and whether it waits between requests.  The io_context is
 // shared: a connection's thread may outlive serve_sync, and a socket needs its io_context.
 struct Connection {
-  Connection(std::shared_ptr<asio::io_context> context, tcp::socket s) : ioc(std::move(context)), socket(std::move(s)) {}
+  Connection(std::shared_ptr<asio::io_context> context, tcp::socket s)
+      : ioc(std::move(context)), socket(std::move(s)) {}
   void close() {
     beast::error_code ignored;
     socket.close(ignored);
@@ -89,7 +90,7 @@ void session(Connection& me, const Config& cfg, State& state) {
     ++state.requests;
     ++state.in_flight;
     const Plan plan = handle_request(req, state);
-    if (plan.delay_ms > 0) {  // the downstream call
+    if (plan.delay_ms > 0) {                                     // the downstream call
       std::this_thread::sleep_for(milliseconds(plan.delay_ms));  // parks this thread
     }
     Response res = respond(req, plan, state);
@@ -172,7 +173,8 @@ void drain_on_signal(tcp::acceptor& acceptor, const Config& cfg, State& state, C
   ::shutdown(acceptor.native_handle(), SHUT_RDWR);
   wake(registry, false);
   if (!registry.wait_all_closed(milliseconds(cfg.drain_ms))) {
-    if (cfg.verbose) std::cerr << "http-server (sync): drain deadline passed; shutting down " << state.connections << '\n';
+    if (cfg.verbose)
+      std::cerr << "http-server (sync): drain deadline passed; shutting down " << state.connections << '\n';
     wake(registry, true);
     registry.wait_all_closed(std::chrono::seconds(5));
   }
