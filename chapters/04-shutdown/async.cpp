@@ -60,7 +60,9 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
 
   // Producers: submit a job every submit_every_ms until the service stops accepting.
   auto producer = [&]() -> asio::awaitable<void> {
-    for (asio::steady_timer interval(io);;) {
+    // Checked before every wait: a cancellation that came when this producer's last operation
+    // had already completed is only recorded, and the next co_await would throw it.
+    for (asio::steady_timer interval(io); !accepting.stop_requested();) {
       // Wait out the interval — or less, if shutdown begins (`accepting` cancels the wait).
       interval.expires_after(milliseconds(params.submit_every_ms));
       co_await interval.async_wait(nothrow);
