@@ -27,7 +27,7 @@ struct Chapter::Impl {
   bool describe = false;
   std::int64_t seed = 1;
 
-  // The knobs' values and the seed: the trial's `params`.
+  // The knobs' values and --seed: the trial's `params`.
   nlohmann::json params() const {
     auto p = knobs.values();
     p["seed"] = seed;
