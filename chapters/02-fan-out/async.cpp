@@ -52,10 +52,9 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     auto& result = results[i];
     const auto task = static_cast<std::int64_t>(i);
     wb::event(task, "wait for a slot");
-    co_await slots.async_send(boost::system::error_code{},
-                              asio::use_awaitable);  // suspends while max-in-flight calls run
+    // Suspends while max-in-flight calls run; a call cancelled meanwhile throws here, before it began.
+    co_await slots.async_send(boost::system::error_code{}, asio::use_awaitable);
     const wb::Defer release([&] { slots.try_receive([](boost::system::error_code) {}); });
-    // cancelled before it began: the wait for a slot above threw operation_aborted
     const InFlight counted(in_flight, peak_in_flight);
     const wb::Span span(task, "call " + std::to_string(i));
     const auto call_start = std::chrono::steady_clock::now();

@@ -52,9 +52,10 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     auto& result = results[i];
     const auto task = static_cast<std::int64_t>(i);
     wb::event(task, "wait for a slot");
-    slots.acquire();  // parks this thread while max-in-flight calls run
+    // Parks this thread while max-in-flight calls run; a call stopped meanwhile returns, before it began.
+    slots.acquire();
     const wb::Defer release([&] { slots.release(); });
-    if (stop.stop_requested()) return;  // cancelled before it began (result stays "cancelled")
+    if (stop.stop_requested()) return;  // its result stays "cancelled"
     const InFlight counted(in_flight, peak_in_flight);
     const wb::Span span(task, "call " + std::to_string(i));
     const auto call_start = std::chrono::steady_clock::now();

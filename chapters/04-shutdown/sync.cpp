@@ -150,7 +150,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     std::vector<std::jthread> threads;
     for (std::int64_t i = 0; i < params.producers; ++i) threads.emplace_back(producer);
     for (std::int64_t i = 0; i < params.workers; ++i) threads.emplace_back(worker);
-  }                             // leaving the block joins them: every producer and worker has returned
+    // Leaving the block joins them: every producer and worker has returned.
+  }
   service_done.request_stop();  // the signal taker sees it within 10 ms
   return record(ledger, run);
 }

@@ -90,7 +90,8 @@ asio::awaitable<void> session(Connection& me, const Config& cfg, State& state) {
     ++state.requests;
     ++state.in_flight;
     const Plan plan = handle_request(req, state);
-    if (plan.delay_ms > 0) {  // the downstream call
+    if (plan.delay_ms > 0) {
+      // The downstream call: suspends this connection.
       co_await asio::steady_timer(stream.get_executor(), milliseconds(plan.delay_ms)).async_wait(use_nothrow);
     }
     Response res = respond(req, plan, state);

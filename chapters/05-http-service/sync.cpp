@@ -90,8 +90,9 @@ void session(Connection& me, const Config& cfg, State& state) {
     ++state.requests;
     ++state.in_flight;
     const Plan plan = handle_request(req, state);
-    if (plan.delay_ms > 0) {                                     // the downstream call
-      std::this_thread::sleep_for(milliseconds(plan.delay_ms));  // parks this thread
+    if (plan.delay_ms > 0) {
+      // The downstream call: parks this thread.
+      std::this_thread::sleep_for(milliseconds(plan.delay_ms));
     }
     Response res = respond(req, plan, state);
     if (plan.status >= 400) ++state.bad;
