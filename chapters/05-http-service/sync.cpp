@@ -105,7 +105,7 @@ void session(Connection& me, const Config& cfg, State& state) {
 }
 
 // Runs a session and takes it off the registry when it ends, however it ends.  It owns what it
-// uses: the thread is detached (like Beast's example) and may outlive serve_sync.
+// uses: the thread is not joined (like Beast's example) and may outlive serve_sync.
 void serve_connection(std::shared_ptr<Connection> me, std::shared_ptr<const Config> cfg, std::shared_ptr<State> state,
                       std::shared_ptr<Connections> registry) {
   // Close under the registry's lock: a drain must not shut down a descriptor reused meanwhile.

@@ -57,14 +57,9 @@ struct Raw {
     std::string out;
     const auto until = std::chrono::steady_clock::now() + limit;
     for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
-      pollfd p{fd, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0) return std::nullopt;
-      char buf[4096];
-      const auto n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return out;  // closed (or reset)
-      out.append(buf, static_cast<std::size_t>(n));
+      const auto n = recv_before(until, out);
+      if (n < 0) return std::nullopt;
+      if (n == 0) return out;  // closed (or reset)
     }
   }
   // Reads until `marker` has arrived (a whole response's end), or nullopt after `limit`.
@@ -72,16 +67,24 @@ struct Raw {
     std::string out;
     const auto until = std::chrono::steady_clock::now() + limit;
     while (out.find(marker) == std::string::npos) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
-      pollfd p{fd, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0) return std::nullopt;
-      char buf[4096];
-      const auto n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return std::nullopt;
-      out.append(buf, static_cast<std::size_t>(n));
+      if (recv_before(until, out) <= 0) return std::nullopt;
     }
     return out;
+  }
+
+ private:
+  // One recv() appended to `out`, if data comes before `until`: the bytes read, 0 when the peer
+  // closed (or reset), -1 at the deadline.
+  long recv_before(std::chrono::steady_clock::time_point until, std::string& out) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    pollfd p{fd, POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0) return -1;
+    char buf[4096];
+    const auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return 0;
+    out.append(buf, static_cast<std::size_t>(n));
+    return n;
   }
 };
 
