@@ -1,8 +1,9 @@
 // Chapter: what a chapter declares (knobs, counters, invariants, claims), its command line and
-// --describe, and running one variant in this process.  `--mode both` is run_both.cpp; the
+// --describe, and running one variant in this process.  Several variants are run_each.cpp; the
 // table is table.cpp; Run is run.cpp.
 #include "common/chapter.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -16,9 +17,82 @@ namespace wb {
 
 using nlohmann::json;
 
-const char* to_string(Variant v) { return v == Variant::sync ? "sync" : "async"; }
+std::vector<VariantInfo> default_variants() {
+  return {{"sync", "blocking calls, a thread for each thing that waits"},
+          {"async", "Asio C++20 coroutines on an io_context"}};
+}
 
-Chapter::Chapter(ChapterInfo info) : impl_(std::make_unique<Impl>()) { impl_->info = std::move(info); }
+bool Variant::is(std::string_view name) const {
+  if (std::find(declared_.begin(), declared_.end(), name) == declared_.end()) {
+    throw std::logic_error("Variant::is(\"" + std::string(name) + "\"): the chapter declares no such variant");
+  }
+  return name_ == name;
+}
+
+namespace {
+
+// A variant name is a word the command line, file names and "variant.metric" can all carry.
+bool valid_variant_name(const std::string& n) {
+  return !n.empty() && n != "all" && n != "both" && std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+}  // namespace
+
+Chapter::Chapter(ChapterInfo info) : impl_(std::make_unique<Impl>()) {
+  if (info.variants.empty()) info.variants = default_variants();
+  for (std::size_t i = 0; i < info.variants.size(); ++i) {
+    const auto& n = info.variants[i].name;
+    if (!valid_variant_name(n)) {
+      throw std::logic_error(info.name + ": variant name \"" + n + "\" (use lower case, digits and '-'; not all/both)");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (info.variants[j].name == n) throw std::logic_error(info.name + ": variant \"" + n + "\" declared twice");
+    }
+  }
+  if (info.baseline.empty()) info.baseline = info.variants.front().name;
+  impl_->info = std::move(info);
+  if (impl_->variant(impl_->info.baseline).index() < 0) {
+    throw std::logic_error(impl_->info.name + ": baseline \"" + impl_->info.baseline + "\" is not a declared variant");
+  }
+}
+
+std::vector<std::string> Chapter::Impl::variant_names() const {
+  std::vector<std::string> names;
+  for (const auto& v : info.variants) names.push_back(v.name);
+  return names;
+}
+
+Variant Chapter::Impl::variant(const std::string& name) const {
+  const auto names = variant_names();
+  const auto it = std::find(names.begin(), names.end(), name);
+  return Variant(name, it == names.end() ? -1 : static_cast<int>(it - names.begin()), names);
+}
+
+std::vector<std::string> Chapter::Impl::selected() const {
+  const auto names = variant_names();
+  if (mode == "all" || mode == "both") return names;
+  std::vector<std::string> wanted;
+  for (std::size_t start = 0;;) {
+    const auto comma = mode.find(',', start);
+    const std::string n = mode.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (n.empty()) throw UsageError("--mode \"" + mode + "\": an empty variant name");
+    if (std::find(names.begin(), names.end(), n) == names.end()) {
+      std::string list;
+      for (const auto& k : names) list += (list.empty() ? "" : ", ") + k;
+      throw UsageError("--mode: no variant \"" + n + "\" here (it has " + list + "; or all)");
+    }
+    if (std::find(wanted.begin(), wanted.end(), n) == wanted.end()) wanted.push_back(n);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::vector<std::string> ordered;  // the chapter's order, whatever the command line's
+  for (const auto& n : names) {
+    if (std::find(wanted.begin(), wanted.end(), n) != wanted.end()) ordered.push_back(n);
+  }
+  return ordered;
+}
 Chapter::Chapter(Chapter&&) noexcept = default;
 Chapter& Chapter::operator=(Chapter&&) noexcept = default;
 Chapter::~Chapter() = default;
@@ -53,12 +127,33 @@ void Chapter::quick_sweep(const std::string& param, std::vector<std::string> val
   impl_->quick[param] = std::move(values);
 }
 
+namespace {
+
+// "async.peak_threads" names a variant; "4" or "2.5" does not.
+void check_side(const std::string& chapter, const std::vector<std::string>& names, const Expectation& e,
+                const std::string& side) {
+  char* end = nullptr;
+  std::strtod(side.c_str(), &end);
+  if (!side.empty() && end && *end == '\0') return;
+  const auto dot = side.find('.');
+  if (dot == std::string::npos || std::find(names.begin(), names.end(), side.substr(0, dot)) == names.end()) {
+    throw std::logic_error(chapter + ": " + e.id + ": \"" + side +
+                           "\" is neither a number nor a declared variant's metric");
+  }
+}
+
+}  // namespace
+
 void Chapter::invariant(Expectation e) {
+  check_side(impl_->info.name, impl_->variant_names(), e, e.lhs);
+  check_side(impl_->info.name, impl_->variant_names(), e, e.rhs);
   e.kind = "invariant";
   impl_->expectations.push_back(std::move(e));
 }
 
 void Chapter::claim(Expectation e) {
+  check_side(impl_->info.name, impl_->variant_names(), e, e.lhs);
+  check_side(impl_->info.name, impl_->variant_names(), e, e.rhs);
   e.kind = "claim";
   impl_->expectations.push_back(std::move(e));
 }
@@ -71,8 +166,13 @@ std::optional<int> Chapter::parse(int argc, char** argv) {
 std::optional<int> Chapter::parse(const std::vector<std::string>& args_in) {
   auto& d = *impl_;
   CLI::App app{d.info.title, d.info.name};
-  app.add_option("--mode", d.mode, "which implementation to run; both = each in a child process, side by side")
-      ->check(CLI::IsMember({"sync", "async", "both"}))
+  std::string variants;
+  for (const auto& v : d.info.variants) variants += (variants.empty() ? "" : ", ") + v.name;
+  app.add_option("--mode", d.mode,
+                 "which implementation(s) to run: " + variants +
+                     ", a comma-separated list of them, or all (both means all). Several run each in a child "
+                     "process, side by side")
+      ->type_name("VARIANT")
       ->capture_default_str();
   app.add_option("--json", d.json_out, "write one JSON record per variant run to FILE (- = stdout)")->type_name("FILE");
   app.add_flag("--narrate", d.narrate, "print each event (ms, thread id, task id, what) to stderr");
@@ -92,6 +192,12 @@ std::optional<int> Chapter::parse(const std::vector<std::string>& args_in) {
               << "Run '" << d.info.name << " --help' for the options and their ranges.\n";
     return 2;
   }
+  try {
+    d.selected();
+  } catch (const UsageError& e) {
+    std::cerr << d.info.name << ": " << e.what() << '\n';
+    return 2;
+  }
   if (d.describe) {
     std::cout << describe().dump(2) << '\n';
     return 0;
@@ -109,6 +215,8 @@ json Chapter::describe() const {
                      {"min", 0},
                      {"max", INT64_MAX},
                      {"help", "seed for every random choice in the workload"}});
+  json variant_info = json::array();
+  for (const auto& v : d.info.variants) variant_info.push_back({{"name", v.name}, {"summary", v.summary}});
   json expectations = json::array();
   for (const auto& e : d.expectations) {
     char factor[32];
@@ -137,7 +245,9 @@ json Chapter::describe() const {
       {"sections", d.info.sections},
       {"claims", d.info.claims},
       {"ops_unit", d.info.ops_unit},
-      {"variants", {"sync", "async"}},
+      {"variants", d.variant_names()},
+      {"variant_info", variant_info},
+      {"baseline", d.baseline()},
       {"options", options},
       {"metrics",
        {"wall_s", "ops", "throughput_ops_s", "latency_us", "cpu_user_s", "cpu_sys_s", "peak_rss_kib", "start_rss_kib",
@@ -148,10 +258,11 @@ json Chapter::describe() const {
   };
 }
 
-int Chapter::Impl::run_here(Variant v, const std::function<void(Variant, Run&)>& body, TrialRecord* out) const {
-  Run run(v, {narrate, trace_file, to_string(v), v == Variant::sync ? 1 : 2});
+int Chapter::Impl::run_here(const Variant& v, const std::function<void(const Variant&, Run&)>& body,
+                            TrialRecord* out) const {
+  Run run(v, {narrate, trace_file, v.name(), v.index() + 1});
   run.record_.chapter = info.name;
-  run.record_.variant = to_string(v);
+  run.record_.variant = v.name();
   run.record_.params = params();
   int code = 0;
   try {
@@ -173,7 +284,7 @@ int Chapter::Impl::run_here(Variant v, const std::function<void(Variant, Run&)>&
     run.record_.reason = trace_error;
   }
   if (run.record_.status != "ok") {
-    std::cerr << info.name << " (" << to_string(v) << "): " << run.record_.reason << '\n';
+    std::cerr << info.name << " (" << v.name() << "): " << run.record_.reason << '\n';
     code = 1;
   }
   *out = run.record_;
@@ -197,16 +308,17 @@ int Chapter::Impl::emit(const std::vector<TrialRecord>& records) const {
     }
   }
   if (json_out != "-") {
-    print_table(std::cout, records, info.name + "  " + params_line(params()));
+    print_table(std::cout, records, info.name + "  " + params_line(params()), baseline());
   }
   return 0;
 }
 
-int Chapter::run(const std::function<void(Variant, Run&)>& body) {
+int Chapter::run(const std::function<void(const Variant&, Run&)>& body) {
   auto& d = *impl_;
-  if (d.mode == "both") return d.run_both();
+  const auto names = d.selected();  // parse() checked it
+  if (names.size() > 1) return d.run_each(names);
   TrialRecord rec;
-  const int code = d.run_here(d.mode == "sync" ? Variant::sync : Variant::async, body, &rec);
+  const int code = d.run_here(d.variant(names.front()), body, &rec);
   if (code == 2) return 2;
   const int e = d.emit({rec});
   return code != 0 ? code : e;

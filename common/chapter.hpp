@@ -23,6 +23,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,8 +36,32 @@
 
 namespace wb {
 
-enum class Variant { sync, async };
-const char* to_string(Variant v);
+// One implementation of the scenario.  Most chapters have two, "sync" (blocking threads) and
+// "async" (Asio coroutines); a chapter that contrasts more ways declares its own list
+// (ChapterInfo::variants), and every tool downstream — the runner, check, claims, compare, the
+// charts and the report — takes the list from the chapter's --describe.
+struct VariantInfo {
+  std::string name;     // the --mode value and the records' "variant": "sync", "async-offload"
+  std::string summary;  // one line: what this implementation does
+};
+
+// The variant a process runs, as the chapter's body sees it.
+class Variant {
+ public:
+  Variant(std::string name, int index, std::vector<std::string> declared)
+      : name_(std::move(name)), index_(index), declared_(std::move(declared)) {}
+  const std::string& name() const { return name_; }
+  int index() const { return index_; }  // its place in the chapter's list
+  // Whether this is the variant called `name`.  A name the chapter never declared is a bug in
+  // the chapter, not a "no": std::logic_error.
+  bool is(std::string_view name) const;
+
+ private:
+  std::string name_;
+  int index_;
+  std::vector<std::string> declared_;
+};
+inline const std::string& to_string(const Variant& v) { return v.name(); }
 
 // What a variant returns: how many operations it completed and a digest of the observable
 // result, which must be the same for both variants given the same inputs (claim C3).
@@ -49,8 +74,8 @@ struct Outcome {
 // counters into it; measure() wraps the region whose cost is reported.
 class Run {
  public:
-  Run(Variant v, TraceConfig trace) : variant_(v), trace_(std::move(trace)) {}
-  Variant variant() const { return variant_; }
+  Run(Variant v, TraceConfig trace) : variant_(std::move(v)), trace_(std::move(trace)) {}
+  const Variant& variant() const { return variant_; }
   Histogram& latency() { return latency_; }
   void counter(const std::string& name, double value) { record_.counters[name] = value; }
   void info(const std::string& key, const std::string& value) { record_.info[key] = value; }
@@ -89,9 +114,9 @@ class Run {
 
 // A statement the chapter declares over one run's trials: at the parameters in `where` (plus
 // lhs_where / rhs_where for each side), median(lhs) op factor * median(rhs), where lhs and rhs
-// name "variant.metric" (e.g. "async.peak_threads"); metrics are the record's metrics, counters
-// or latency fields ("latency_us.p99").  rhs may instead be a plain number, for a count that
-// does not scale with the machine ("async.peak_threads <= 4"); never a time.
+// name "variant.metric" (e.g. "async.peak_threads", the variant one the chapter declares); metrics are the record's
+// metrics, counters or latency fields ("latency_us.p99").  rhs may instead be a plain number, for a count that does not
+// scale with the machine ("async.peak_threads <= 4"); never a time.
 //
 // Two kinds, declared with Chapter::invariant and Chapter::claim:
 // - an invariant holds on any machine, core count and load (equal digests, nothing lost, thread
@@ -125,7 +150,15 @@ struct ChapterInfo {
   std::vector<std::string> sections;  // sections of the source analysis it teaches: "1.1", "3.2"
   std::vector<std::string> claims;    // CLAIMS.md ids the chapter tests
   std::string ops_unit;               // what one operation is ("file", "request")
+  // The implementations, in the order tables and charts show them (each keeps its colour by
+  // this order).  Empty: sync and async.
+  std::vector<VariantInfo> variants = {};
+  // The variant every ratio is taken against ("x / baseline").  Empty: the first one.
+  std::string baseline = {};
 };
+
+// The list a chapter gets when it declares none.
+std::vector<VariantInfo> default_variants();
 
 class Chapter {
  public:
@@ -151,6 +184,7 @@ class Chapter {
   // The sweep `workbench run --quick` does for this chapter: a few points that show the lesson
   // in seconds.  Values are written as on the command line.
   void quick_sweep(const std::string& param, std::vector<std::string> values);
+  // A side that names a variant the chapter does not declare is a bug: std::logic_error.
   void invariant(Expectation e);  // gates CI: see Expectation
   void claim(Expectation e);      // gets a verdict, never fails: see Expectation
 
@@ -159,9 +193,10 @@ class Chapter {
   std::optional<int> parse(int argc, char** argv);
   std::optional<int> parse(const std::vector<std::string>& args);  // args without argv[0]
 
-  // Runs the variant(s) chosen by --mode.  body(v, run) builds the scenario and calls
-  // run.measure(...).  Returns the process exit code: 0 ok, 1 a run failed, 2 bad usage.
-  int run(const std::function<void(Variant, Run&)>& body);
+  // Runs the variant(s) chosen by --mode: one runs in this process, several each in a child
+  // process of its own.  body(v, run) builds the scenario and calls run.measure(...).  Returns
+  // the process exit code: 0 ok, 1 a run failed, 2 bad usage.
+  int run(const std::function<void(const Variant&, Run&)>& body);
 
   nlohmann::json describe() const;
   std::int64_t seed() const;

@@ -1,5 +1,5 @@
 // Chapter's state, shared by the files that implement it: chapter.cpp (declaring, parsing,
-// describing, running a variant here) and run_both.cpp (running each variant in a child).
+// describing, running a variant here) and run_each.cpp (running each variant in a child).
 // Not for chapters: they use common/chapter.hpp.
 #pragma once
 
@@ -20,7 +20,7 @@ struct Chapter::Impl {
   nlohmann::json quick = nlohmann::json::object();
   std::vector<Expectation> expectations;
 
-  std::string mode = "both";
+  std::string mode = "all";
   std::string json_out;
   std::string trace_file;
   bool narrate = false;
@@ -41,10 +41,16 @@ struct Chapter::Impl {
     return a;
   }
 
+  std::vector<std::string> variant_names() const;
+  const std::string& baseline() const { return info.baseline; }  // filled in by the constructor
+  // The variants --mode names, in the chapter's order.  Throws UsageError for a name it lacks.
+  std::vector<std::string> selected() const;
+  Variant variant(const std::string& name) const;
+
   // Prints the table (and writes --json); returns 1 when the --json file cannot be written.
   int emit(const std::vector<TrialRecord>& records) const;
-  int run_here(Variant v, const std::function<void(Variant, Run&)>& body, TrialRecord* out) const;
-  int run_both() const;  // run_both.cpp
+  int run_here(const Variant& v, const std::function<void(const Variant&, Run&)>& body, TrialRecord* out) const;
+  int run_each(const std::vector<std::string>& names) const;  // run_each.cpp
 };
 
 }  // namespace wb

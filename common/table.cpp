@@ -19,7 +19,8 @@ std::string params_line(const json& params) {
   return s;
 }
 
-void print_table(std::ostream& out, const std::vector<TrialRecord>& records, const std::string& heading) {
+void print_table(std::ostream& out, const std::vector<TrialRecord>& records, const std::string& heading,
+                 const std::string& baseline) {
   struct Row {
     std::string label;
     std::vector<std::string> cells;
@@ -106,7 +107,15 @@ void print_table(std::ostream& out, const std::vector<TrialRecord>& records, con
       [](const TrialRecord& r) { return r.result_digest.empty() ? std::string("-") : r.result_digest; },
       [&](const TrialRecord&) { return nan; });
 
-  const bool ratio = records.size() == 2;
+  // Ratio columns: every other record against the baseline's.
+  std::size_t base = records.size();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (records[i].variant == (baseline.empty() ? records.front().variant : baseline)) base = i;
+  }
+  std::vector<std::size_t> ratios;
+  for (std::size_t i = 0; base < records.size() && i < records.size(); ++i) {
+    if (i != base) ratios.push_back(i);
+  }
   std::size_t w0 = 5;
   for (const auto& r : rows) w0 = std::max(w0, r.label.size());
   std::vector<std::size_t> widths(records.size(), 8);
@@ -117,19 +126,21 @@ void print_table(std::ostream& out, const std::vector<TrialRecord>& records, con
     const std::string fill(w > s.size() ? w - s.size() : 0, ' ');
     return right ? fill + s : s + fill;
   };
+  std::vector<std::string> ratio_heads;
+  for (const auto i : ratios) ratio_heads.push_back(records[i].variant + "/" + records[base].variant);
   out << heading << '\n';
   out << pad("", w0, false);
   for (std::size_t i = 0; i < records.size(); ++i) out << "  " << pad(records[i].variant, widths[i], true);
-  if (ratio) out << "  " << pad(records[1].variant + "/" + records[0].variant, 11, true);
+  for (const auto& h : ratio_heads) out << "  " << pad(h, std::max<std::size_t>(11, h.size()), true);
   out << '\n';
   for (const auto& r : rows) {
     out << pad(r.label, w0, false);
     for (std::size_t i = 0; i < r.cells.size(); ++i) out << "  " << pad(r.cells[i], widths[i], true);
-    if (ratio) {
-      const double a = r.values[0], b = r.values[1];
+    for (std::size_t k = 0; k < ratios.size(); ++k) {
+      const double a = r.values[base], b = r.values[ratios[k]];
       std::string cell;
       if (!std::isnan(a) && !std::isnan(b) && a != 0) cell = format_number("%.2fx", b / a);
-      out << "  " << pad(cell, 11, true);
+      out << "  " << pad(cell, std::max<std::size_t>(11, ratio_heads[k].size()), true);
     }
     out << '\n';
   }

@@ -1,5 +1,6 @@
 // The side-by-side table a chapter prints after a run (and `workbench run` after each point):
-// one column per variant, a row per metric, counter and info, and the ratio of the two.
+// one column per variant, a row per metric, counter and info, and each variant's ratio to the
+// baseline.
 #pragma once
 
 #include <ostream>
@@ -12,8 +13,10 @@
 
 namespace wb {
 
-// Side-by-side table of one or two records of the same scenario (sync, async).
-void print_table(std::ostream& out, const std::vector<TrialRecord>& records, const std::string& heading);
+// Side-by-side table of records of the same scenario, one per variant, with a column "v/base"
+// for every other variant when the baseline's record is among them (empty: the first record's).
+void print_table(std::ostream& out, const std::vector<TrialRecord>& records, const std::string& heading,
+                 const std::string& baseline = {});
 
 // "k=v k=v" of a params object, for headings and progress lines.
 std::string params_line(const nlohmann::json& params);

@@ -43,7 +43,43 @@ json typed_value(const json& option, const std::string& text, const std::string&
                               (type == "int" ? "an integer" : "a number") + ", not \"" + text + "\"");
 }
 
+std::vector<std::string> mode_names(const std::string& mode) {
+  std::vector<std::string> names;
+  for (std::size_t start = 0;;) {
+    const auto comma = mode.find(',', start);
+    names.push_back(mode.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (names.back().empty()) throw std::invalid_argument("--mode \"" + mode + "\": an empty variant name");
+    if (comma == std::string::npos) return names;
+    start = comma + 1;
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> variants_of(const json& description) {
+  if (description.contains("variants") && description["variants"].is_array() && !description["variants"].empty()) {
+    return description["variants"].get<std::vector<std::string>>();
+  }
+  return {"sync", "async"};
+}
+
+std::string baseline_of(const json& description) {
+  if (description.contains("baseline") && description["baseline"].is_string()) {
+    return description["baseline"].get<std::string>();
+  }
+  return variants_of(description).front();
+}
+
+std::vector<std::string> select_variants(const json& description, const std::string& mode) {
+  const auto all = variants_of(description);
+  if (mode == "all" || mode == "both") return all;
+  const auto wanted = mode_names(mode);
+  std::vector<std::string> out;
+  for (const auto& v : all) {
+    if (std::find(wanted.begin(), wanted.end(), v) != wanted.end()) out.push_back(v);
+  }
+  return out;
+}
 
 std::pair<std::string, std::string> parse_assignment(const std::string& text, const char* option) {
   const auto eq = text.find('=');
@@ -88,9 +124,27 @@ std::vector<TrialSpec> make_plan(const PlanRequest& req) {
   };
   for (const auto& [k, v] : req.sets) check_key(k, "--set");
   for (const auto& [k, vs] : req.sweeps) check_key(k, "--sweep");
+  if (req.mode != "all" && req.mode != "both") {
+    for (const auto& n : mode_names(req.mode)) {
+      std::string known;
+      bool found = false;
+      for (const auto* c : req.chapters) {
+        for (const auto& v : variants_of(c->description)) {
+          found = found || v == n;
+          if (known.find(" " + v + ",") == std::string::npos) known += " " + v + ",";
+        }
+      }
+      if (!found) {
+        if (!known.empty()) known.pop_back();
+        throw std::invalid_argument("--mode " + n + ": no chapter of this run has that variant (they have:" + known +
+                                    "; or all)");
+      }
+    }
+  }
 
   std::vector<TrialSpec> plan;
   for (const auto* c : req.chapters) {
+    const auto variants = select_variants(c->description, req.mode);
     // The sweep points that apply to this chapter: the cartesian product of its swept keys.
     std::vector<std::pair<std::string, std::vector<std::string>>> axes;
     for (const auto& s : req.sweeps) {
@@ -131,7 +185,7 @@ std::vector<TrialSpec> make_plan(const PlanRequest& req) {
           args.push_back(o->at("name").get<std::string>());
           args.push_back(text);
         }
-        for (const auto& v : req.variants) plan.push_back({c, v, params, args, rep});
+        for (const auto& v : variants) plan.push_back({c, v, params, args, rep});
       }
     }
   }

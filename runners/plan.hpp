@@ -19,7 +19,7 @@ struct ChapterEntry {
 
 struct TrialSpec {
   const ChapterEntry* chapter = nullptr;
-  std::string variant;            // "sync" | "async"
+  std::string variant;            // one of the chapter's variants: "sync", "async-offload"
   nlohmann::json params;          // every parameter of the chapter, defaults filled in
   std::vector<std::string> args;  // the command-line words that set the non-default ones
   int repetition = 0;
@@ -31,8 +31,18 @@ struct PlanRequest {
   std::vector<std::pair<std::string, std::vector<std::string>>> sweeps;  // --sweep k=v1,v2
   int repeat = 1;
   bool quick = false;  // add each chapter's declared quick sweep (for keys not swept already)
-  std::vector<std::string> variants = {"sync", "async"};
+  // Which variants: "all" (or "both", its old name), or a comma-separated list of names.  A
+  // chapter runs the listed variants it has; a name no chosen chapter has is refused.
+  std::string mode = "all";
 };
+
+// A chapter's variants in its order, from its --describe ("sync", "async" for a description
+// from before chapters declared them); and the one its ratios are taken against.
+std::vector<std::string> variants_of(const nlohmann::json& description);
+std::string baseline_of(const nlohmann::json& description);
+
+// The variants of `mode` this chapter has, in the chapter's order (maybe none).
+std::vector<std::string> select_variants(const nlohmann::json& description, const std::string& mode);
 
 // Throws std::invalid_argument with a message for the user (an unknown parameter, a value of
 // the wrong type, a malformed k=v).
@@ -40,7 +50,8 @@ std::pair<std::string, std::string> parse_assignment(const std::string& text, co
 std::pair<std::string, std::vector<std::string>> parse_sweep(const std::string& text);
 
 // Order: per chapter, repetition by repetition, each parameter point once per repetition, and
-// at each point the variants back to back (sync, async, sync, async, ...).  Drift over a long
+// at each point the variants back to back (sync, async, sync, async, ...).  Throws
+// std::invalid_argument for a --mode name that no chosen chapter has.  Drift over a long
 // run (thermal, a noisy neighbour) then hits both variants and every point alike.
 std::vector<TrialSpec> make_plan(const PlanRequest& request);
 

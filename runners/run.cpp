@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 
+#include "common/format.hpp"
 #include "common/process.hpp"
 #include "common/record.hpp"
 #include "common/table.hpp"
@@ -152,8 +153,8 @@ std::vector<std::string> varying_params(const std::vector<Group>& groups, const 
 }
 
 // One line per variant and point: the figures a student compares first.  Medians over the
-// repetitions that succeeded; the last column is async/sync for wall time.
-void print_compact(const json& trials) {
+// repetitions that succeeded; the last column is wall time over the chapter's baseline variant's.
+void print_compact(const json& trials, const json& descriptions) {
   const auto groups = group_trials(trials);
   auto point_of = [&](const Group& g) {
     std::string point;
@@ -163,26 +164,36 @@ void print_compact(const json& trials) {
     }
     return point.empty() ? std::string("defaults") : point;
   };
-  int pw = 8;
-  for (const auto& g : groups) pw = std::max(pw, static_cast<int>(point_of(g).size()));
-  std::printf("\n%-12s %-*s %-5s %10s %10s %10s %7s %9s %10s %6s %9s\n", "chapter", pw, "point", "var", "wall",
-              "lat p50", "lat p99", "threads", "peak RSS", "cpu", "ok", "wall a/s");
+  int pw = 8, vw = 5;
+  for (const auto& g : groups) {
+    pw = std::max(pw, static_cast<int>(point_of(g).size()));
+    for (const auto& [v, reps] : g.by_variant) vw = std::max(vw, static_cast<int>(v.size()));
+  }
+  std::printf("\n%-12s %-*s %-*s %10s %10s %10s %7s %9s %10s %6s %10s\n", "chapter", pw, "point", vw, "var", "wall",
+              "lat p50", "lat p99", "threads", "peak RSS", "cpu", "ok", "wall/base");
   std::string last_chapter;
   for (const auto& g : groups) {
+    const json description = descriptions.value(g.chapter, json::object());
+    const std::string baseline = baseline_of(description);
+    double base_wall = 0;
+    if (const auto b = g.by_variant.find(baseline); b != g.by_variant.end()) {
+      const auto [r, ok] = summarise(b->second);
+      base_wall = r.status == "ok" ? r.metrics.wall_s : 0;
+    }
     std::string point = point_of(g);
-    double sync_wall = 0;
-    for (const char* v : {"sync", "async"}) {
+    for (const auto& v : variants_of(description)) {
       const auto it = g.by_variant.find(v);
       if (it == g.by_variant.end()) continue;
       const auto [r, ok] = summarise(it->second);
       const auto& m = r.metrics;
       std::string ratio;
-      if (std::string(v) == "sync")
-        sync_wall = r.status == "ok" ? m.wall_s : 0;
-      else if (sync_wall > 0 && r.status == "ok")
-        ratio = std::to_string(m.wall_s / sync_wall).substr(0, 4) + "x";
-      std::printf("%-12s %-*s %-5s %10s %10s %10s %7lld %9s %10s %6s %9s\n",
-                  g.chapter == last_chapter ? "" : g.chapter.c_str(), pw, point.c_str(), v,
+      if (v == baseline) {
+        ratio = "(base)";
+      } else if (base_wall > 0 && r.status == "ok") {
+        ratio = wb::format_number("%.2fx", m.wall_s / base_wall);
+      }
+      std::printf("%-12s %-*s %-*s %10s %10s %10s %7lld %9s %10s %6s %10s\n",
+                  g.chapter == last_chapter ? "" : g.chapter.c_str(), pw, point.c_str(), vw, v.c_str(),
                   wb::human_seconds(m.wall_s).c_str(), wb::human_seconds(m.latency.p50_us / 1e6).c_str(),
                   wb::human_seconds(m.latency.p99_us / 1e6).c_str(), static_cast<long long>(m.resources.peak_threads),
                   wb::human_kib(static_cast<double>(m.resources.peak_rss_kib)).c_str(),
@@ -194,19 +205,21 @@ void print_compact(const json& trials) {
 }
 
 // The full side-by-side table of every metric and counter, one per point.
-void print_full(const json& trials) {
+void print_full(const json& trials, const json& descriptions) {
   for (const auto& g : group_trials(trials)) {
+    const json description = descriptions.value(g.chapter, json::object());
     std::vector<wb::TrialRecord> recs;
     std::string oks;
-    for (const char* v : {"sync", "async"}) {
+    for (const auto& v : variants_of(description)) {
       const auto it = g.by_variant.find(v);
       if (it == g.by_variant.end()) continue;
       auto [r, ok] = summarise(it->second);
       recs.push_back(std::move(r));
-      oks += (oks.empty() ? "" : ", ") + std::string(v) + " " + ok;
+      oks += (oks.empty() ? "" : ", ") + v + " " + ok;
     }
     std::cout << '\n';
-    wb::print_table(std::cout, recs, g.chapter + "  " + wb::params_line(g.params) + "   (medians; ok: " + oks + ")");
+    wb::print_table(std::cout, recs, g.chapter + "  " + wb::params_line(g.params) + "   (medians; ok: " + oks + ")",
+                    baseline_of(description));
   }
 }
 
@@ -233,13 +246,22 @@ int cmd_run(std::vector<ChapterEntry>& all, const RunOptions& options) {
   }
   req.repeat = repeat;
   req.quick = quick;
-  if (mode != "both") req.variants = {mode};
+  req.mode = mode;
   std::vector<TrialSpec> plan;
   try {
     plan = make_plan(req);
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+  for (const auto* c : chosen) {
+    if (select_variants(c->description, mode).empty()) {
+      std::string has;
+      for (const auto& v : variants_of(c->description)) has += (has.empty() ? "" : ", ") + v;
+      std::cerr << "workbench: " << c->name << " has none of --mode " << mode << " (it has " << has << "): not run\n";
+    }
+  }
+  int variant_width = 5;
+  for (const auto& t : plan) variant_width = std::max(variant_width, static_cast<int>(t.variant.size()));
   // One preflight per distinct parameter point (the variants share it).
   std::vector<std::vector<std::string>> checked;
   for (const auto& t : plan) {
@@ -276,10 +298,10 @@ int cmd_run(std::vector<ChapterEntry>& all, const RunOptions& options) {
     std::string args;
     for (std::size_t a = 0; a + 1 < t.args.size(); a += 2) args += " " + t.args[a].substr(2) + "=" + t.args[a + 1];
     char line[512];
-    std::snprintf(line, sizeof line, "[%*zu/%zu] %-12s %-5s rep %d%s  %s %.2fs  ETA %s",
+    std::snprintf(line, sizeof line, "[%*zu/%zu] %-12s %-*s rep %d%s  %s %.2fs  ETA %s",
                   static_cast<int>(std::to_string(plan.size()).size()), i + 1, plan.size(), t.chapter->name.c_str(),
-                  t.variant.c_str(), t.repetition + 1, args.c_str(), rec.at("status").get<std::string>().c_str(), took,
-                  eta_text(eta).c_str());
+                  variant_width, t.variant.c_str(), t.repetition + 1, args.c_str(),
+                  rec.at("status").get<std::string>().c_str(), took, eta_text(eta).c_str());
     std::cerr << line;
     if (!ok) std::cerr << "  (" << rec.value("reason", "") << ")";
     std::cerr << std::endl;
@@ -293,8 +315,8 @@ int cmd_run(std::vector<ChapterEntry>& all, const RunOptions& options) {
     std::cerr << "workbench: no claims ledger in the results: " << e.what() << "\n";
   }
   journal.finish(ledger.is_object() ? json{{"claims", ledger}} : json::object());
-  if (summary == "compact") print_compact(trials);
-  if (summary == "full") print_full(trials);
+  if (summary == "compact") print_compact(trials, descriptions);
+  if (summary == "full") print_full(trials, descriptions);
   if (summary != "none" && ledger.is_object() && !trials.empty()) {
     std::string counts;
     for (const auto& [verdict, n] : ledger["summary"].items()) {

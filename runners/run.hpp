@@ -17,7 +17,7 @@ struct RunOptions {
   std::vector<std::string> sweeps;  // "KEY=V1,V2,..."
   int repeat = 1;
   bool quick = false;
-  std::string mode = "both";  // sync | async | both
+  std::string mode = "all";  // all (or both) | a variant | a comma-separated list of variants
   std::string out;
   double trial_timeout = 60;
   std::string summary = "compact";  // compact | full | none

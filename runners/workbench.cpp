@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "run trials and write a results file");
   std::vector<std::string> names, sets, sweeps;
   int repeat = 1;
-  std::string mode = "both";
+  std::string mode = "all";
   std::string out = std::string(WB_SOURCE_ROOT) + "/results/latest.json";
   double trial_timeout = 60;
   std::string summary = "compact";
@@ -77,8 +77,10 @@ int main(int argc, char** argv) {
   run->add_option("--repeat", repeat, "trials per variant and parameter point")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  run->add_option("--mode", mode, "variants to run")
-      ->check(CLI::IsMember({"sync", "async", "both"}))
+  run->add_option("--mode", mode,
+                  "variants to run: all (both is its old name), a variant (sync, async, or one a chapter declares: "
+                  "`workbench describe CHAPTER`), or a comma-separated list")
+      ->type_name("VARIANTS")
       ->capture_default_str();
   run->add_option("--out", out, "results file (written atomically; every trial journaled in OUT.journal at once)")
       ->capture_default_str();

@@ -14,16 +14,23 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from wbmodel import (VARIANTS, bootstrap_ratio, combo_index, fmt_value, headline_metric, medians,  # noqa: E402
+from wbmodel import (bootstrap_ratio, combo_index, fmt_value, headline_metric, medians,  # noqa: E402
                      merged_buckets, metric, ok, quantile)
 
-COLOURS = {"sync": "#1f77b4", "async": "#ff7f0e"}  # the same in every chart of the project
+# A variant's colour is its place in its chapter's list, the same in every chart and table of the
+# project: the first (sync, in most chapters) blue, the second (async) orange, then green, red...
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf"]
 HOST_STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (1, 3)), "v")]
 SPECTRUM = [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999]
 
 
 # ------------------------------------------------------------------------------------------------
 # values
+
+
+def colour(ch, variant):
+    return PALETTE[ch.declared.index(variant) % len(PALETTE)]
 
 
 def style(ch, host, combo_index=0):
@@ -66,7 +73,7 @@ def draw_latency(ax, ch):
             xs, meds, _, _, _ = medians(by_x, "latency_us." + q, ch)
             meds = [m / 1e3 for m in meds]
             if xs:
-                ax.plot(xs, meds, linestyle=ls, marker=marker, color=COLOURS[variant], alpha=alpha,
+                ax.plot(xs, meds, linestyle=ls, marker=marker, color=colour(ch, variant), alpha=alpha,
                         label=f"{label} {q}")
                 allv += meds
     if not allv:
@@ -90,12 +97,12 @@ def draw_throughput(ax, ch):
         if not xs:
             continue
         any_drawn = True
-        ax.plot(xs, meds, linestyle=line, marker=marker, color=COLOURS[variant], label=f"{label} (n={min(counts)})")
+        ax.plot(xs, meds, linestyle=line, marker=marker, color=colour(ch, variant), label=f"{label} (n={min(counts)})")
         if ch.x_numeric or ch.x is None:
-            ax.fill_between(xs, lows, highs, color=COLOURS[variant], alpha=0.18, linewidth=0)
+            ax.fill_between(xs, lows, highs, color=colour(ch, variant), alpha=0.18, linewidth=0)
         else:
             ax.errorbar(xs, meds, yerr=[[m - lo for m, lo in zip(meds, lows)], [h - m for m, h in zip(meds, highs)]],
-                        fmt="none", ecolor=COLOURS[variant], capsize=3)
+                        fmt="none", ecolor=colour(ch, variant), capsize=3)
     if not any_drawn:
         notes.append("no throughput figures")
         empty_panel(ax, "no throughput figures in these trials")
@@ -162,9 +169,9 @@ def draw_scaling(ax_rss, ax_threads, ch):
             continue
         drawn = True
         ax_rss.plot([p[0] for p in pts], [max(p[1], 1e-3) for p in pts], linestyle=line, marker=marker,
-                    color=COLOURS[variant], label=label)
+                    color=colour(ch, variant), label=label)
         ax_threads.plot([p[0] for p in pts], [max(p[2], 1) for p in pts], linestyle=line, marker=marker,
-                        color=COLOURS[variant], label=label)
+                        color=colour(ch, variant), label=label)
     if not drawn:
         why = "no in-flight count: no peak_in_flight counter, and the swept parameter is not a count of tasks"
         notes.append(why)
@@ -204,7 +211,7 @@ def draw_spectrum(ax, ch, at=None):
     xs_p = [1 / (1 - q) if q < 1 else 1e4 for q in SPECTRUM]
     drawn = False
     for host in ch.hosts:
-        for variant in VARIANTS:
+        for variant in ch.variants:
             ts = [t for t in ch.trials if t["params"] == point and t["variant"] == variant and t["_host"] == host]
             good = ok(ts)
             if not good:
@@ -218,7 +225,7 @@ def draw_spectrum(ax, ch, at=None):
                 low = min((x["min"] for x in lats if "min" in x), default=None)
                 high = max((x["max"] for x in lats if "max" in x), default=None)
                 ys = [quantile(buckets, q, low, high) / 1e3 for q in SPECTRUM]
-                ax.plot(xs_p, ys, linestyle=line, marker=marker, color=COLOURS[variant],
+                ax.plot(xs_p, ys, linestyle=line, marker=marker, color=colour(ch, variant),
                         label=f"{label} ({sum(n for _, n in buckets)} ops, {len(good)} runs)")
             else:
                 # Older files carry only the summary: draw those points and say so.
@@ -226,7 +233,7 @@ def draw_spectrum(ax, ch, at=None):
                 pts = [(1, "min"), (2, "p50"), (10, "p90"), (100, "p99"), (1000, "p999")]
                 xs = [x for x, k in pts if all(k in (t["metrics"].get("latency_us") or {}) for t in good)]
                 ys = [lat(t["metrics"]["latency_us"][k] for t in good) / 1e3 for x, k in pts if x in xs]
-                ax.plot(xs, ys, linestyle="none", marker=marker, color=COLOURS[variant], label=f"{label} (summary only)")
+                ax.plot(xs, ys, linestyle="none", marker=marker, color=colour(ch, variant), label=f"{label} (summary only)")
                 notes.append(f"{variant}: no histogram in the trials, summary percentiles only")
     if not drawn:
         notes.append(f"no successful trial at {where}: spectrum not drawn")
@@ -244,48 +251,50 @@ def draw_spectrum(ax, ch, at=None):
     return notes
 
 
-# 5. async/sync ratio of a metric with a bootstrap interval
+# 5. each variant's ratio to the baseline variant, with a bootstrap interval
 
 
 def draw_ratio(ax, ch, name=None):
     name = name or headline_metric(ch)
     notes, drawn = [], False
+    base = ch.baseline
     for host in ch.hosts:
         by_combo = {}
         for label, h, variant, combo, by_x in ch.series():
             if h == host:
                 by_combo.setdefault(combo, {})[variant] = by_x
         for ci, (combo, variants) in enumerate(by_combo.items()):
-            if "sync" not in variants or "async" not in variants:
+            if base not in variants:
                 continue
-            xs, rs, lo, hi = [], [], [], []
-            for x in sorted(set(variants["sync"]) & set(variants["async"]), key=ch.x_pos):
-                s = [v for v in (metric(t, name) for t in ok(variants["sync"][x])) if v is not None]
-                a = [v for v in (metric(t, name) for t in ok(variants["async"][x])) if v is not None]
-                if not s or not a or statistics.median(s) <= 0:
+            for variant in [v for v in ch.variants if v != base and v in variants]:
+                xs, rs, lo, hi = [], [], [], []
+                for x in sorted(set(variants[base]) & set(variants[variant]), key=ch.x_pos):
+                    s = [v for v in (metric(t, name) for t in ok(variants[base][x])) if v is not None]
+                    a = [v for v in (metric(t, name) for t in ok(variants[variant][x])) if v is not None]
+                    if not s or not a or statistics.median(s) <= 0:
+                        continue
+                    r = statistics.median(a) / statistics.median(s)
+                    ci95 = bootstrap_ratio(s, a) or (r, r)
+                    xs.append(ch.x_pos(x))
+                    rs.append(r)
+                    lo.append(max(r - ci95[0], 0))
+                    hi.append(max(ci95[1] - r, 0))
+                if not xs:
                     continue
-                r = statistics.median(a) / statistics.median(s)
-                ci95 = bootstrap_ratio(s, a) or (r, r)
-                xs.append(ch.x_pos(x))
-                rs.append(r)
-                lo.append(max(r - ci95[0], 0))
-                hi.append(max(ci95[1] - r, 0))
-            if not xs:
-                continue
-            drawn = True
-            line, marker = style(ch, host, ci)
-            label = " ".join(f"{k}={fmt_value(v)}" for k, v in combo) or "async / sync"
-            if len(ch.hosts) > 1:
-                label += f" @{host}"
-            ax.errorbar(xs, rs, yerr=[lo, hi], linestyle=line if ch.x_numeric else "none", marker=marker, capsize=4, color="#555555" if ci == 0 else None,
-                        label=label)
-    ax.axhline(1.0, color="black", linewidth=1)
+                drawn = True
+                line, marker = style(ch, host, ci)
+                label = " ".join([f"{variant} / {base}"] + [f"{k}={fmt_value(v)}" for k, v in combo])
+                if len(ch.hosts) > 1:
+                    label += f" @{host}"
+                ax.errorbar(xs, rs, yerr=[lo, hi], linestyle=line if ch.x_numeric else "none", marker=marker,
+                            capsize=4, color=colour(ch, variant), label=label)
+    ax.axhline(1.0, color=colour(ch, base), linewidth=1)
     if not drawn:
-        notes.append(f"no point has both variants' {name}: ratio not drawn")
-        empty_panel(ax, f"no point has both variants' {name}")
+        notes.append(f"no point has {base}'s and another variant's {name}: ratio not drawn")
+        empty_panel(ax, f"no point has {base}'s and another variant's {name}")
     setup_x(ch, ax, log_y=False)
-    ax.set_ylabel(f"async / sync, {name} (95% bootstrap)")
-    ax.set_title(f"{ch.name}: ratio of {name}")
+    ax.set_ylabel(f"variant / {base}, {name} (95% bootstrap)")
+    ax.set_title(f"{ch.name}: ratio of {name} to {base}")
     return notes
 
 
@@ -300,7 +309,7 @@ def draw_drift(ax, ch, name=None):
         v = metric(t, name)
         if v is not None:
             groups.setdefault((json.dumps(t["params"], sort_keys=True), t["variant"], t["_host"]), []).append((t, v))
-    for variant in VARIANTS:
+    for variant in ch.variants:
         xs, ys = [], []
         for (_, var, _), rows in groups.items():
             if var != variant:
@@ -311,7 +320,7 @@ def draw_drift(ax, ch, name=None):
                     xs.append(t["order"])
                     ys.append(v / med)
         if xs:
-            ax.scatter(xs, ys, s=14, color=COLOURS[variant], label=variant)
+            ax.scatter(xs, ys, s=14, color=colour(ch, variant), label=variant)
     if not groups:
         notes.append("no successful trials: drift not drawn")
         empty_panel(ax, "no successful trials")
@@ -328,9 +337,9 @@ KINDS = ["latency", "throughput", "scaling", "spectrum", "ratio", "drift"]
 
 def caption(ch, contexts, notes):
     commits = sorted({c.get("git", "?") for c in contexts})
-    counts = {v: len([t for t in ch.trials if t["variant"] == v]) for v in VARIANTS}
-    oks = {v: len([t for t in ok(ch.trials) if t["variant"] == v]) for v in VARIANTS}
-    text = (f"{ch.name}: sync {oks['sync']}/{counts['sync']} ok, async {oks['async']}/{counts['async']} ok trials; "
+    counts = {v: len([t for t in ch.trials if t["variant"] == v]) for v in ch.variants}
+    oks = {v: len([t for t in ok(ch.trials) if t["variant"] == v]) for v in ch.variants}
+    text = (f"{ch.name}: " + ", ".join(f"{v} {oks[v]}/{counts[v]}" for v in ch.variants) + " ok trials; "
             f"host {', '.join(ch.hosts)}; commit {', '.join(commits)}")
     missing = ch.missing()
     if missing:

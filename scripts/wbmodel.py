@@ -11,7 +11,7 @@ import random
 import statistics
 
 SCHEMA_MAJOR = "workbench.results/1"
-VARIANTS = ("sync", "async")
+DEFAULT_VARIANTS = ("sync", "async")  # a chapter that declares none, or a file from before they could
 
 
 class ResultsError(Exception):
@@ -107,6 +107,15 @@ class Chapter:
         self.name = name
         self.trials = trials
         self.description = description or {}
+        # The chapter's variants in its order (`declared` fixes each one's colour) and those
+        # with trials here (`variants`, what a chart or table iterates); the baseline is what
+        # every ratio is taken against.
+        seen = list(dict.fromkeys(t["variant"] for t in trials))
+        self.declared = list(self.description.get("variants") or DEFAULT_VARIANTS)
+        self.declared += [v for v in seen if v not in self.declared]
+        self.variants = [v for v in self.declared if v in seen]
+        self.baseline = self.description.get("baseline") or self.declared[0]
+        self.summaries = {i.get("name"): i.get("summary", "") for i in self.description.get("variant_info", [])}
         self.points = []
         for t in trials:
             if t["params"] not in self.points:
@@ -137,7 +146,7 @@ class Chapter:
                 combos.append(c)
         for host in self.hosts:
             for combo in combos:
-                for variant in VARIANTS:
+                for variant in self.variants:
                     by_x = {}
                     for t in self.trials:
                         if t["variant"] != variant or t["_host"] != host:
@@ -239,12 +248,13 @@ def quantile(buckets, q, low=None, high=None):
     return value
 
 
-def bootstrap_ratio(sync_vals, async_vals, resamples=2000, seed=7):
+def bootstrap_ratio(base_vals, other_vals, resamples=2000, seed=7):
+    """A 95% bootstrap interval of median(other) / median(base)."""
     rng = random.Random(seed)
     ratios = []
     for _ in range(resamples):
-        s = statistics.median(rng.choice(sync_vals) for _ in sync_vals)
-        a = statistics.median(rng.choice(async_vals) for _ in async_vals)
+        s = statistics.median(rng.choice(base_vals) for _ in base_vals)
+        a = statistics.median(rng.choice(other_vals) for _ in other_vals)
         if s > 0:
             ratios.append(a / s)
     ratios.sort()

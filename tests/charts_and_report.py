@@ -6,7 +6,8 @@ usage: charts_and_report.py PLOT REPORT WORKBENCH FIXTURES_DIR
 Every chart kind must come out as a non-empty PNG and SVG; a file with a failed trial and
 missing points must still be drawn, with the failure named; the report must be one offline
 HTML file that opens with the claims ledger, names every chapter and shows the invariants' verdicts; a file of another schema
-version must be refused with a message that says so.
+version must be refused with a message that says so.  A chapter with four named variants and a
+baseline that is not the first gets four colours, in its order, and ratios over its baseline.
 """
 import os
 import re
@@ -68,6 +69,33 @@ def main():
         expect("few-threads" in html and "class='l fail'" in html, "the failed invariant is shown as failed")
         expect("class='l does-not-hold'" in html, "the claim it supports is shown as not holding")
         expect("fixture-a" in html and "g++ 12.2.0" in html, "the context block names host and compiler")
+
+        # Named variants: a colour each by the chapter's order, ratios over the declared baseline.
+        palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+        out3 = os.path.join(tmp, "variants")
+        p = run([plot, fx("variants.json"), "-o", out3, "--format", "svg"])
+        expect(p.returncode == 0, f"plot draws a chapter with four variants ({p.stderr.strip()[-300:]})")
+        with open(os.path.join(out3, "ratio.svg")) as f:
+            svg = f.read()
+        expect(all(f"{v} / async-blocking" in svg for v in ("sync", "async-offload", "async-chunked"))
+               and "async-blocking / async-blocking" not in svg,
+               "the ratio chart has a line per variant over the baseline, none for the baseline itself")
+        with open(os.path.join(out3, "throughput.svg")) as f:
+            svg = f.read()
+        expect(all(c in svg for c in palette), "the four variants have four colours")
+        v_html = os.path.join(tmp, "variants.html")
+        p = run([report, fx("variants.json"), "-o", v_html, "--workbench", workbench])
+        expect(p.returncode == 0, f"report on four variants exits 0 ({p.stderr.strip()[-300:]})")
+        with open(v_html) as f:
+            html = f.read()
+        tags = re.findall(r"<li><span class='variant' style='color:(#[0-9a-f]+)'>([a-z-]+)</span>", html)
+        expect(tags == list(zip(palette, ["sync", "async-blocking", "async-offload", "async-chunked"])),
+               f"the chapter lists its variants in order, each in its chart colour ({tags})")
+        expect("async-blocking</span> (baseline): the async-blocking way" in html, "the baseline is marked and explained")
+        expect("wall ÷ async-blocking" in html and html.count(">(base)<") == 2,
+               "the medians table divides by the baseline, which it marks at each point")
+        expect("offload-keeps-ticking" in html and "class='l pass'" in html,
+               "an invariant over named variants is checked")
 
         p = run([report, fx("base.json"), "-o", os.path.join(tmp, "nowb.html"), "--workbench", "/nonexistent/workbench"])
         expect(p.returncode == 0, "without a workbench binary the report is still written")

@@ -1,9 +1,11 @@
 // A stand-in chapter for the runner's tests: it honours the chapter contract but can be told to
 // hang, crash or fail, so the watchdog, failure records and atomic writes can be tested without
-// waiting on a real scenario.
+// waiting on a real scenario.  With WB_FAKE_VARIANTS=a,b,c (and WB_FAKE_BASELINE=b) it declares
+// those variants instead of sync and async, for the tests of named variants.
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include <sys/prctl.h>
@@ -14,22 +16,47 @@ namespace {
 
 struct Params {
   std::int64_t ops = 5;
-  std::string behaviour = "ok";       // ok | hang | crash | fail
-  std::string only_variant = "both";  // the behaviour applies to this variant; the other is ok
+  std::string behaviour = "ok";      // ok | hang | crash | fail
+  std::string only_variant = "all";  // the behaviour applies to this variant; the others are ok
 };
+
+std::vector<wb::VariantInfo> variants_from_env() {
+  std::vector<wb::VariantInfo> out;
+  const char* list = std::getenv("WB_FAKE_VARIANTS");
+  std::stringstream in(list ? list : "");
+  for (std::string name; std::getline(in, name, ',');) out.push_back({name, "variant " + name + " of the fake"});
+  return out;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Params params;
-  wb::Chapter chapter(
-      {.name = "fake", .title = "a chapter for testing the runner", .sections = {}, .claims = {}, .ops_unit = "op"});
+  const char* baseline = std::getenv("WB_FAKE_BASELINE");
+  wb::Chapter chapter({.name = "fake",
+                       .title = "a chapter for testing the runner",
+                       .sections = {},
+                       .claims = {},
+                       .ops_unit = "op",
+                       .variants = variants_from_env(),
+                       .baseline = baseline ? baseline : ""});
+  const auto described = chapter.describe();
+  std::vector<std::string> choices = {"all"};
+  for (const auto& v : described["variants"]) choices.push_back(v.get<std::string>());
   chapter.knob("--ops", params.ops, "operations", 0, 1'000'000, "ops");
   chapter.knob("--behaviour", params.behaviour, "what the variant does", {"ok", "hang", "crash", "fail"});
-  chapter.knob("--only-variant", params.only_variant, "which variant misbehaves", {"both", "sync", "async"});
+  chapter.knob("--only-variant", params.only_variant, "which variant misbehaves", choices);
+  if (std::getenv("WB_FAKE_VARIANTS")) {
+    chapter.invariant({.id = "first-on-one-thread",
+                       .claim = "C4",
+                       .lhs = choices[1] + ".peak_threads",
+                       .op = "<=",
+                       .rhs = "64",
+                       .why = "the fake starts no thread"});
+  }
   if (auto done = chapter.parse(argc, argv)) return *done;
-  return chapter.run([&](wb::Variant variant, wb::Run& run) {
-    const bool misbehave = params.only_variant == "both" || params.only_variant == wb::to_string(variant);
+  return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
+    const bool misbehave = params.only_variant == "all" || params.only_variant == variant.name();
     const std::string behaviour = misbehave ? params.behaviour : "ok";
     run.measure([&] {
       if (behaviour == "hang") {

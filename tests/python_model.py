@@ -51,6 +51,17 @@ def main():
                            f"{path}: {t['chapter']} {t['variant']} {key}: wbmodel {got}, the record {want}")
                 compared += 1
     check.expect(compared > 0, "no trial with a histogram to compare percentiles on")
+
+    # A chapter's variants as the runner sees them (runners/plan.cpp variants_of / baseline_of):
+    # its declared order and baseline; sync, async and the first for a description without them.
+    def trial_of(v):
+        return {"variant": v, "params": {}, "_host": "h"}
+    old = wbmodel.Chapter("old", [trial_of("async"), trial_of("sync")], {})
+    check.expect(old.variants == ["sync", "async"] and old.baseline == "sync",
+                 f"a description without variants: {old.variants}, baseline {old.baseline}")
+    four = wbmodel.Chapter("loop", [trial_of("c"), trial_of("a")], {"variants": ["a", "b", "c"], "baseline": "b"})
+    check.expect(four.declared == ["a", "b", "c"] and four.variants == ["a", "c"] and four.baseline == "b",
+                 f"declared {four.declared}, with trials {four.variants}, baseline {four.baseline}")
     print(f"python-model: {compared} percentiles agree with the C++ histogram's")
     return check.exit_code()
 

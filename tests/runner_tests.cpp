@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/defer.hpp"
 #include "common/record.hpp"
 #include "tests/support.hpp"
 
@@ -66,10 +67,76 @@ TEST_CASE("a sweep with repetitions runs sync and async alternately, one process
   // Progress on stderr: trials done / total and an ETA.
   CHECK_THAT(r.err, Catch::Contains("[8/8]") && Catch::Contains("ETA"));
   // The compact summary: a line per variant and point, with the async/sync wall ratio.
-  CHECK_THAT(r.out, Catch::Contains("wall a/s") && Catch::Contains("ops=3") && Catch::Contains("ops=4"));
+  CHECK_THAT(r.out, Catch::Contains("wall/base") && Catch::Contains("(base)") && Catch::Contains("ops=3") &&
+                        Catch::Contains("ops=4"));
   // The full one: every metric, side by side.
   const auto full = test::run(s.cmd({"--set", "ops=2", "--summary", "full"}));
   CHECK_THAT(full.out, Catch::Contains("async/sync") && Catch::Contains("latency p99.9"));
+}
+
+TEST_CASE("a chapter's named variants run in its order, each its own trial, ratios against its baseline",
+          "[runner][variants]") {
+  Setup s;
+  ::setenv("WB_FAKE_VARIANTS", "threads,stackless,stackful", 1);
+  ::setenv("WB_FAKE_BASELINE", "stackless", 1);
+  const wb::Defer unset([] {
+    ::unsetenv("WB_FAKE_VARIANTS");
+    ::unsetenv("WB_FAKE_BASELINE");
+  });
+  const std::vector<std::string> all = {"threads", "stackless", "stackful"};
+  {
+    const auto r = test::run(s.cmd({"--sweep", "ops=3,4", "--summary", "compact"}));
+    CHECK(r.code() == 0);
+    const auto doc = wb::read_results(s.out);
+    REQUIRE(doc["trials"].size() == 6);
+    for (std::size_t i = 0; i < 6; ++i) CHECK(doc["trials"][i]["variant"] == all[i % 3]);
+    CHECK(doc["chapters"]["fake"]["variants"] == json(all));
+    CHECK(doc["chapters"]["fake"]["baseline"] == "stackless");
+    // The compact summary marks the baseline and gives the others' wall time over it.
+    std::istringstream lines(r.out);
+    int base_rows = 0, ratio_rows = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("stackless") != std::string::npos && line.find("(base)") != std::string::npos) ++base_rows;
+      if ((line.find("threads ") != std::string::npos || line.find("stackful") != std::string::npos) &&
+          line.find('x') != std::string::npos)
+        ++ratio_rows;
+    }
+    CHECK(base_rows == 2);
+    CHECK(ratio_rows >= 4);
+    // An invariant over a named variant is checked like any other.
+    const auto check = test::run({s.workbench, "--manifest", s.manifest, "check", s.out});
+    CHECK(check.code() == 0);
+    CHECK_THAT(check.out, Catch::Contains("first-on-one-thread"));
+  }
+  {
+    // A list keeps the chapter's order, whatever the command line's.
+    const auto r = test::run(s.cmd({"--mode", "stackful,threads", "--summary", "full"}));
+    CHECK(r.code() == 0);
+    const auto trials = wb::read_results(s.out)["trials"];
+    REQUIRE(trials.size() == 2);
+    CHECK(trials[0]["variant"] == "threads");
+    CHECK(trials[1]["variant"] == "stackful");
+    // Without its baseline in the run, the full table has no ratio column.
+    CHECK_THAT(r.out, !Catch::Contains("/stackless"));
+  }
+  {
+    const auto r = test::run(s.cmd({"--mode", "sync"}));
+    CHECK(r.code() == 2);
+    CHECK_THAT(r.err, Catch::Contains("--mode sync") && Catch::Contains("stackful"));
+  }
+  {
+    // The chapter alone: every variant in a child of its own, a ratio column per non-baseline one.
+    const auto exe = test::exe_from_env("WB_FAKE_CHAPTER");
+    const auto r = test::run({exe, "--ops", "3", "--json", s.dir.file("direct.json")});
+    CHECK(r.code() == 0);
+    const auto recs = test::json_lines(wb::read_text_file(s.dir.file("direct.json")));
+    REQUIRE(recs.size() == 3);
+    CHECK(recs[2]["variant"] == "stackful");
+    CHECK_THAT(r.out, Catch::Contains("threads/stackless") && Catch::Contains("stackful/stackless"));
+    const auto bad = test::run({exe, "--mode", "async"});
+    CHECK(bad.code() == 2);
+    CHECK_THAT(bad.err, Catch::Contains("no variant \"async\"") && Catch::Contains("threads, stackless, stackful"));
+  }
 }
 
 TEST_CASE("a hung trial is killed by the watchdog, recorded as timeout, and the run goes on", "[runner]") {

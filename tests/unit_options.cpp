@@ -80,15 +80,101 @@ TEST_CASE("--describe lists every option with its default, range and unit, and t
   CHECK(d["expectations"][0]["where"]["tasks"] == 10);
 }
 
+TEST_CASE("a chapter declares named variants and a baseline; --mode picks one, a list, or all", "[options][variants]") {
+  std::int64_t n = 1;
+  auto make = [&] {
+    wb::Chapter c({.name = "loop",
+                   .title = "four ways",
+                   .sections = {},
+                   .claims = {},
+                   .ops_unit = "tick",
+                   .variants = {{"sync", "a thread each"},
+                                {"async-blocking", "the pitfall"},
+                                {"async-offload", "a pool"},
+                                {"async-chunked", "slices"}},
+                   .baseline = "async-blocking"});
+    c.knob("--n", n, "n", 1, 10, "n");
+    c.claim({.id = "c1",
+             .claim = "C26",
+             .lhs = "async-offload.wall_s",
+             .op = "<",
+             .rhs = "async-blocking.wall_s",
+             .why = "offloading frees the loop"});
+    return c;
+  };
+  auto c = make();
+  const auto d = c.describe();
+  CHECK(d["variants"] == nlohmann::json({"sync", "async-blocking", "async-offload", "async-chunked"}));
+  CHECK(d["baseline"] == "async-blocking");
+  CHECK(d["variant_info"][2]["summary"] == "a pool");
+
+  // One variant runs here; the body sees its name and its place in the list.
+  std::vector<std::string> seen;
+  int index = -1;
+  auto c1 = make();
+  REQUIRE_FALSE(c1.parse({"--mode", "async-offload", "--json", "/dev/null"}).has_value());
+  CHECK(c1.run([&](const wb::Variant& v, wb::Run& run) {
+    seen.push_back(v.name());
+    index = v.index();
+    CHECK(v.is("async-offload"));
+    CHECK_FALSE(v.is("sync"));
+    CHECK_THROWS_AS(v.is("async"), std::logic_error);  // not declared: a bug in the chapter
+    run.measure([] { return wb::Outcome{1, "d"}; });
+  }) == 0);
+  CHECK(seen == std::vector<std::string>{"async-offload"});
+  CHECK(index == 2);
+
+  // A name the chapter lacks, or "async" where there is none, is bad usage; lists and all parse.
+  for (const std::string mode : {"async", "sync,nope", "", "async-offload,"}) {
+    auto k = make();
+    INFO(mode);
+    const auto code = k.parse({"--mode", mode});
+    REQUIRE(code.has_value());
+    CHECK(*code == 2);
+  }
+  for (const std::string mode : {"all", "both", "sync,async-chunked", "async-chunked,sync"}) {
+    auto k = make();
+    INFO(mode);
+    CHECK_FALSE(k.parse({"--mode", mode}).has_value());
+  }
+}
+
+TEST_CASE("a chapter's variant list is checked when it is declared", "[options][variants]") {
+  auto info = [](std::vector<wb::VariantInfo> variants, std::string baseline = {}) {
+    return wb::ChapterInfo{.name = "x",
+                           .title = "x",
+                           .sections = {},
+                           .claims = {},
+                           .ops_unit = "op",
+                           .variants = std::move(variants),
+                           .baseline = std::move(baseline)};
+  };
+  CHECK_THROWS_AS(wb::Chapter(info({{"a", ""}, {"a", ""}})), std::logic_error);       // twice
+  CHECK_THROWS_AS(wb::Chapter(info({{"Async", ""}})), std::logic_error);              // not a plain word
+  CHECK_THROWS_AS(wb::Chapter(info({{"all", ""}})), std::logic_error);                // a --mode keyword
+  CHECK_THROWS_AS(wb::Chapter(info({{"a", ""}, {"b", ""}}, "c")), std::logic_error);  // baseline not among them
+  wb::Chapter fine(info({}));
+  CHECK(fine.describe()["variants"] == nlohmann::json({"sync", "async"}));
+  CHECK(fine.describe()["baseline"] == "sync");
+  // An expectation over a variant the chapter does not have could never be checked.
+  auto statement = [](std::string lhs, std::string rhs) {
+    return wb::Expectation{
+        .id = "e", .claim = "C4", .lhs = std::move(lhs), .op = "<=", .rhs = std::move(rhs), .why = "w"};
+  };
+  CHECK_THROWS_AS(fine.invariant(statement("threads.peak_threads", "4")), std::logic_error);
+  CHECK_THROWS_AS(fine.invariant(statement("async.peak_threads", "asyncpeak")), std::logic_error);
+  CHECK_NOTHROW(fine.invariant(statement("async.peak_threads", "4")));
+}
+
 TEST_CASE("a run whose variant throws is recorded as failed with the reason", "[options]") {
-  wb::Run run(wb::Variant::sync, {});
+  wb::Run run(wb::Variant("sync", 0, {"sync", "async"}), {});
   run.measure([]() -> wb::Outcome { throw std::runtime_error("the disk is on fire"); });
   CHECK(run.record().status == "failed");
   CHECK(run.record().reason == "the disk is on fire");
 }
 
 TEST_CASE("a run measures wall time, operations and latency of its region", "[options]") {
-  wb::Run run(wb::Variant::async, {});
+  wb::Run run(wb::Variant("async", 1, {"sync", "async"}), {});
   run.measure([&] {
     for (int i = 0; i < 10; ++i) run.latency().record(1000 * (i + 1));
     return wb::Outcome{10, "abc"};
@@ -105,7 +191,7 @@ TEST_CASE("a run measures wall time, operations and latency of its region", "[op
 }
 
 TEST_CASE("the peak thread count sees threads that lived only briefly", "[options]") {
-  wb::Run run(wb::Variant::sync, {});
+  wb::Run run(wb::Variant("sync", 0, {"sync", "async"}), {});
   run.measure([] {
     // 20 threads alive at once, each for far less than the sampler's period, joined together.
     std::vector<std::jthread> threads;

@@ -40,7 +40,7 @@ TEST_CASE("sets apply to every trial, sweeps multiply, and values are typed", "[
   req.chapters = {&c};
   req.sets = {parse_assignment("mode-of=b", "--set")};
   req.sweeps = {parse_sweep("tasks=5,6,7"), parse_sweep("seed=1,2")};
-  req.variants = {"async"};
+  req.mode = "async";
   const auto plan = make_plan(req);
   REQUIRE(plan.size() == 6);
   for (const auto& t : plan) {

@@ -6,11 +6,11 @@ int main(int argc, char** argv) {
   file_reads::Params params;
   wb::Chapter chapter = file_reads::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
-  return chapter.run([&](wb::Variant variant, wb::Run& run) {
+  return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
     const file_reads::Workload workload(params, chapter.seed());  // set-up: not measured
     run.measure([&] {
-      return variant == wb::Variant::sync ? file_reads::run_sync(params, workload, run)
-                                          : file_reads::run_async(params, workload, run);
+      return variant.is("sync") ? file_reads::run_sync(params, workload, run)
+                                : file_reads::run_async(params, workload, run);
     });
     workload.report(run);
   });

@@ -6,11 +6,11 @@ int main(int argc, char** argv) {
   timeouts::Params params;
   wb::Chapter chapter = timeouts::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
-  return chapter.run([&](wb::Variant variant, wb::Run& run) {
+  return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
     const timeouts::Workload workload(params, chapter.seed());  // starts the backend: not measured
     run.measure([&] {
-      return variant == wb::Variant::sync ? timeouts::run_sync(params, workload, run)
-                                          : timeouts::run_async(params, workload, run);
+      return variant.is("sync") ? timeouts::run_sync(params, workload, run)
+                                : timeouts::run_async(params, workload, run);
     });
   });
 }

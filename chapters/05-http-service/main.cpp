@@ -6,7 +6,7 @@ int main(int argc, char** argv) {
   http_service::Params params;
   wb::Chapter chapter = http_service::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
-  return chapter.run([&](wb::Variant variant, wb::Run& run) {
+  return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
     http_service::Server server(variant, params);  // starts the service: not measured
     wb::ResourceUsage usage;
     run.measure([&] { return http_service::drive(params, server, run, usage); });

@@ -155,7 +155,7 @@ std::pair<unsigned, std::string> get(const wb::Endpoint& e, const std::string& t
 
 }  // namespace
 
-Server::Server(wb::Variant variant, const Params& p) {
+Server::Server(const wb::Variant& variant, const Params& p) {
   std::vector<std::string> argv = {WB_HTTP_SERVER_EXE,
                                    "--model",
                                    wb::to_string(variant),
@@ -163,7 +163,7 @@ Server::Server(wb::Variant variant, const Params& p) {
                                    "0",
                                    "--max-connections",
                                    std::to_string(p.max_connections)};
-  if (variant == wb::Variant::async) {
+  if (variant.is("async")) {
     argv.insert(argv.end(),
                 {"--threads", std::to_string(p.server_threads > 0 ? p.server_threads : cores()), "--shape", p.shape});
   }

@@ -39,7 +39,7 @@ wb::Chapter make_chapter(Params& params);
 // digest, the trial's result digest — must be the same.
 class Server {
  public:
-  Server(wb::Variant variant, const Params& params);
+  Server(const wb::Variant& variant, const Params& params);
   const wb::Endpoint& endpoint() const { return endpoint_; }
   int pid() const { return child_->pid(); }
   const std::string& answers_digest() const { return digest_; }
