@@ -123,6 +123,10 @@ void Chapter::counter_doc(const std::string& name, const std::string& unit, cons
   impl_->counter_docs.push_back({{"name", name}, {"unit", unit}, {"meaning", meaning}});
 }
 
+void Chapter::series_doc(const std::string& name, const std::string& unit, const std::string& meaning) {
+  impl_->series_docs.push_back({{"name", name}, {"unit", unit}, {"meaning", meaning}});
+}
+
 void Chapter::quick_sweep(const std::string& param, std::vector<std::string> values) {
   impl_->quick[param] = std::move(values);
 }
@@ -253,6 +257,7 @@ json Chapter::describe() const {
        {"wall_s", "ops", "throughput_ops_s", "latency_us", "cpu_user_s", "cpu_sys_s", "peak_rss_kib", "start_rss_kib",
         "peak_threads", "start_threads", "ctx_voluntary", "ctx_involuntary"}},
       {"counters", d.counter_docs},
+      {"series", d.series_docs},
       {"quick", d.quick},
       {"expectations", expectations},
   };

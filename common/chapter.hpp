@@ -16,9 +16,11 @@
 //   }
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
@@ -79,6 +81,11 @@ class Run {
   Histogram& latency() { return latency_; }
   void counter(const std::string& name, double value) { record_.counters[name] = value; }
   void info(const std::string& key, const std::string& value) { record_.info[key] = value; }
+  // A value of a series over time (queue depth, loop lag), stamped with the seconds since the
+  // measured region began.  Safe from any thread.  Sample at every change or on a period; at the
+  // end a long series is cut into kSeriesPoints time slices, each keeping its largest value, so
+  // a peak is never thinned away.
+  void sample(const std::string& series, double value);
 
   // Runs fn (returning Outcome) with the meter and the trace on.  An exception from fn ends
   // the run as "failed" with the exception's message as the reason; it is not rethrown.
@@ -107,6 +114,8 @@ class Run {
   TraceConfig trace_;
   Histogram latency_;
   ResourceMeter meter_;
+  std::chrono::steady_clock::time_point began_{};
+  std::mutex series_mu_;
   bool measuring_ = false;
   bool measured_ = false;
   TrialRecord record_;
@@ -181,6 +190,8 @@ class Chapter {
                  std::function<void(const std::string&)> check = {});
 
   void counter_doc(const std::string& name, const std::string& unit, const std::string& meaning);
+  // A series the chapter samples with Run::sample (drawn against time by the charts).
+  void series_doc(const std::string& name, const std::string& unit, const std::string& meaning);
   // The sweep `workbench run --quick` does for this chapter: a few points that show the lesson
   // in seconds.  Values are written as on the command line.
   void quick_sweep(const std::string& param, std::vector<std::string> values);

@@ -17,6 +17,7 @@ struct Chapter::Impl {
   ChapterInfo info;
   Options knobs;
   nlohmann::json counter_docs = nlohmann::json::array();
+  nlohmann::json series_docs = nlohmann::json::array();
   nlohmann::json quick = nlohmann::json::object();
   std::vector<Expectation> expectations;
 

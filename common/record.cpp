@@ -76,6 +76,7 @@ void to_json(json& j, const TrialRecord& r) {
       {"result_digest", r.result_digest},
   };
   if (!r.reason.empty()) j["reason"] = r.reason;
+  if (!r.series.empty()) j["series"] = r.series;
 }
 
 void from_json(const json& j, TrialRecord& r) {
@@ -89,6 +90,7 @@ void from_json(const json& j, TrialRecord& r) {
   r.result_digest = j.value("result_digest", "");
   if (j.contains("counters")) r.counters = j.at("counters").get<std::map<std::string, double>>();
   if (j.contains("info")) r.info = j.at("info").get<std::map<std::string, std::string>>();
+  if (j.contains("series")) r.series = j.at("series").get<decltype(r.series)>();
   if (!j.contains("metrics")) return;
   const auto& mj = j.at("metrics");
   auto& m = r.metrics;

@@ -3,6 +3,7 @@
 // trial measures"; the file's shape: results/schema.json.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -18,6 +19,7 @@ namespace wb {
 
 inline constexpr const char* kResultsSchema = "workbench.results/1";
 inline constexpr int kResultsSchemaMajor = 1;
+inline constexpr std::size_t kSeriesPoints = 400;
 
 struct Metrics {
   double wall_s = 0;
@@ -29,7 +31,7 @@ struct Metrics {
 
 struct TrialRecord {
   std::string chapter;
-  std::string variant;                               // "sync" | "async"
+  std::string variant;                               // one of the chapter's variants: "sync", "async"
   nlohmann::json params = nlohmann::json::object();  // knob (snake_case) -> value
   int repetition = 0;                                // set by the runner
   std::string status = "ok";                         // "ok" | "failed" | "timeout" | "interrupted"
@@ -37,7 +39,10 @@ struct TrialRecord {
   Metrics metrics;
   std::map<std::string, double> counters;   // scenario-specific numbers
   std::map<std::string, std::string> info;  // scenario-specific facts (e.g. which backend ran)
-  std::string result_digest;                // digest of the observable result both variants compute
+  // Scenario-specific values over time (queue depth, loop lag): name -> [seconds since the
+  // measured region began, value], at most kSeriesPoints each (Run::sample).
+  std::map<std::string, std::vector<std::array<double, 2>>> series;
+  std::string result_digest;  // digest of the observable result both variants compute
 };
 
 void to_json(nlohmann::json& j, const TrialRecord& r);

@@ -1,13 +1,45 @@
 // Run: one variant measured in this process (common/chapter.hpp).
 #include "common/chapter.hpp"
 
+#include <algorithm>
+
 namespace wb {
+
+namespace {
+
+// At most `points` samples: the span cut into equal time slices, each keeping its largest value
+// (at that value's time).
+std::vector<std::array<double, 2>> thin(const std::vector<std::array<double, 2>>& s, std::size_t points) {
+  if (s.size() <= points) return s;
+  const double t0 = s.front()[0], span = std::max(s.back()[0] - t0, 1e-9);
+  std::vector<std::array<double, 2>> out;
+  std::size_t slice = SIZE_MAX;
+  for (const auto& p : s) {
+    const auto k = std::min(points - 1, static_cast<std::size_t>((p[0] - t0) / span * static_cast<double>(points)));
+    if (k != slice) {
+      out.push_back(p);
+      slice = k;
+    } else if (p[1] > out.back()[1]) {
+      out.back() = p;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 void Run::begin() {
   measuring_ = true;
   latency_.reset();
   start_tracing(trace_);  // narration's clock starts with the measured region
+  began_ = std::chrono::steady_clock::now();
   meter_.start();
+}
+
+void Run::sample(const std::string& series, double value) {
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - began_).count();
+  const std::lock_guard lock(series_mu_);
+  record_.series[series].push_back({t, value});
 }
 
 void Run::end(const Outcome& outcome) {
@@ -21,6 +53,11 @@ void Run::end(const Outcome& outcome) {
   m.throughput_ops_s = usage.wall_s > 0 ? static_cast<double>(outcome.ops) / usage.wall_s : 0.0;
   m.latency = latency_.summary();
   record_.result_digest = outcome.digest;
+  const std::lock_guard lock(series_mu_);
+  for (auto& [name, points] : record_.series) {
+    std::stable_sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a[0] < b[0]; });
+    points = thin(points, kSeriesPoints);
+  }
 }
 
 void Run::fail(const std::string& reason) {

@@ -332,7 +332,38 @@ def draw_drift(ax, ch, name=None):
     return notes
 
 
-KINDS = ["latency", "throughput", "scaling", "spectrum", "ratio", "drift"]
+# 7. a series over time (queue depth, loop lag) at one point, every repetition
+
+
+def draw_series(ax, ch, name, at=None):
+    notes = []
+    point = spectrum_point(ch, at)
+    where = " ".join(f"{k}={fmt_value(point.get(k))}" for k in ch.varying) or "defaults"
+    doc = next((d for d in ch.description.get("series", []) if d.get("name") == name), {})
+    drawn = False
+    for host in ch.hosts:
+        line, _ = style(ch, host)
+        for variant in ch.variants:
+            ts = [t for t in ok(ch.trials) if t["params"] == point and t["variant"] == variant and t["_host"] == host]
+            for i, t in enumerate(ts):
+                pts = (t.get("series") or {}).get(name)
+                if not pts:
+                    continue
+                drawn = True
+                label = variant + (f" @{host}" if len(ch.hosts) > 1 else "") if i == 0 else None
+                ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", linestyle=line,
+                        color=colour(ch, variant), alpha=1.0 if i == 0 else 0.35, label=label)
+    if not drawn:
+        notes.append(f"no {name} series at {where}")
+        empty_panel(ax, f"no {name} series at {where}")
+    ax.set_xlabel("seconds since the measured region began")
+    ax.set_ylabel(f"{name}" + (f", {doc['unit']}" if doc.get("unit") else ""))
+    ax.set_title(f"{ch.name}: {name} over time at {where}", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    return notes
+
+
+KINDS = ["latency", "throughput", "scaling", "spectrum", "ratio", "drift"]  # and "series", where a chapter has one
 
 
 def caption(ch, contexts, notes):

@@ -116,6 +116,10 @@ class Chapter:
         self.variants = [v for v in self.declared if v in seen]
         self.baseline = self.description.get("baseline") or self.declared[0]
         self.summaries = {i.get("name"): i.get("summary", "") for i in self.description.get("variant_info", [])}
+        # Series (values over time) the trials carry, in the order the chapter documents them.
+        documented = [d.get("name") for d in self.description.get("series", [])]
+        found = list(dict.fromkeys(k for t in trials for k in (t.get("series") or {})))
+        self.series_names = [n for n in documented if n in found] + [n for n in found if n not in documented]
         self.points = []
         for t in trials:
             if t["params"] not in self.points:

@@ -83,6 +83,8 @@ def main():
         with open(os.path.join(out3, "throughput.svg")) as f:
             svg = f.read()
         expect(all(c in svg for c in palette), "the four variants have four colours")
+        path = os.path.join(out3, "series-loop-lag_ms.svg")
+        expect(os.path.exists(path) and os.path.getsize(path) > 5000, "a chapter's series is drawn over time")
         v_html = os.path.join(tmp, "variants.html")
         p = run([report, fx("variants.json"), "-o", v_html, "--workbench", workbench])
         expect(p.returncode == 0, f"report on four variants exits 0 ({p.stderr.strip()[-300:]})")
@@ -94,6 +96,8 @@ def main():
         expect("async-blocking</span> (baseline): the async-blocking way" in html, "the baseline is marked and explained")
         expect("wall ÷ async-blocking" in html and html.count(">(base)<") == 2,
                "the medians table divides by the baseline, which it marks at each point")
+        expect("id='chart-loop-series-lag_ms'" in html and "how late each tick woke" in html,
+               "the report draws the chapter's series with its meaning")
         expect("offload-keeps-ticking" in html and "class='l pass'" in html,
                "an invariant over named variants is checked")
 

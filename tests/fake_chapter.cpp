@@ -16,6 +16,7 @@ namespace {
 
 struct Params {
   std::int64_t ops = 5;
+  std::int64_t samples = 0;          // values of the series "depth" (0, 1, ..., 49, 0, 1, ...)
   std::string behaviour = "ok";      // ok | hang | crash | fail
   std::string only_variant = "all";  // the behaviour applies to this variant; the others are ok
 };
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> choices = {"all"};
   for (const auto& v : described["variants"]) choices.push_back(v.get<std::string>());
   chapter.knob("--ops", params.ops, "operations", 0, 1'000'000, "ops");
+  chapter.knob("--samples", params.samples, "values of the series \"depth\" to record", 0, 1'000'000, "samples");
   chapter.knob("--behaviour", params.behaviour, "what the variant does", {"ok", "hang", "crash", "fail"});
   chapter.knob("--only-variant", params.only_variant, "which variant misbehaves", choices);
   if (std::getenv("WB_FAKE_VARIANTS")) {
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
       if (behaviour == "crash") std::abort();  // SIGABRT: the sanitizers catch SIGSEGV and exit 1 instead
       if (behaviour == "fail") throw std::runtime_error("told to fail");
       for (std::int64_t i = 0; i < params.ops; ++i) run.latency().record(1000 + i);
+      for (std::int64_t i = 0; i < params.samples; ++i) run.sample("depth", static_cast<double>(i % 50));
       return wb::Outcome{static_cast<std::uint64_t>(params.ops), "digest-" + std::to_string(params.ops)};
     });
   });

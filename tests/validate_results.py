@@ -35,11 +35,16 @@ def main() -> int:
                             "--set", "only_variant=async", "--trial-timeout", "0.3", "--summary", "none"],
             "fake-crash": [workbench, "--manifest", manifest, "run", "fake", "--set", "behaviour=crash",
                            "--summary", "none"],
+            # Named variants, and a series of 5,000 samples thinned to at most 400 points.
+            "fake-named": [workbench, "--manifest", manifest, "run", "fake", "--set", "samples=5000",
+                           "--summary", "none"],
         }
+        named_env = dict(os.environ, WB_FAKE_VARIANTS="threads,stackless,stackful")
         failures = 0
         for name, cmd in runs.items():
             out = os.path.join(tmp, name + ".json")
-            proc = subprocess.run(cmd + ["--out", out], capture_output=True, text=True, timeout=240)
+            proc = subprocess.run(cmd + ["--out", out], capture_output=True, text=True, timeout=240,
+                                  env=named_env if name == "fake-named" else None)
             if not os.path.exists(out):
                 print(f"{name}: no results file (exit {proc.returncode})\n{proc.stderr}")
                 failures += 1
@@ -55,6 +60,14 @@ def main() -> int:
             if name == "file-reads" and (len(doc["trials"]) != 4 or statuses != ["ok"]):
                 print("file-reads: expected 4 ok trials")
                 failures += 1
+            if name == "fake-named":
+                depth = [t.get("series", {}).get("depth", []) for t in doc["trials"]]
+                variants = [t["variant"] for t in doc["trials"]]
+                if variants != ["threads", "stackless", "stackful"] or not all(
+                        50 <= len(d) <= 400 and max(v for _, v in d) == 49 for d in depth):
+                    print(f"fake-named: variants {variants}, series lengths {[len(d) for d in depth]}: "
+                          "expected three named variants, each series thinned to at most 400 points keeping the peak")
+                    failures += 1
             if name == "fake-broken" and statuses != ["ok", "timeout"]:
                 print("fake-broken: expected ok and timeout trials")
                 failures += 1
