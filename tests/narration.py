@@ -3,11 +3,12 @@
 
   narration.py MANIFEST
 
-Runs every chapter that narrates (--narrate) once per variant at small settings and compares
-what they said: the event names (numbers stripped: "call 3" is "call #") must be the same set
-in both, and each variant must name at least one wait point ("wait for ...").  Then it shows the
-lesson the narration is for: the sync variant's events come from several threads, the async
-variant's from one.  Exit 1 when any chapter's twins disagree.
+Runs every chapter that narrates (--narrate) once per variant (the variants its --describe
+lists) at small settings and compares what they said: the event names (numbers stripped: "call
+3" is "call #") must be the same set in every variant, and each must name at least one wait
+point ("wait for ...").  Then it shows the lesson the narration is for: the sync variant's
+events come from several threads, the async variant's from one.  Exit 1 when any chapter's
+variants disagree.
 """
 import json
 import re
@@ -24,6 +25,8 @@ SETTINGS = {
     "fan-out": ["--tasks", "12", "--delay-ms", "20", "--max-in-flight", "4"],
     "timeouts": ["--calls", "12", "--concurrency", "4", "--deadline-ms", "100"],
     "shutdown": ["--shutdown-after-ms", "150", "--drain-ms", "300"],
+    "worker-queue": ["--pattern", "burst", "--burst-ms", "60", "--duration-ms", "60", "--queue-capacity", "4",
+                     "--job-ms", "10"],
 }
 # Events that only one side can have, by what it is: none today.
 ONE_SIDED = set()
@@ -47,19 +50,22 @@ def main():
     for chapter in manifest:
         name, exe = chapter["name"], chapter["exe"]
         args = SETTINGS.get(name, [])
-        code_s, sync_names, sync_threads = narrate(exe, "sync", args)
-        code_a, async_names, async_threads = narrate(exe, "async", args)
-        if not sync_names and not async_names:
+        described = json.loads(subprocess.run([exe, "--describe"], capture_output=True, text=True, timeout=60).stdout)
+        variants = described.get("variants") or ["sync", "async"]
+        said = {v: narrate(exe, v, args) for v in variants}
+        if not any(names for _, names, _ in said.values()):
             print(f"--   {name}: narrates nothing (its work is in another process)")
             continue
-        check.expect(code_s == 0 and code_a == 0, f"{name}: both variants ran (exit {code_s}, {code_a})")
-        check.expect(sync_names == async_names,
-                     f"{name}: the same events in both twins"
-                     + ("" if sync_names == async_names else
-                        f" (sync only: {sorted(sync_names - async_names)}; async only: {sorted(async_names - sync_names)})"))
-        waits = sorted(n for n in sync_names if n.startswith("wait"))
+        first = variants[0]
+        check.expect(all(code == 0 for code, _, _ in said.values()),
+                     f"{name}: every variant ran (exit {', '.join(str(c) for c, _, _ in said.values())})")
+        for v in variants[1:]:
+            a, b = said[first][1], said[v][1]
+            check.expect(a == b, f"{name}: the same events in {first} and {v}"
+                         + ("" if a == b else f" ({first} only: {sorted(a - b)}; {v} only: {sorted(b - a)})"))
+        waits = sorted(n for n in said[first][1] if n.startswith("wait"))
         check.expect(len(waits) >= 1, f"{name}: names its wait points ({', '.join(waits) or 'none'})")
-        print(f"     {name}: sync narrated from {len(sync_threads)} threads, async from {len(async_threads)}")
+        print(f"     {name}: " + ", ".join(f"{v} narrated from {len(said[v][2])} threads" for v in variants))
     return check.exit_code()
 
 
