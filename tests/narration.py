@@ -27,6 +27,9 @@ SETTINGS = {
     "shutdown": ["--shutdown-after-ms", "150", "--drain-ms", "300"],
     "worker-queue": ["--pattern", "burst", "--burst-ms", "60", "--duration-ms", "60", "--queue-capacity", "4",
                      "--job-ms", "10"],
+    "rate-limit": ["--clients", "10", "--calls", "2", "--rate-per-s", "200", "--burst", "2"],
+    "circuit-breaker": ["--clients", "4", "--healthy-ms", "100", "--outage-ms", "200", "--recovered-ms", "200",
+                        "--outage-kind", "stall", "--timeout-ms", "50", "--open-ms", "50"],
 }
 # Events that only one side can have, by what it is: none today.
 ONE_SIDED = set()

@@ -56,6 +56,20 @@ inline std::vector<nlohmann::json> json_lines(const std::string& text) {
   return out;
 }
 
+// Runs a chapter with `args` and --json -, which must exit 0 with `records` records (one per
+// variant), each of status ok; returns them.
+inline std::vector<nlohmann::json> run_records(const std::string& exe, std::vector<std::string> args,
+                                               std::size_t records = 2) {
+  args.insert(args.begin(), {exe, "--json", "-"});
+  const auto r = run(args);
+  INFO(r.err);
+  REQUIRE(r.code() == 0);
+  auto recs = json_lines(r.out);
+  REQUIRE(recs.size() == records);
+  for (const auto& rec : recs) REQUIRE(rec["status"] == "ok");
+  return recs;
+}
+
 // Each case: arguments that must be refused with exit 2 and a message naming `option`.
 using UsageCases = std::vector<std::pair<std::vector<std::string>, std::string>>;
 inline void expect_usage_errors(const std::string& exe, const UsageCases& cases) {

@@ -16,8 +16,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "chapters/06-worker-queue/call.hpp"
 #include "chapters/06-worker-queue/scenario.hpp"
+#include "common/backend_call.hpp"
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -107,7 +107,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
       try {
         wb::event(static_cast<std::int64_t>(job.id), "wait for the answer");
         const auto request = job_request(params, job);
-        co_await call(endpoint, request);  // suspends this worker only
+        co_await wb::call_backend(endpoint, request);  // suspends this worker only
         ledger.done(job, taken);
       } catch (const std::exception&) {
         ++ledger.failed;  // counted, not lost

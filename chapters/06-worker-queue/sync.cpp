@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "chapters/06-worker-queue/call.hpp"
 #include "chapters/06-worker-queue/scenario.hpp"
+#include "common/backend_call.hpp"
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -79,7 +79,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
       const wb::Span span(static_cast<std::int64_t>(job.id), "job " + std::to_string(job.id));
       try {
         wb::event(static_cast<std::int64_t>(job.id), "wait for the answer");
-        call_blocking(io, endpoint, job_request(params, job));  // parks this worker until the backend answers
+        wb::call_backend_blocking(io, endpoint,
+                                  job_request(params, job));  // parks this worker until the backend answers
         ledger.done(job, taken);
       } catch (const std::exception&) {
         ++ledger.failed;  // counted, not lost

@@ -16,16 +16,7 @@ std::string exe() { return test::exe_from_env("WB_WORKER_QUEUE"); }
 double counter(const json& rec, const char* name) { return rec["counters"][name].get<double>(); }
 
 // Both variants at these settings; each record is checked to be ok.
-std::vector<json> run_both(std::vector<std::string> args) {
-  args.insert(args.begin(), {exe(), "--json", "-"});
-  const auto r = test::run(args);
-  INFO(r.err);
-  REQUIRE(r.code() == 0);
-  auto recs = test::json_lines(r.out);
-  REQUIRE(recs.size() == 2);
-  for (const auto& rec : recs) REQUIRE(rec["status"] == "ok");
-  return recs;
-}
+std::vector<json> run_both(const std::vector<std::string>& args) { return test::run_records(exe(), args); }
 
 // A burst of 4 x capacity for 150 ms: capacity is 4 workers x 1000 / 10 ms = 400 jobs/s, so the
 // schedule holds 1600 x 0.15 = 240 jobs.
