@@ -1,7 +1,9 @@
 // workbench-backend — the loopback service the chapters call, so their sub-tasks do real
 // socket I/O: GET /work?delay_ms=D&bytes=B&fail=P&stall=P&seed=S&id=N answers after D ms with B
 // bytes, or at once with a 500 for a seeded share of ids (fail), or never (stall); &gather=G
-// holds each answer until G such requests have arrived.
+// holds each answer until G such requests have arrived; &outage=error|stall&outage_at_ms=T&
+// outage_ms=L fails (or never answers) every request that arrives in that window of the
+// machine's monotonic clock.
 //
 // It runs in a process of its own, so its memory, threads and CPU never count in the measured
 // chapter's figures.  A coroutine per connection on one io_context run by --threads threads:
@@ -110,7 +112,12 @@ asio::awaitable<void> serve(tcp::socket socket, Gathering& gathering) {
       continue;
     }
     if (work->gather > 0) co_await gathering.arrive(work->gather);
-    if (work->stalls()) {
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    const bool down = work->in_outage(now_ms);
+    const bool fails = work->fails() || (down && work->outage == wb::WorkRequest::kOutageError);
+    if (work->stalls() || (down && work->outage == wb::WorkRequest::kOutageStall)) {
       // Never answer: hold the connection until the client gives up and closes it.
       char sink[512];
       for (;;) {
@@ -120,14 +127,14 @@ asio::awaitable<void> serve(tcp::socket socket, Gathering& gathering) {
     }
     // A failing call fails fast — a 500 at once, as from a dependency that is down — so a
     // fail-fast caller has siblings still in flight to cancel.  A good answer takes delay_ms.
-    if (work->delay_ms > 0 && !work->fails()) {
+    if (work->delay_ms > 0 && !fails) {
       asio::steady_timer timer(socket.get_executor(), std::chrono::milliseconds(work->delay_ms));
       co_await timer.async_wait(use_nothrow);
     }
-    auto res = work->fails() ? make_response(http::status::internal_server_error, req.version(), req.keep_alive(),
-                                             "failed on purpose\n")
-                             : make_response(http::status::ok, req.version(), req.keep_alive(), work->body(),
-                                             "application/octet-stream");
+    auto res = fails ? make_response(http::status::internal_server_error, req.version(), req.keep_alive(),
+                                     "failed on purpose\n")
+                     : make_response(http::status::ok, req.version(), req.keep_alive(), work->body(),
+                                     "application/octet-stream");
     auto [wec, wn] = co_await http::async_write(socket, res, use_nothrow);
     if (wec || !req.keep_alive()) break;
   }

@@ -1,5 +1,6 @@
 // The loopback backend's one endpoint, GET /work?..., described once for the server and its
-// clients: what a request asks for, how its answer's body is made, and whether it fails.
+// clients: what a request asks for, how its answer's body is made, and whether it fails — by
+// its id (a seeded share) or by when it arrives (an outage window).
 #pragma once
 
 #include <charconv>
@@ -20,11 +21,27 @@ struct WorkRequest {
   std::uint64_t seed = 1;
   std::uint64_t id = 0;     // which request this is; the same id always gets the same answer
   std::int64_t gather = 0;  // answer none of these before this many have arrived (0: off)
+  // An outage: a window of this machine's monotonic clock (steady_clock, which every process on
+  // the machine shares), from outage_at_ms for outage_ms, in which every request fails at once
+  // (kOutageError: a 500) or is never answered (kOutageStall).  Whether a request falls in it
+  // depends on when it arrives, not on its id.  kNoOutage: none.
+  static constexpr int kNoOutage = 0, kOutageError = 1, kOutageStall = 2;
+  int outage = kNoOutage;
+  std::int64_t outage_at_ms = 0;
+  std::int64_t outage_ms = 0;
 
   std::string target() const {
     return "/work?delay_ms=" + std::to_string(delay_ms) + "&bytes=" + std::to_string(bytes) +
            "&fail=" + std::to_string(fail) + "&stall=" + std::to_string(stall) + "&seed=" + std::to_string(seed) +
-           "&id=" + std::to_string(id) + (gather > 0 ? "&gather=" + std::to_string(gather) : std::string());
+           "&id=" + std::to_string(id) + (gather > 0 ? "&gather=" + std::to_string(gather) : std::string()) +
+           (outage == kNoOutage
+                ? std::string()
+                : std::string("&outage=") + (outage == kOutageError ? "error" : "stall") +
+                      "&outage_at_ms=" + std::to_string(outage_at_ms) + "&outage_ms=" + std::to_string(outage_ms));
+  }
+  // Whether the outage is on at `now_ms` (steady_clock milliseconds).
+  bool in_outage(std::int64_t now_ms) const {
+    return outage != kNoOutage && now_ms >= outage_at_ms && now_ms - outage_at_ms < outage_ms;
   }
 
   // A uniform number in [0, 1) fixed by (seed, id, salt): whether this id fails or stalls.
@@ -92,6 +109,13 @@ struct WorkRequest {
         w.id = static_cast<std::uint64_t>(n);
       else if (key == "gather")
         ok = as_int(w.gather, 0, 1'000'000);
+      else if (key == "outage") {
+        w.outage = val == "error" ? kOutageError : val == "stall" ? kOutageStall : kNoOutage;
+        ok = w.outage != kNoOutage;
+      } else if (key == "outage_at_ms")
+        ok = as_int(w.outage_at_ms, 0, INT64_MAX);
+      else if (key == "outage_ms")
+        ok = as_int(w.outage_ms, 0, INT64_MAX);
       if (!ok) {
         if (error) *error = "bad value for " + std::string(key);
         return std::nullopt;
