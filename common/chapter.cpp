@@ -252,6 +252,7 @@ json Chapter::describe() const {
       {"variants", d.variant_names()},
       {"variant_info", variant_info},
       {"baseline", d.baseline()},
+      {"headline", d.info.headline},
       {"options", options},
       {"metrics",
        {"wall_s", "ops", "throughput_ops_s", "latency_us", "cpu_user_s", "cpu_sys_s", "peak_rss_kib", "start_rss_kib",

@@ -164,6 +164,9 @@ struct ChapterInfo {
   std::vector<VariantInfo> variants = {};
   // The variant every ratio is taken against ("x / baseline").  Empty: the first one.
   std::string baseline = {};
+  // The metric the charts' ratio and drift panels show by default ("lag_p99_ms").  Empty: wall
+  // time, or throughput for a chapter that runs for a fixed duration.
+  std::string headline = {};
 };
 
 // The list a chapter gets when it declares none.

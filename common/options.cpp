@@ -1,10 +1,12 @@
 #include "common/options.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <CLI/CLI.hpp>
 
 #include "common/format.hpp"
+#include "common/usage_error.hpp"
 
 namespace wb {
 
@@ -105,6 +107,13 @@ json Options::describe() const {
     all.push_back(std::move(d));
   }
   return all;
+}
+
+std::function<void(const std::string&)> must_be_directory(const std::string& option) {
+  return [option](const std::string& d) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(d, ec)) throw UsageError(option + " " + d + " is not a directory");
+  };
 }
 
 }  // namespace wb

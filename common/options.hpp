@@ -60,4 +60,8 @@ class Options {
 // --set / --sweep.
 std::string snake_case(const std::string& option);
 
+// A text option's check that its value names an existing directory: a UsageError naming the
+// option otherwise.
+std::function<void(const std::string&)> must_be_directory(const std::string& option);
+
 }  // namespace wb

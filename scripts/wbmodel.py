@@ -185,8 +185,11 @@ class Chapter:
 
 
 def headline_metric(ch):
-    """What the ratio and drift charts compare by default: wall time, unless the chapter runs
-    for a fixed duration (a load test), where wall time says nothing and throughput says it all."""
+    """What the ratio and drift charts compare by default: the chapter's declared headline, else
+    wall time, unless the chapter runs for a fixed duration (a load test), where wall time says
+    nothing and throughput says it all."""
+    if ch.description.get("headline"):
+        return ch.description["headline"]
     if ch.points and "duration_ms" in ch.points[0]:
         return "throughput_ops_s"
     return "wall_s"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/digest.hpp"
+#include "common/options.hpp"
 #include "common/work.hpp"
 
 namespace file_reads {
@@ -27,15 +28,10 @@ wb::Chapter make_chapter(Params& p) {
                  .ops_unit = "file"});
   c.knob("--files", p.files, "how many files to generate", 1, 1'000'000, "files");
   c.knob("--size-kib", p.size_kib, "size of each generated file", 1, 1024 * 1024, "KiB");
-  c.text_knob("--dir", p.dir, "read the files of this directory instead of generating them", [](const std::string& d) {
-    std::error_code ec;
-    if (!fs::is_directory(d, ec)) throw wb::UsageError("--dir " + d + " is not a directory");
-  });
+  c.text_knob("--dir", p.dir, "read the files of this directory instead of generating them",
+              wb::must_be_directory("--dir"));
   c.text_knob("--tmp-dir", p.tmp_dir, "where generated files are written (and removed afterwards)",
-              [](const std::string& d) {
-                std::error_code ec;
-                if (!fs::is_directory(d, ec)) throw wb::UsageError("--tmp-dir " + d + " is not a directory");
-              });
+              wb::must_be_directory("--tmp-dir"));
   c.knob("--cache", p.cache, "warm: files as the page cache has them; cold: dropped from it first", {"warm", "cold"});
   c.knob("--process-ms", p.process_ms, "simulated work after each file is read", 0, 60'000, "ms");
   c.knob("--process-kind", p.process_kind,

@@ -72,7 +72,10 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
           ++ledger.dropped;
         }
         // A full queue pushes back: wait for room (the producer falls behind its schedule).
-        if (depth >= params.queue_capacity) wb::event(-1, "wait for room");
+        if (depth >= params.queue_capacity) {
+          ++ledger.waits_for_room;
+          wb::event(-1, "wait for room");
+        }
         co_await queue.async_send(boost::system::error_code{}, std::move(job), asio::use_awaitable);
         ++ledger.accepted;
         sent();

@@ -78,7 +78,8 @@ struct Ledger {
   std::atomic<std::int64_t> completed{0};
   std::atomic<std::int64_t> rejected{0};
   std::atomic<std::int64_t> dropped{0};
-  std::atomic<std::int64_t> failed{0};  // the backend call failed: counted, not lost
+  std::atomic<std::int64_t> failed{0};          // the backend call failed: counted, not lost
+  std::atomic<std::int64_t> waits_for_room{0};  // a producer found the queue full and waited
   std::atomic<std::int64_t> peak_depth{0};
   std::atomic<std::int64_t> max_lag_us{0};
   wb::Histogram queue_wait;  // scheduled -> a worker took it (producer lag + time queued)

@@ -47,7 +47,10 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
           ++ledger.dropped;
         }
         // A full queue pushes back: wait for room (the producer falls behind its schedule).
-        if (full()) wb::event(-1, "wait for room");
+        if (full()) {
+          ++ledger.waits_for_room;
+          wb::event(-1, "wait for room");
+        }
         changed.wait(lock, [&] { return !full(); });
         queue.push_back(std::move(job));
         ++ledger.accepted;

@@ -81,39 +81,50 @@ TEST_CASE("blocking on a full queue holds the producers back: they fall behind t
   // The last job is due at 150 ms; it can only enter once all but `capacity` jobs before it
   // have been taken, and the workers take at most one per 10 ms each.
   const double capacity = 8;
-  const double bound_ms = (kJobs - capacity - kWorkers) / kCapacityPerS * 1000 - 150;  // 440 ms
+  const double bound_ms = (kJobs - capacity - kWorkers) / kCapacityPerS * 1000 - 150;  // 420 ms
   for (const auto& r : run_both(with(kBurst, {"--when-full", "block", "--queue-capacity", "8"}))) {
     INFO(r["variant"] << ": " << r["counters"].dump());
     CHECK(counter(r, "producer_lag_max_ms") >= 0.95 * bound_ms);
     CHECK(r["series"]["producer_lag_ms"].size() > 10);
   }
-  // Turning jobs away or dropping old ones keeps the producers on schedule: the lag above is
-  // the queue's doing.  (Generous: a producer is a thread or coroutine woken by a timer.)
+  // Turning jobs away or dropping old ones never makes a producer wait: the lag above is the
+  // queue's doing.  (Not a bound on their lag: on a slow machine the coroutine producers share
+  // their one thread with the workers' calls, and fall behind for that.)
   for (const char* when_full : {"reject", "drop-oldest"}) {
     for (const auto& r : run_both(with(kBurst, {"--when-full", when_full, "--queue-capacity", "8"}))) {
       INFO(when_full << " " << r["variant"] << ": " << r["counters"].dump());
-      CHECK(counter(r, "producer_lag_max_ms") < bound_ms / 4);
+      CHECK(counter(r, "waits_for_room") == 0);
     }
   }
 }
 
 TEST_CASE("an unbounded queue takes the whole backlog, and its memory with it", "[worker-queue]") {
-  // The workers take at most 400 jobs/s, so when the 150 ms burst ends at least this many wait.
-  const double backlog = kJobs - kCapacityPerS * 0.150 - kWorkers;  // 176
   const auto bounded = run_both(with(kBurst, {"--queue-capacity", "8", "--payload-kib", "256"}));
   const auto unbounded = run_both(with(kBurst, {"--queue-capacity", "0", "--payload-kib", "256"}));
   for (std::size_t v = 0; v < 2; ++v) {
     const auto& r = unbounded[v];
     INFO(r["variant"] << ": " << r["counters"].dump());
+    CHECK(counter(r, "waits_for_room") == 0);  // nothing pushed back
+    CHECK(counter(bounded[v], "waits_for_room") > 0);
+    // When the last job went in (at 150 ms + the producers' lag), the workers can have taken at
+    // most 400 jobs/s of it: a call never takes less than 10 ms.  So at least this many waited
+    // — however slow the machine (a slow one lags more, and the bound says less).
+    const double lag_s = counter(r, "producer_lag_max_ms") / 1000;
+    const double backlog = kJobs - kCapacityPerS * (0.150 + lag_s) - kWorkers;
     CHECK(counter(r, "peak_depth") >= backlog);
-    CHECK(counter(r, "producer_lag_max_ms") < 100);  // nothing pushed back
-    // 176 waiting payloads of 256 KiB are 44 MiB: RSS grows by most of that, the bounded run's
-    // by a few MiB (8 queued, 4 running).
+    // Waiting payloads of 256 KiB: RSS grows by most of them, the bounded run's by a few MiB (8
+    // queued, 4 running).
     const auto growth = [](const json& rec) {
       return rec["metrics"]["peak_rss_kib"].get<double>() - rec["metrics"]["start_rss_kib"].get<double>();
     };
     CHECK(growth(r) >= 0.8 * backlog * 256);
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan keeps freed memory in quarantine (256 MiB by default): the bounded run's freed
+    // payloads stay resident too, so RSS cannot tell the two apart in this build.
+    WARN("AddressSanitizer build: the bounded run's RSS growth is not compared (" << growth(bounded[v]) << " KiB)");
+#else
     CHECK(growth(r) > 4 * growth(bounded[v]));
+#endif
   }
 }
 

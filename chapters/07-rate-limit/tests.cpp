@@ -179,7 +179,8 @@ TEST_CASE("a waiting caller is a sleeping thread in sync and a timer in async", 
   CHECK(async["metrics"]["peak_threads"] <= 2);
   CHECK(counter(async, "waiting_peak") >= 900);  // nearly all wait: the bucket holds 10
   CHECK(sync["metrics"]["peak_threads"].get<double>() >= counter(sync, "waiting_peak"));
-  CHECK(counter(sync, "waiting_peak") >= 100);  // threads start over time; many still wait together
+  // (How many sync callers wait together depends on how fast the OS starts threads: in a TSan
+  // build each of the 1,000 had its turn before the next one started, and none waited.)
   // The token bucket's promise, in the granted times: at most rate x W + burst in any window.
   CHECK(counter(async, "max_in_window") <= 2000 + 10);
 }
