@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -93,6 +94,7 @@ std::vector<std::string> Chapter::Impl::selected() const {
   }
   return ordered;
 }
+
 Chapter::Chapter(Chapter&&) noexcept = default;
 Chapter& Chapter::operator=(Chapter&&) noexcept = default;
 Chapter::~Chapter() = default;

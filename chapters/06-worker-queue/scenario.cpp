@@ -77,6 +77,17 @@ wb::Chapter make_chapter(Params& p) {
                         "schedule, where a steady load lets them keep it",
                  .lhs_where = {{"pattern", "burst"}},
                  .rhs_where = {{"pattern", "steady"}}});
+    c.invariant({.id = "unbounded-queue-takes-the-backlog-" + side,
+                 .claim = "C14",
+                 .where = {{"pattern", "burst"}, {"when_full", "block"}},
+                 .lhs = side + ".peak_depth",
+                 .op = ">",
+                 .factor = 2,
+                 .rhs = side + ".peak_depth",
+                 .why = "without a bound the burst's backlog piles up in the queue: the workers cannot take more "
+                        "than their capacity, so most of the burst waits at once",
+                 .lhs_where = {{"queue_capacity", 0}},
+                 .rhs_where = {{"queue_capacity", 32}}});
     c.claim({.id = "unbounded-backlog-in-memory-" + side,
              .claim = "C14",
              .where = {{"pattern", "burst"}, {"when_full", "block"}},
