@@ -237,9 +237,11 @@ std::string ratio_text(const json& e) {
 }
 
 void print_ledger(const json& ledger) {
-  std::size_t wdecl = 11, wpoint = 5, wev = 8;
+  std::size_t wdecl = 11, wpoint = 5, wev = 8, wch = 14;
   for (const auto& c : ledger["claims"]) {
     for (const auto& ch : c["chapters"]) {
+      const bool other_host = ledger.value("host", "") != ch.value("host", "");
+      wch = std::max(wch, ch.value("chapter", "").size() + (other_host ? 1 + ch.value("host", "").size() : 0));
       for (const auto& e : ch["evidence"]) {
         wdecl = std::max(wdecl, e.value("declaration", "").size() + (e.value("kind", "") == "invariant" ? 4 : 0));
         wpoint = std::max(wpoint, std::min<std::size_t>(30, e.value("point", "").size()));
@@ -256,7 +258,8 @@ void print_ledger(const json& ledger) {
                 verdict == "does not hold" ? "DOES NOT HOLD" : verdict.c_str(), c.value("statement", "").c_str(),
                 sections.c_str());
     if (c["chapters"].empty()) {
-      std::printf("     %-14s no chapter measures it yet; to decide: %s\n", "", c.value("to_decide", "").c_str());
+      std::printf("     %-*s no chapter measures it yet; to decide: %s\n", int(wch), "",
+                  c.value("to_decide", "").c_str());
       continue;
     }
     for (const auto& ch : c["chapters"]) {
@@ -274,9 +277,10 @@ void print_ledger(const json& ledger) {
           std::snprintf(n, sizeof n, "n %d/%d", e.value("n_lhs", 0), e.value("n_rhs", 0));
         else if (e.value("n_lhs", 0) > 0)
           std::snprintf(n, sizeof n, "n %d", e.value("n_lhs", 0));
-        std::printf("     %-14s %-*s %-*s %-*s %-*s %-22s %s\n", first ? (ch.value("chapter", "") + host).c_str() : "",
-                    13, v.c_str(), int(wdecl), decl.c_str(), int(wpoint), fit(e.value("point", ""), 30).c_str(),
-                    int(wev), fit(ev, 40).c_str(), ratio_text(e).c_str(), n);
+        std::printf("     %-*s %-*s %-*s %-*s %-*s %-22s %s\n", int(wch),
+                    first ? (ch.value("chapter", "") + host).c_str() : "", 13, v.c_str(), int(wdecl), decl.c_str(),
+                    int(wpoint), fit(e.value("point", ""), 30).c_str(), int(wev), fit(ev, 40).c_str(),
+                    ratio_text(e).c_str(), n);
         first = false;
       }
     }

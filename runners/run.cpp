@@ -164,12 +164,13 @@ void print_compact(const json& trials, const json& descriptions) {
     }
     return point.empty() ? std::string("defaults") : point;
   };
-  int pw = 8, vw = 5;
+  int cw = 7, pw = 8, vw = 5;
   for (const auto& g : groups) {
+    cw = std::max(cw, static_cast<int>(g.chapter.size()));
     pw = std::max(pw, static_cast<int>(point_of(g).size()));
     for (const auto& [v, reps] : g.by_variant) vw = std::max(vw, static_cast<int>(v.size()));
   }
-  std::printf("\n%-12s %-*s %-*s %10s %10s %10s %7s %9s %10s %6s %10s\n", "chapter", pw, "point", vw, "var", "wall",
+  std::printf("\n%-*s %-*s %-*s %10s %10s %10s %7s %9s %10s %6s %10s\n", cw, "chapter", pw, "point", vw, "var", "wall",
               "lat p50", "lat p99", "threads", "peak RSS", "cpu", "ok", "wall/base");
   std::string last_chapter;
   for (const auto& g : groups) {
@@ -192,7 +193,7 @@ void print_compact(const json& trials, const json& descriptions) {
       } else if (base_wall > 0 && r.status == "ok") {
         ratio = wb::format_number("%.2fx", m.wall_s / base_wall);
       }
-      std::printf("%-12s %-*s %-*s %10s %10s %10s %7lld %9s %10s %6s %10s\n",
+      std::printf("%-*s %-*s %-*s %10s %10s %10s %7lld %9s %10s %6s %10s\n", cw,
                   g.chapter == last_chapter ? "" : g.chapter.c_str(), pw, point.c_str(), vw, v.c_str(),
                   wb::human_seconds(m.wall_s).c_str(), wb::human_seconds(m.latency.p50_us / 1e6).c_str(),
                   wb::human_seconds(m.latency.p99_us / 1e6).c_str(), static_cast<long long>(m.resources.peak_threads),
