@@ -165,12 +165,14 @@ std::string exe() { return test::exe_from_env("WB_CIRCUIT_BREAKER"); }
 
 double counter(const json& rec, const char* name) { return rec["counters"][name].get<double>(); }
 
-// Shorter phases than the defaults: 8 clients every 10 ms; healthy 150 ms, down 300 ms, healthy
-// 250 ms; calls of 2 ms with a 60 ms timeout; open for 60 ms, 2 probes.
+// Shorter calls than the defaults: 8 clients every 10 ms; healthy 200 ms, down 600 ms, healthy
+// 400 ms; calls of 2 ms with a 150 ms timeout — a margin a sanitizer build's slow healthy calls
+// cannot cross (a healthy call that timed out would count as a failure and could reopen the
+// breaker after the recovery: a different state sequence); open for 60 ms, 2 probes.
 std::vector<json> run_both(const char* kind, const char* breaker) {
   return test::run_records(
-      exe(), {"--clients",     "8",   "--call-every-ms", "10",   "--call-ms",      "2",   "--timeout-ms", "60",
-              "--healthy-ms",  "150", "--outage-ms",     "300",  "--recovered-ms", "250", "--open-ms",    "60",
+      exe(), {"--clients",     "8",   "--call-every-ms", "10",   "--call-ms",      "2",   "--timeout-ms", "150",
+              "--healthy-ms",  "200", "--outage-ms",     "600",  "--recovered-ms", "400", "--open-ms",    "60",
               "--outage-kind", kind,  "--breaker",       breaker});
 }
 
@@ -185,13 +187,13 @@ TEST_CASE("both variants go through the same states, and only the bound's calls 
       INFO(kind << " " << r["variant"] << ": " << r["counters"].dump());
       CHECK(r["info"]["states"] == "closed>open>[half-open>open]>half-open>closed");
       CHECK(counter(r, "lost") == 0);
-      // threshold 5 + 8 clients in flight + 2 probes x (300 / 60 + 1) = 25
-      CHECK(counter(r, "outage_calls_bound") == 25);
-      CHECK(counter(r, "outage_backend_calls") <= 25);
+      // threshold 5 + 8 clients in flight + 2 probes x (600 / 60 + 1) = 35
+      CHECK(counter(r, "outage_calls_bound") == 35);
+      CHECK(counter(r, "outage_backend_calls") <= 35);
       CHECK(counter(r, "refused") > 0);
       // It closes once the backend is back: the next probes after at most an open period and
       // a timeout (generous: a sanitizer build is slow).
-      CHECK(counter(r, "recovery_to_closed_ms") < 60 + 60 + 10 + 500);
+      CHECK(counter(r, "recovery_to_closed_ms") < 60 + 150 + 10 + 500);
     }
   }
 }
@@ -200,12 +202,12 @@ TEST_CASE("without a breaker every call during an error outage reaches the backe
   for (const auto& r : run_both("error", "off")) {
     INFO(r["variant"] << ": " << r["counters"].dump());
     CHECK(r["info"]["states"] == "off");
-    // 8 clients, one call per 10 ms, for 300 ms: up to 240 calls, all failed — far more than the
-    // 25 a breaker would let through (fewer than 240 where a slow build makes clients miss slots).
-    CHECK(counter(r, "outage_backend_calls") > 25);
+    // 8 clients, one call per 10 ms, for 600 ms: up to 480 calls, all failed — far more than the
+    // 35 a breaker would let through (fewer than 480 where a slow build makes clients miss slots).
+    CHECK(counter(r, "outage_backend_calls") > 35);
     // (Not failed == outage_backend_calls: a call is counted by when it was asked, and fails by
     // when it arrives — in a slow build a call asked just before the outage can arrive in it.)
-    CHECK(counter(r, "failed") > 25);
+    CHECK(counter(r, "failed") > 35);
     CHECK(counter(r, "refused") == 0);
   }
 }
@@ -216,8 +218,8 @@ TEST_CASE("in a stall, an open breaker answers at once where a caller without on
   const auto without = run_both("stall", "off");
   for (std::size_t v = 0; v < 2; ++v) {
     INFO(with[v]["variant"] << ": " << with[v]["counters"].dump() << "\n" << without[v]["counters"].dump());
-    CHECK(counter(without[v], "outage_latency_p50_ms") >= 60);  // a timeout is never early
-    CHECK(counter(with[v], "outage_latency_p50_ms") < 5);       // most calls: refused in microseconds
+    CHECK(counter(without[v], "outage_latency_p50_ms") >= 150);  // a timeout is never early
+    CHECK(counter(with[v], "outage_latency_p50_ms") < 5);        // most calls: refused in microseconds
     CHECK(counter(without[v], "missed") > counter(with[v], "missed"));
     CHECK(counter(without[v], "in_flight_peak") == 8);  // every caller tied up at once
   }
