@@ -57,6 +57,14 @@ wb::Chapter make_chapter(Params& p) {
   c.series_doc("in_flight", "calls", "calls waiting for the backend");
   c.quick_sweep("outage_kind", {"error", "stall"});
   c.quick_sweep("breaker", {"on", "off"});
+  c.invariant({.id = "same-state-sequence",
+               .claim = "C17",
+               .where = {{"breaker", "on"}},
+               .lhs = "async.result_digest",
+               .op = "==",
+               .rhs = "sync.result_digest",
+               .why = "both variants take the breaker through the same states (closed, open, probes that fail, "
+                      "probes that succeed, closed): the state machine decides, not the concurrency model"});
   for (const char* v : {"sync", "async"}) {
     const std::string side = v;
     c.invariant({.id = "nothing-lost-" + side,
