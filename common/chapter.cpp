@@ -133,6 +133,12 @@ void Chapter::quick_sweep(const std::string& param, std::vector<std::string> val
   impl_->quick[param] = std::move(values);
 }
 
+void Chapter::quick_point(std::vector<std::pair<std::string, std::string>> point) {
+  nlohmann::json p = nlohmann::json::object();
+  for (auto& [key, value] : point) p[key] = std::move(value);
+  impl_->quick_points.push_back(std::move(p));
+}
+
 namespace {
 
 // "async.peak_threads" names a variant; "4" or "2.5" does not.
@@ -262,6 +268,7 @@ json Chapter::describe() const {
       {"counters", d.counter_docs},
       {"series", d.series_docs},
       {"quick", d.quick},
+      {"quick_points", d.quick_points},
       {"expectations", expectations},
   };
 }

@@ -198,6 +198,11 @@ class Chapter {
   // The sweep `workbench run --quick` does for this chapter: a few points that show the lesson
   // in seconds.  Values are written as on the command line.
   void quick_sweep(const std::string& param, std::vector<std::string> values);
+  // Where the points are not a product — a chapter of several scenarios, each with knobs of its
+  // own — the quick run's points one by one ({{"scenario", "switch"}, {"via", "pipe"}}, ...).
+  // Combined with quick_sweep's keys as a product; a key the user sweeps or sets is dropped
+  // from every point (and points that become equal run once).
+  void quick_point(std::vector<std::pair<std::string, std::string>> point);
   // A side that names a variant the chapter does not declare is a bug: std::logic_error.
   void invariant(Expectation e);  // gates CI: see Expectation
   void claim(Expectation e);      // gets a verdict, never fails: see Expectation

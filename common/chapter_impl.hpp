@@ -19,6 +19,7 @@ struct Chapter::Impl {
   nlohmann::json counter_docs = nlohmann::json::array();
   nlohmann::json series_docs = nlohmann::json::array();
   nlohmann::json quick = nlohmann::json::object();
+  nlohmann::json quick_points = nlohmann::json::array();
   std::vector<Expectation> expectations;
 
   std::string mode = "all";

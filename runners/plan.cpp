@@ -158,6 +158,20 @@ std::vector<TrialSpec> make_plan(const PlanRequest& req) {
       }
     }
     std::vector<std::vector<std::pair<std::string, std::string>>> points = {{}};
+    if (req.quick && c->description.contains("quick_points") && !c->description["quick_points"].empty()) {
+      // The chapter's own list of points, less the keys the user swept or set; equal ones once.
+      points.clear();
+      for (const auto& declared : c->description["quick_points"]) {
+        std::vector<std::pair<std::string, std::string>> p;
+        for (const auto& [key, value] : declared.items()) {
+          const auto taken = [&](const auto& s) { return s.first == key; };
+          if (find_option(*c, key) && std::none_of(axes.begin(), axes.end(), taken) &&
+              std::none_of(req.sets.begin(), req.sets.end(), taken))
+            p.emplace_back(key, value.get<std::string>());
+        }
+        if (std::find(points.begin(), points.end(), p) == points.end()) points.push_back(std::move(p));
+      }
+    }
     for (const auto& [key, values] : axes) {
       std::vector<std::vector<std::pair<std::string, std::string>>> next;
       for (const auto& p : points) {

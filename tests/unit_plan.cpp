@@ -79,6 +79,27 @@ TEST_CASE("the summary of repetitions takes the median of every number", "[plan]
   CHECK(median({1, 2, 3, 4}) == 2.5);
 }
 
+TEST_CASE("--quick runs a chapter's declared points one by one, less the keys the user set", "[plan]") {
+  auto c = fake("x");
+  c.description["quick_points"] = {{{"tasks", "1"}, {"mode_of", "a"}}, {{"tasks", "100"}}, {{"tasks", "1"}}};
+  c.description["quick"] = {{"mode_of", {"a", "b"}}};
+  PlanRequest req;
+  req.chapters = {&c};
+  req.quick = true;
+  auto plan = make_plan(req);
+  // The product's key wins over a point's: {tasks 1, mode_of a} becomes {tasks 1}, the same as
+  // the third point, so two points are left, each at both mode_of values, both variants.
+  REQUIRE(plan.size() == 2 * 2 * 2);
+  CHECK(plan[0].params["tasks"] == 1);
+  CHECK(plan[4].params["tasks"] == 100);  // after tasks 1 at mode_of a and b, two variants each
+  req.sets = {{"tasks", "7"}};            // every point loses "tasks": one point is left
+  plan = make_plan(req);
+  REQUIRE(plan.size() == 1 * 2 * 2);
+  CHECK(plan[0].params["tasks"] == 7);
+  req.quick = false;
+  CHECK(make_plan(req).size() == 2);
+}
+
 TEST_CASE("--quick adds the chapter's declared sweep unless the user swept or set that key", "[plan]") {
   auto c = fake("x");
   c.description["quick"] = {{"tasks", {"1", "100"}}, {"mode_of", {"a", "b"}}};

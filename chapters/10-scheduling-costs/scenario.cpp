@@ -1,0 +1,504 @@
+#include "chapters/10-scheduling-costs/scenario.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <system_error>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/digest.hpp"
+#include "common/resources.hpp"
+
+namespace scheduling_costs {
+
+using Clock = std::chrono::steady_clock;
+
+wb::Chapter make_chapter(Params& p) {
+  wb::Chapter c(
+      {.name = "scheduling-costs",
+       .title = "What a unit of concurrency costs: a switch, a spawn, its memory, how many fit",
+       .sections = {"4", "12", "28"},
+       .claims = {"C4", "C5", "C8", "C27"},
+       .ops_unit = "unit",
+       .variants = {{"threads", "a std::thread per unit, scheduled by the kernel, a stack of its own"},
+                    {"stackless", "an Asio C++20 coroutine per unit (co_spawn): a heap frame, one thread"},
+                    {"stackful", "an asio::spawn coroutine per unit (Boost.Context): its own stack, one thread"}},
+       .baseline = "threads"});
+  c.knob("--scenario", p.scenario,
+         "switch (hand a turn back and forth), spawn (create, run, wait), memory (park N, fit RSS), ceiling (park "
+         "until a limit)",
+         {"switch", "spawn", "memory", "ceiling"});
+  c.knob("--via", p.via,
+         "switch: notify (condition variable / channel), direct (pipe / co_await post), ring (--ring units woken by "
+         "readiness on pipes)",
+         {"notify", "direct", "ring"});
+  c.knob("--pin", p.pin, "switch: one-core (every unit on the first CPU, as context-switch benchmarks do) or none",
+         {"one-core", "none"});
+  c.knob("--round-trips", p.round_trips, "switch: round trips (two one-way switches each)", 1, 100'000'000, "trips");
+  c.knob("--ring", p.ring, "switch via ring: units in the ring", 2, 1'000, "units");
+  c.knob("--spawns", p.spawns, "spawn: units created in all", 1, 100'000'000, "units");
+  c.knob("--batch", p.batch, "spawn: units created before waiting for them (1: one at a time)", 1, 10'000, "units");
+  c.knob("--work-ns", p.work_ns, "spawn: each unit's work (the same work is also timed inline)", 0, 100'000'000, "ns");
+  c.knob("--units", p.units, "memory: units parked at the top of the climb", 16, 30'000'000, "units");
+  c.knob("--park-on", p.park_on,
+         "memory, ceiling: what a coroutine waits on (threads always wait on a condition "
+         "variable)",
+         {"timer", "channel"});
+  c.knob("--ceiling-units", p.ceiling_units, "ceiling: stop climbing here if no limit stops it first", 16, 100'000'000,
+         "units");
+  c.knob("--memory-budget-mib", p.memory_budget_mib, "ceiling: stop before the process's RSS passes this", 64,
+         1'048'576, "MiB");
+  c.knob("--thread-reserve", p.thread_reserve,
+         "ceiling, threads: stop this many short of the tightest limit the OS states, so the rest of the machine "
+         "can still start processes (0: climb until the OS refuses)",
+         0, 1'000'000, "threads");
+
+  c.counter_doc("ns_per_switch", "ns", "switch: wall time over one-way switches (two per round trip; a ring: hops)");
+  c.counter_doc("ctx_per_round_trip", "switches", "switch: the kernel's context switches (getrusage) per round trip");
+  c.counter_doc("switches", "switches", "switch: one-way switches made");
+  c.counter_doc("ns_per_unit", "ns", "spawn: wall time per unit created, run and waited for");
+  c.counter_doc("inline_ns_per_unit", "ns", "spawn: the same work done inline, per unit");
+  c.counter_doc("spawn_overhead_ns", "ns", "spawn: ns_per_unit - inline_ns_per_unit, what the unit itself costs");
+  c.counter_doc("work_ns", "ns", "spawn: --work-ns, for comparison");
+  c.counter_doc("units_parked", "units", "memory, ceiling: units parked at once at the top");
+  c.counter_doc("units_unfinished", "units",
+                "memory, ceiling: parked units that did not finish after release: must be 0");
+  c.counter_doc("user_bytes_per_unit", "B",
+                "memory, ceiling: slope b of the least-squares fit RSS = a + b·N over the climb");
+  c.counter_doc("kernel_bytes_per_unit", "B",
+                "memory, ceiling: the same fit of /proc/meminfo KernelStack + PageTables + Slab (machine-wide)");
+  c.counter_doc("bytes_per_unit", "B", "user_bytes_per_unit + kernel_bytes_per_unit");
+  c.counter_doc("fit_r2", "", "memory, ceiling: how well a straight line fits RSS over the climb (1 = exactly)");
+  c.counter_doc("rss_at_top_mib", "MiB", "memory, ceiling: the process's RSS with every unit parked");
+
+  c.quick_point({{"scenario", "switch"}, {"via", "notify"}});
+  c.quick_point({{"scenario", "switch"}, {"via", "direct"}});
+  c.quick_point({{"scenario", "switch"}, {"via", "ring"}});
+  c.quick_point({{"scenario", "spawn"}, {"work_ns", "100"}, {"batch", "1"}});
+  c.quick_point({{"scenario", "spawn"}, {"work_ns", "100"}, {"batch", "1000"}});
+  c.quick_point({{"scenario", "memory"}});
+  c.quick_point({{"scenario", "ceiling"}});
+
+  // Invariants: true on any machine.
+  c.invariant({.id = "thread-memory-over-5x-stackless",
+               .claim = "C4",
+               .where = {{"scenario", "memory"}},
+               .lhs = "threads.bytes_per_unit",
+               .op = ">",
+               .factor = 5,
+               .rhs = "stackless.bytes_per_unit",
+               .why = "a thread has a stack of pages and kernel structures; a stackless coroutine only its frame"});
+  c.invariant({.id = "a-thread-per-parked-unit",
+               .claim = "C4",
+               .where = {{"scenario", "memory"}},
+               .lhs = "threads.peak_threads",
+               .op = ">",
+               .rhs = "threads.units_parked",
+               .why = "every parked thread is a thread: the units and the main one"});
+  for (const char* v : {"stackless", "stackful"}) {
+    const std::string side = v;
+    c.invariant({.id = side + "-on-one-thread",
+                 .claim = "C6",
+                 .where = {},
+                 .lhs = side + ".peak_threads",
+                 .op = "<=",
+                 .rhs = "1",
+                 .why = "coroutines, however many, run on the one thread that runs the io_context"});
+  }
+  for (const char* s : {"memory", "ceiling"}) {
+    for (const char* v : {"threads", "stackless", "stackful"}) {
+      c.invariant({.id = std::string("all-finish-") + s + "-" + v,
+                   .claim = "C4",
+                   .where = {{"scenario", s}},
+                   .lhs = std::string(v) + ".units_unfinished",
+                   .op = "<=",
+                   .rhs = "0",
+                   .why = "every unit parked is woken and runs to its end"});
+    }
+  }
+
+  // Claims: what the source analysis asserts, with a verdict on this machine.
+  c.claim({.id = "thread-memory-10x",
+           .claim = "C4",
+           .where = {{"scenario", "memory"}},
+           .lhs = "threads.bytes_per_unit",
+           .op = ">=",
+           .factor = 10,
+           .rhs = "stackless.bytes_per_unit",
+           .why = "threads are expensive in memory: published figures put a thread at ~20 KiB and a task at ~0.4 KiB"});
+  // Not at --via ring: there each hand-off is also a read and a write system call and a
+  // readiness wait for every kind of unit, and the README shows how much of the gap it closes.
+  for (const char* via : {"notify", "direct"}) {
+    for (const char* v : {"stackless", "stackful"}) {
+      c.claim({.id = std::string("switch-5x-cheaper-") + v + "-" + via,
+               .claim = "C8",
+               .where = {{"scenario", "switch"}, {"via", via}, {"pin", "one-core"}},
+               .lhs = "threads.ns_per_switch",
+               .op = ">=",
+               .factor = 5,
+               .rhs = std::string(v) + ".ns_per_switch",
+               .why = "a switch between coroutines stays in user space; one between threads goes through the "
+                      "kernel"});
+    }
+  }
+  for (const char* v : {"threads", "stackless", "stackful"}) {
+    c.claim({.id = std::string("tiny-work-inline-") + v,
+             .claim = "C27",
+             .where = {{"scenario", "spawn"}, {"work_ns", 100}, {"batch", 1}},
+             .lhs = std::string(v) + ".ns_per_unit",
+             .op = ">=",
+             .factor = 2,
+             .rhs = std::string(v) + ".inline_ns_per_unit",
+             .why = "for 100 ns of work, a unit of its own at least doubles the cost: do it inline"});
+  }
+  c.claim({.id = "threads-short-of-ten-thousand",
+           .claim = "C5",
+           .where = {{"scenario", "ceiling"}},
+           .lhs = "threads.units_parked",
+           .op = "<",
+           .rhs = "10000",
+           .why = "a thread per activity does not reach ten thousand"});
+  c.claim({.id = "a-million-coroutines",
+           .claim = "C4",
+           .where = {{"scenario", "ceiling"}},
+           .lhs = "stackless.units_parked",
+           .op = ">=",
+           .rhs = "1000000",
+           .why = "a million parked coroutines fit in a few GiB where threads stop in the tens of thousands"});
+  return c;
+}
+
+int pin_if_asked(const Params& p) {
+  if (p.pin != "one-core") return -1;
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+    throw std::system_error(errno, std::generic_category(), "sched_getaffinity");
+  int cpu = 0;
+  while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed)) ++cpu;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0)
+    throw std::system_error(errno, std::generic_category(), "sched_setaffinity");
+  return cpu;
+}
+
+std::int64_t context_switches() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_nvcsw + u.ru_nivcsw;
+}
+
+namespace {
+
+std::uint64_t lcg_steps(std::uint64_t x, std::int64_t steps) {
+  for (std::int64_t i = 0; i < steps; ++i) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+  return x;
+}
+
+// LCG steps per nanosecond on this machine, measured once (the first call, before any unit).
+double steps_per_ns() {
+  static const double rate = [] {
+    volatile std::uint64_t sink = 0;
+    double best = 0;
+    for (int round = 0; round < 5; ++round) {
+      const auto t0 = Clock::now();
+      sink = sink + lcg_steps(round, 2'000'000);
+      const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+      best = std::max(best, 2'000'000 / ns);
+    }
+    return best;
+  }();
+  return rate;
+}
+
+std::int64_t read_sysctl(const char* path) {
+  std::ifstream in(path);
+  std::int64_t v = -1;
+  if (!(in >> v)) return -1;
+  return v;
+}
+
+// A field of /proc/meminfo in kiB.
+std::int64_t meminfo_kib(const std::string& field) {
+  std::ifstream in("/proc/meminfo");
+  std::string name;
+  std::int64_t kib = 0;
+  std::string unit;
+  while (in >> name >> kib) {
+    std::getline(in, unit);
+    if (name == field + ":") return kib;
+  }
+  return 0;
+}
+
+// Threads on the whole machine (the kernel's scheduling entities: /proc/loadavg's "running/total").
+std::int64_t machine_threads() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c, rt;
+  in >> a >> b >> c >> rt;
+  const auto slash = rt.find('/');
+  return slash == std::string::npos ? -1 : std::stoll(rt.substr(slash + 1));
+}
+
+std::int64_t own_mappings() {
+  std::ifstream in("/proc/self/maps");
+  std::int64_t n = 0;
+  std::string line;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
+
+// This process's cgroup (v2): "0::/path" in /proc/self/cgroup.
+std::string cgroup_dir() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) return "/sys/fs/cgroup" + line.substr(3);
+  }
+  return {};
+}
+
+// Threads run by this user, for RLIMIT_NPROC (which counts a user's threads, not processes).
+std::int64_t user_threads() {
+  std::int64_t n = 0;
+  DIR* d = opendir("/proc");
+  if (!d) return -1;
+  const auto uid = std::to_string(getuid());
+  while (const dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/status");
+    std::string line;
+    bool mine = false;
+    while (std::getline(in, line)) {
+      if (line.rfind("Uid:", 0) == 0) {
+        std::istringstream f(line.substr(4));
+        std::string real;
+        f >> real;
+        mine = real == uid;
+      } else if (mine && line.rfind("Threads:", 0) == 0) {
+        n += std::stoll(line.substr(8));
+      }
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+struct Limit {
+  std::string name;
+  std::int64_t value;  // the limit as stated
+  std::int64_t room;   // how many more threads it allows now
+};
+
+// Every limit the OS states on this process's threads, and the room each leaves now.
+std::vector<Limit> thread_limits() {
+  std::vector<Limit> out;
+  const auto total = machine_threads();
+  if (const auto v = read_sysctl("/proc/sys/kernel/pid_max"); v > 0 && total >= 0)
+    out.push_back({"kernel.pid_max", v, v - total - 300});  // pids below 300 are not handed out again
+  if (const auto v = read_sysctl("/proc/sys/kernel/threads-max"); v > 0 && total >= 0)
+    out.push_back({"kernel.threads-max", v, v - total});
+  rlimit nproc{};
+  if (getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_cur != RLIM_INFINITY && geteuid() != 0) {
+    const auto v = static_cast<std::int64_t>(nproc.rlim_cur);
+    out.push_back({"ulimit -u", v, v - user_threads()});
+  }
+  if (const auto dir = cgroup_dir(); !dir.empty()) {
+    std::ifstream max_in(dir + "/pids.max");
+    std::string max;
+    if (max_in >> max && max != "max") {
+      const auto v = std::stoll(max);
+      out.push_back({"the cgroup's pids.max", v, v - read_sysctl((dir + "/pids.current").c_str())});
+    }
+  }
+  if (const auto v = read_sysctl("/proc/sys/vm/max_map_count"); v > 0)
+    out.push_back({"vm.max_map_count", v, (v - own_mappings()) / 2});  // a stack and its guard page each
+  return out;
+}
+
+struct Fit {
+  double a = 0, b = 0, r2 = 0;
+};
+
+Fit least_squares(const std::vector<double>& x, const std::vector<double>& y) {
+  const auto n = static_cast<double>(x.size());
+  double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sx += x[i];
+    sy += y[i];
+    sxx += x[i] * x[i];
+    sxy += x[i] * y[i];
+    syy += y[i] * y[i];
+  }
+  Fit f;
+  const double vx = n * sxx - sx * sx;
+  if (x.size() < 2 || vx <= 0) return f;
+  f.b = (n * sxy - sx * sy) / vx;
+  f.a = (sy - f.b * sx) / n;
+  const double vy = n * syy - sy * sy;
+  f.r2 = vy > 0 ? (n * sxy - sx * sy) * (n * sxy - sx * sy) / (vx * vy) : 1;
+  return f;
+}
+
+std::string digest_of(const std::string& text) {
+  wb::Digest d;
+  d.update(text.data(), text.size());
+  return wb::Digest::hex(d.finish());
+}
+
+}  // namespace
+
+std::uint64_t work(std::int64_t ns, std::uint64_t seed) {
+  if (ns <= 0) return seed;
+  return lcg_steps(seed, static_cast<std::int64_t>(static_cast<double>(ns) * steps_per_ns()));
+}
+
+Pipes::Pipes(std::int64_t n, bool nonblocking) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    int fd[2];
+    if (::pipe2(fd, O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0)) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe2");
+    fds_.push_back(fd[0]);
+    fds_.push_back(fd[1]);
+  }
+}
+
+Pipes::~Pipes() {
+  for (int fd : fds_)
+    if (fd >= 0) ::close(fd);
+}
+
+wb::Outcome record_switch(const Params& p, wb::Run& run, double seconds, std::int64_t ctx, std::uint64_t passes) {
+  const auto n = switches(p);
+  run.counter("switches", static_cast<double>(passes));
+  run.counter("ns_per_switch", seconds * 1e9 / static_cast<double>(n));
+  run.counter("ctx_per_round_trip", static_cast<double>(ctx) / static_cast<double>(p.round_trips));
+  run.info("pinned", p.pin);
+  if (passes != static_cast<std::uint64_t>(n))
+    throw std::runtime_error("the units made " + std::to_string(passes) + " switches of " + std::to_string(n));
+  return {static_cast<std::uint64_t>(n), digest_of("switch " + p.via + " " + std::to_string(passes))};
+}
+
+wb::Outcome record_spawn(const Params& p, wb::Run& run, double inline_s, double spawned_s, std::uint64_t sum) {
+  const auto n = static_cast<double>(p.spawns);
+  run.counter("ns_per_unit", spawned_s * 1e9 / n);
+  run.counter("inline_ns_per_unit", inline_s * 1e9 / n);
+  run.counter("spawn_overhead_ns", (spawned_s - inline_s) * 1e9 / n);
+  run.counter("work_ns", static_cast<double>(p.work_ns));
+  const auto expected = static_cast<std::uint64_t>(p.spawns) * static_cast<std::uint64_t>(p.spawns - 1) / 2;
+  if (sum != expected)
+    throw std::runtime_error("the units' ids add up to " + std::to_string(sum) + ", not " + std::to_string(expected));
+  return {static_cast<std::uint64_t>(p.spawns), digest_of("spawn " + std::to_string(sum))};
+}
+
+Parking::Parking(const Params& p, const std::string& variant)
+    : p_(p), variant_(variant), target_(p.scenario == "ceiling" ? p.ceiling_units : p.units) {
+  if (p.scenario == "ceiling" && variant == "threads") {
+    // The tightest limit the OS states; the climb stops the reserve short of it (or, with a
+    // reserve of 0, where the OS refuses — which is what the limit is for).
+    const auto limits = thread_limits();
+    const auto tightest =
+        std::min_element(limits.begin(), limits.end(), [](const Limit& a, const Limit& b) { return a.room < b.room; });
+    if (tightest != limits.end()) {
+      os_limit_ = std::max<std::int64_t>(0, tightest->room - p.thread_reserve);
+      os_limit_name_ = tightest->name + " = " + std::to_string(tightest->value);
+    }
+  }
+  sample();
+}
+
+void Parking::sample() {
+  const auto rss = wb::read_proc_status().vm_rss_kib;
+  const auto kernel = meminfo_kib("KernelStack") + meminfo_kib("PageTables") + meminfo_kib("Slab");
+  points_.push_back({static_cast<double>(parked_), static_cast<double>(rss), static_cast<double>(kernel)});
+  next_sample_ = parked_ + std::max<std::int64_t>(1, target_ / 16);
+}
+
+bool Parking::room(std::string& why) const {
+  if (parked_ >= target_) {
+    why = p_.scenario == "ceiling" ? "--ceiling-units" : "--units";
+    return false;
+  }
+  if (os_limit_ >= 0 && parked_ >= os_limit_) {
+    why = os_limit_name_ + ", less --thread-reserve " + std::to_string(p_.thread_reserve);
+    return false;
+  }
+  if (p_.scenario == "ceiling" && parked_ % 1024 == 0 &&
+      wb::read_proc_status().vm_rss_kib > p_.memory_budget_mib * 1024) {
+    why = "--memory-budget-mib " + std::to_string(p_.memory_budget_mib);
+    return false;
+  }
+  return true;
+}
+
+std::int64_t Parking::grow(const std::function<bool()>& add, const std::function<void(std::int64_t)>& settle) {
+  std::string why;
+  while (room(why)) {
+    bool added = false;
+    try {
+      added = add();
+    } catch (const std::system_error& e) {
+      why = std::string("the OS refused: ") + e.what();
+    } catch (const std::bad_alloc&) {
+      why = "the allocator refused (std::bad_alloc)";
+    }
+    if (!added) {
+      if (why.empty()) why = "the OS refused";
+      const auto limits = thread_limits();
+      if (!limits.empty()) {
+        why += "; the limits it states:";
+        for (const auto& l : limits) why += " " + l.name + " = " + std::to_string(l.value) + ",";
+        why.pop_back();
+      }
+      break;
+    }
+    ++parked_;
+    if (parked_ >= next_sample_) {
+      settle(parked_);
+      sample();
+    }
+  }
+  settle(parked_);
+  if (points_.back().units != static_cast<double>(parked_)) sample();
+  stopped_by_ = why;
+  return parked_;
+}
+
+wb::Outcome Parking::record(wb::Run& run, std::int64_t finished) {
+  std::vector<double> n, rss, kernel;
+  for (const auto& pt : points_) {
+    n.push_back(pt.units);
+    rss.push_back(pt.rss_kib * 1024);
+    kernel.push_back(pt.kernel_kib * 1024);
+  }
+  const auto user = least_squares(n, rss);
+  const auto kern = least_squares(n, kernel);
+  run.counter("units_parked", static_cast<double>(parked_));
+  run.counter("units_unfinished", static_cast<double>(parked_ - finished));
+  run.counter("user_bytes_per_unit", user.b);
+  run.counter("kernel_bytes_per_unit", kern.b);
+  run.counter("bytes_per_unit", user.b + kern.b);
+  run.counter("fit_r2", user.r2);
+  run.counter("rss_at_top_mib", points_.back().rss_kib / 1024);
+  run.info("stopped_by", stopped_by_);
+  if (p_.scenario == "memory" && parked_ < target_)
+    throw std::runtime_error("parked " + std::to_string(parked_) + " of --units " + std::to_string(target_) +
+                             ": stopped by " + stopped_by_ + " (try the ceiling scenario, or fewer units)");
+  // The count differs by kind in the ceiling scenario; what all must share is that every unit
+  // parked also finished.
+  const std::string what = p_.scenario == "memory" ? "memory " + std::to_string(parked_) : std::string("ceiling");
+  return {static_cast<std::uint64_t>(parked_), digest_of(what + (finished == parked_ ? " all finished" : " lost"))};
+}
+
+}  // namespace scheduling_costs

@@ -1,0 +1,204 @@
+// Chapter 10 — scheduling costs, variant `stackful`: an asio::spawn coroutine per unit, on
+// Boost.Context.  Twin of threads.cpp and stackless.cpp: `diff stackless.cpp stackful.cpp`
+// shows what a stack of its own changes (little in the code: `co_await x(use_awaitable)`
+// becomes `x(yield)`).
+//
+// Concurrency model: every unit is a coroutine with a stack of its own (Boost.Context's
+// fixedsize_stack: 128 KiB reserved, pages touched as it grows) switched in user space — a few
+// registers saved and the stack pointer swapped, no system call; the io_context resumes one at
+// a time on this one thread.  Any function deep in its call chain can suspend it.  Creating one
+// allocates and maps its stack; parking one keeps the pages its stack touched.
+#include <atomic>
+#include <vector>
+
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "chapters/10-scheduling-costs/scenario.hpp"
+#include "common/trace.hpp"
+
+namespace asio = boost::asio;
+using Channel = asio::experimental::channel<void(boost::system::error_code)>;
+
+namespace scheduling_costs {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Exception policy: the first exception a unit throws ends the trial with it.
+struct Failure {
+  std::exception_ptr first;
+  void operator()(std::exception_ptr e) {
+    if (e && !first) first = e;
+  }
+  auto handler() {
+    return [this](std::exception_ptr e) { (*this)(e); };
+  }
+  void rethrow() const {
+    if (first) std::rethrow_exception(first);
+  }
+};
+
+// switch via notify: two units pass the turn through a channel each (one buffered message).
+wb::Outcome notify(const Params& p, wb::Run& run) {
+  pin_if_asked(p);
+  asio::io_context io(1);
+  Channel inbox[2] = {Channel(io, 1), Channel(io, 1)};
+  std::uint64_t passes = 0;
+  Failure failure;
+  auto unit = [&](int me) {
+    return [&, me](asio::yield_context yield) {
+      for (std::int64_t k = 0; k < p.round_trips; ++k) {
+        wb::event(me, "wait for the turn");
+        inbox[me].async_receive(yield);
+        ++passes;
+        inbox[1 - me].try_send(boost::system::error_code{});
+      }
+    };
+  };
+  for (int me = 0; me < 2; ++me) asio::spawn(io, unit(me), failure.handler());
+  const auto ctx0 = context_switches();
+  const auto t0 = Clock::now();
+  inbox[0].try_send(boost::system::error_code{});
+  io.run();
+  failure.rethrow();
+  return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
+}
+
+// switch via direct: each unit yields the thread with post(yield); the io_context's queue is
+// first in, first out, so the two take turns.
+wb::Outcome direct(const Params& p, wb::Run& run) {
+  pin_if_asked(p);
+  asio::io_context io(1);
+  std::uint64_t passes = 0;
+  Failure failure;
+  auto unit = [&](int me) {
+    return [&, me](asio::yield_context yield) {
+      for (std::int64_t k = 0; k < p.round_trips; ++k) {
+        wb::event(me, "wait for the turn");
+        asio::post(io, yield);
+        ++passes;
+      }
+    };
+  };
+  for (int me = 0; me < 2; ++me) asio::spawn(io, unit(me), failure.handler());
+  const auto ctx0 = context_switches();
+  const auto t0 = Clock::now();
+  io.run();
+  failure.rethrow();
+  return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
+}
+
+// switch via ring: each unit waits until its pipe is readable (epoll), reads the byte, writes
+// it into the next unit's pipe.
+wb::Outcome ring(const Params& p, wb::Run& run, std::int64_t size) {
+  pin_if_asked(p);
+  asio::io_context io(1);
+  Pipes inbox(size, /*nonblocking=*/true);
+  std::vector<asio::posix::stream_descriptor> reads, writes;
+  for (std::int64_t i = 0; i < size; ++i) {
+    reads.emplace_back(io, inbox.release(static_cast<std::size_t>(2 * i)));
+    writes.emplace_back(io, inbox.release(static_cast<std::size_t>(2 * i + 1)));
+  }
+  std::uint64_t passes = 0;
+  Failure failure;
+  auto unit = [&](std::int64_t me) {
+    return [&, me](asio::yield_context yield) {
+      char byte = 0;
+      for (std::int64_t k = 0; k < hops_of(me, size, switches(p)); ++k) {
+        wb::event(me, "wait for the turn");
+        reads[static_cast<std::size_t>(me)].async_read_some(asio::buffer(&byte, 1), yield);
+        ++passes;
+        writes[static_cast<std::size_t>((me + 1) % size)].async_write_some(asio::buffer(&byte, 1), yield);
+      }
+    };
+  };
+  for (std::int64_t me = 0; me < size; ++me) asio::spawn(io, unit(me), failure.handler());
+  const auto ctx0 = context_switches();
+  const auto t0 = Clock::now();
+  const char token = 't';
+  asio::write(writes[0], asio::buffer(&token, 1));
+  io.run();
+  failure.rethrow();
+  return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
+}
+
+// spawn: create --batch units, each does --work-ns of work, wait for them all; --spawns in all.
+wb::Outcome spawn(const Params& p, wb::Run& run) {
+  std::atomic<std::uint64_t> sink{0};
+  auto t0 = Clock::now();
+  for (std::int64_t id = 0; id < p.spawns; ++id) sink += work(p.work_ns, static_cast<std::uint64_t>(id));
+  const double inline_s = seconds_since(t0);
+
+  asio::io_context io(1);
+  Channel done(io, static_cast<std::size_t>(p.batch));  // "joined": one message per finished unit
+  std::uint64_t sum = 0;
+  Failure failure;
+  auto unit = [&](std::int64_t id) {
+    return [&, id](asio::yield_context) {
+      sink.fetch_add(work(p.work_ns, static_cast<std::uint64_t>(id)), std::memory_order_relaxed);
+      sum += static_cast<std::uint64_t>(id);
+    };
+  };
+  auto spawner = [&](asio::yield_context yield) {
+    for (std::int64_t first = 0; first < p.spawns; first += p.batch) {
+      const auto last = std::min(p.spawns, first + p.batch);
+      for (std::int64_t id = first; id < last; ++id)
+        asio::spawn(io, unit(id), [&](std::exception_ptr e) {
+          failure(e);
+          done.try_send(boost::system::error_code{});
+        });
+      wb::event(-1, "wait for the units");
+      for (std::int64_t id = first; id < last; ++id) done.async_receive(yield);
+    }
+  };
+  t0 = Clock::now();
+  asio::spawn(io, spawner, failure.handler());
+  io.run();
+  failure.rethrow();
+  return record_spawn(p, run, inline_s, seconds_since(t0), sum);
+}
+
+// memory, ceiling: units wait on one timer that never expires (or one channel) until released.
+wb::Outcome park(const Params& p, wb::Run& run) {
+  asio::io_context io(1);
+  asio::steady_timer release(io, asio::steady_timer::time_point::max());
+  Channel closing(io);
+  std::int64_t finished = 0;
+  Failure failure;
+  auto unit = [&](asio::yield_context yield) {
+    boost::system::error_code ec;
+    wb::event(-1, "park");
+    if (p.park_on == "timer")
+      release.async_wait(yield[ec]);  // operation_aborted: released
+    else
+      closing.async_receive(yield[ec]);  // channel_closed: released
+    ++finished;
+  };
+  Parking parking(p, "stackful");
+  parking.grow([&] { return asio::spawn(io, unit, failure.handler()), true; },
+               [&](std::int64_t) { io.poll(); });  // each new unit runs to its first wait
+  release.cancel();
+  closing.close();
+  io.run();
+  failure.rethrow();
+  return parking.record(run, finished);
+}
+
+}  // namespace
+
+wb::Outcome run_stackful(const Params& p, wb::Run& run) {
+  if (p.scenario == "switch")
+    return p.via == "notify" ? notify(p, run) : p.via == "direct" ? direct(p, run) : ring(p, run, p.ring);
+  if (p.scenario == "spawn") return spawn(p, run);
+  return park(p, run);
+}
+
+}  // namespace scheduling_costs
