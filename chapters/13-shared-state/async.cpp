@@ -1,0 +1,114 @@
+// Chapter 13 — shared state, the ASYNC ways (variants `strand`, `actor`, `async-mutex`).  Twin
+// of sync.cpp: `diff sync.cpp async.cpp` is the lesson.
+//
+// Concurrency model: a coroutine per task on an io_context run by --threads threads.  Nothing
+// here blocks a thread: a task that must wait for the state suspends, and the thread runs
+// another task meanwhile.
+//   strand       the update is posted to the state's strand (one handler at a time): the task
+//                moves there, updates, and its next update posts again;
+//   actor        the state belongs to one owner coroutine; a task sends it the update through a
+//                channel (suspending only while the mailbox is full) and goes on;
+//   async-mutex  a concurrent_channel of capacity 1 is the lock: async_send acquires (suspends
+//                while another holds it), try_receive releases.  Asio has no async mutex.
+#include <atomic>
+#include <exception>
+#include <memory>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "chapters/13-shared-state/scenario.hpp"
+#include "common/threads.hpp"
+#include "common/trace.hpp"
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using boost::system::error_code;
+
+namespace shared_state {
+
+using Clock = std::chrono::steady_clock;
+using Lock = asio::experimental::concurrent_channel<void(error_code)>;
+using Mailbox = asio::experimental::concurrent_channel<void(error_code, Op)>;
+
+wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const std::string& variant) {
+  asio::io_context io(static_cast<int>(p.threads));
+  std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
+  std::vector<asio::strand<asio::io_context::executor_type>> strands;
+  std::vector<std::unique_ptr<Lock>> locks;
+  std::vector<std::unique_ptr<Mailbox>> mailboxes;
+  for (std::int64_t o = 0; o < w.owners(); ++o) {
+    strands.push_back(asio::make_strand(io));
+    locks.push_back(std::make_unique<Lock>(io, 1));
+    mailboxes.push_back(std::make_unique<Mailbox>(io, 256));
+  }
+  std::atomic<std::int64_t> waits{0};
+  std::exception_ptr failure;
+  std::mutex failure_mu;
+
+  // Takes a lock, counting the times it was taken already.
+  auto take = [&](Lock& lock) -> asio::awaitable<void> {
+    if (lock.try_send(error_code{})) co_return;
+    waits.fetch_add(1, std::memory_order_relaxed);
+    wb::event(-1, "wait for the lock");
+    co_await lock.async_send(error_code{}, use_awaitable);
+  };
+
+  // One update, made safe the variant's way.
+  auto update = [&](std::int64_t task, const Op& op) -> asio::awaitable<void> {
+    if (variant == "strand") {
+      co_await asio::post(asio::bind_executor(strands[static_cast<std::size_t>(w.owner(task))], use_awaitable));
+      apply(state, op);  // on the strand: no other update of this state runs now
+    } else if (variant == "async-mutex") {
+      auto& lock = *locks[static_cast<std::size_t>(w.owner(task))];
+      co_await take(lock);
+      apply(state, op);
+      lock.try_receive([](error_code) {});
+    } else {  // actor: hand the update to the owner
+      auto& mailbox = *mailboxes[static_cast<std::size_t>(w.owner(task))];
+      if (mailbox.try_send(error_code{}, op)) co_return;
+      waits.fetch_add(1, std::memory_order_relaxed);
+      wb::event(-1, "wait for the lock");
+      co_await mailbox.async_send(error_code{}, op, use_awaitable);
+    }
+  };
+
+  // A task: its updates, one after the other.
+  auto task = [&](std::int64_t t) -> asio::awaitable<void> {
+    for (std::int64_t k = 0; k < p.ops; ++k) {
+      const Op op = w.op(t, k);
+      co_await update(t, op);
+    }
+  };
+
+  // actor: the owner applies every update its tasks send, then ends.
+  auto owner = [&](std::int64_t o) -> asio::awaitable<void> {
+    const auto expected = p.ops * (w.owners() == 1 ? p.tasks : 1);
+    for (std::int64_t i = 0; i < expected; ++i) {
+      const Op op = co_await mailboxes[static_cast<std::size_t>(o)]->async_receive(use_awaitable);
+      apply(state, op);
+    }
+  };
+
+  // Exception policy: the first exception a task throws ends the run with it.
+  auto note = [&](std::exception_ptr e) {
+    const std::lock_guard lock(failure_mu);
+    if (e && !failure) failure = e;
+  };
+  const auto t0 = Clock::now();
+  if (variant == "actor")
+    for (std::int64_t o = 0; o < w.owners(); ++o) asio::co_spawn(io, owner(o), note);
+  for (std::int64_t t = 0; t < p.tasks; ++t) asio::co_spawn(io, task(t), note);
+  wb::run_on_threads(
+      p.threads, [&](std::int64_t) { io.run(); }, note);
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (failure) std::rethrow_exception(failure);
+  return w.record(state, seconds, waits.load(), run);
+}
+
+}  // namespace shared_state

@@ -1,0 +1,141 @@
+#include "chapters/13-shared-state/scenario.hpp"
+
+#include <numeric>
+#include <stdexcept>
+
+#include "common/digest.hpp"
+#include "common/usage_error.hpp"
+
+namespace shared_state {
+
+wb::Chapter make_chapter(Params& p) {
+  wb::Chapter c({.name = "shared-state",
+                 .title = "Shared state: a mutex, an atomic, a strand, an actor, an async mutex, shards",
+                 .sections = {"16", "25", "28"},
+                 .claims = {"C23", "C28"},
+                 .ops_unit = "update",
+                 .variants = {{"mutex", "std::mutex around each update, tasks on --threads threads"},
+                              {"atomic", "std::atomic slots: fetch_add / fetch_sub, no lock"},
+                              {"sharded", "--shards mutexes, each guarding a share of the slots"},
+                              {"strand", "coroutines on --threads threads; each update runs on the state's strand"},
+                              {"actor", "one coroutine owns the state; updates are messages on a channel"},
+                              {"async-mutex", "a channel of capacity 1 as a lock: send acquires, receive releases"}},
+                 .baseline = "mutex",
+                 .headline = "ns_per_op"});
+  c.knob("--state", p.state, "counter (each update adds one) or accounts (transfers; the total must not change)",
+         {"counter", "accounts"});
+  c.knob("--contention", p.contention,
+         "shared (every task updates the same state) or private (each task its own slice: never contended)",
+         {"shared", "private"});
+  c.knob("--tasks", p.tasks, "tasks updating the state", 1, 10'000, "tasks");
+  c.knob("--ops", p.ops, "updates per task", 1, 100'000'000, "updates");
+  c.knob("--threads", p.threads, "threads running the tasks (mutex, atomic, sharded) or the io_context (the rest)", 1,
+         256, "threads");
+  c.knob("--accounts", p.accounts, "accounts: how many (private: at least two per task)", 2, 1'000'000, "accounts");
+  c.knob("--shards", p.shards, "sharded: how many locks share the slots", 1, 4096, "locks");
+  c.knob("--watchdog-ms", p.watchdog_ms, "--pitfall: no progress for this long is reported as a deadlock", 10, 60'000,
+         "ms");
+  c.knob("--pitfall", p.pitfall,
+         "on: instead of the variants, hold a std::mutex across a co_await with --threads threads running the "
+         "io_context, under a watchdog (1 thread: a deadlock, reported; 2: a stall)",
+         {"off", "on"});
+  c.counter_doc("ns_per_op", "ns", "wall time over the updates (tasks × ops)");
+  c.counter_doc("total_error", "",
+                "how far the final total is from what it must be (conserved, or counted): must be 0");
+  c.counter_doc("lock_waits", "waits",
+                "updates that found their lock taken and had to wait (mutex, sharded: try_lock failed; async-mutex: "
+                "the channel was full; actor: the mailbox was full); atomic and strand do not count");
+  c.quick_point({{"state", "counter"}, {"contention", "shared"}, {"threads", "2"}});
+  c.quick_point({{"state", "counter"}, {"contention", "shared"}, {"threads", "1"}});
+  c.quick_point({{"state", "counter"}, {"contention", "private"}, {"threads", "2"}});
+  c.quick_point({{"state", "accounts"}, {"contention", "shared"}, {"threads", "2"}});
+  for (const char* v : {"mutex", "atomic", "sharded", "strand", "actor", "async-mutex"}) {
+    c.invariant({.id = std::string("conserved-") + v,
+                 .claim = "C23",
+                 .where = {},
+                 .lhs = std::string(v) + ".total_error",
+                 .op = "<=",
+                 .rhs = "0",
+                 .why = "every update applied exactly once, none torn: the total is what it must be"});
+  }
+  for (const char* contention : {"shared", "private"}) {
+    const nlohmann::json where = {{"state", "counter"}, {"contention", contention}, {"threads", 2}};
+    const std::string when = std::string(contention) == "shared" ? "contended" : "uncontended";
+    c.claim({.id = "atomic-below-mutex-" + when,
+             .claim = "C28",
+             .where = where,
+             .lhs = "atomic.ns_per_op",
+             .op = "<",
+             .rhs = "mutex.ns_per_op",
+             .why = "an atomic increment costs less than a lock, an increment and an unlock"});
+    c.claim({.id = "mutex-below-async-mutex-" + when,
+             .claim = "C28",
+             .where = where,
+             .lhs = "mutex.ns_per_op",
+             .op = "<",
+             .rhs = "async-mutex.ns_per_op",
+             .why = "a std::mutex costs less than an asynchronous lock, which goes through the executor"});
+  }
+  c.claim({.id = "atomics-suit-counters",
+           .claim = "C23",
+           .where = {{"state", "counter"}, {"contention", "shared"}, {"threads", 2}},
+           .lhs = "atomic.ns_per_op",
+           .op = "<",
+           .rhs = "actor.ns_per_op",
+           .why = "for a plain counter an atomic beats sending each update to an owner"});
+  return c;
+}
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  return x ^ (x >> 33);
+}
+
+}  // namespace
+
+Workload::Workload(const Params& p, std::int64_t seed) : p_(p), seed_(seed) {
+  if (p.state == "counter") {
+    slots_ = owners();
+    start_ = 0;
+  } else {
+    if (p.contention == "private" && p.accounts < 2 * p.tasks)
+      throw wb::UsageError("--accounts " + std::to_string(p.accounts) +
+                           ": private contention needs at least two per "
+                           "task (--tasks " +
+                           std::to_string(p.tasks) + ")");
+    slots_ = p.accounts;
+    start_ = 1000;
+  }
+}
+
+Op Workload::op(std::int64_t task, std::int64_t k) const {
+  if (p_.state == "counter") return {-1, owner(task), 1};
+  const auto h = mix(static_cast<std::uint64_t>(seed_) * 0x9E3779B97F4A7C15ULL ^
+                     static_cast<std::uint64_t>(task) << 40 ^ static_cast<std::uint64_t>(k));
+  // shared: any two accounts; private: two of the task's own
+  const auto base = p_.contention == "shared" ? 0 : task * (p_.accounts / p_.tasks);
+  const auto n = p_.contention == "shared" ? p_.accounts : p_.accounts / p_.tasks;
+  const auto from = static_cast<std::int64_t>(h % static_cast<std::uint64_t>(n));
+  const auto to = (from + 1 + static_cast<std::int64_t>((h >> 20) % static_cast<std::uint64_t>(n - 1))) % n;
+  return {base + from, base + to, 1 + static_cast<std::int64_t>((h >> 40) % 10)};
+}
+
+wb::Outcome Workload::record(const std::vector<std::int64_t>& balances, double seconds, std::int64_t waits,
+                             wb::Run& run) const {
+  const auto total = std::accumulate(balances.begin(), balances.end(), std::int64_t{0});
+  const auto expected = p_.state == "counter" ? p_.tasks * p_.ops : slots_ * start_;
+  const auto updates = p_.tasks * p_.ops;
+  run.counter("ns_per_op", seconds * 1e9 / static_cast<double>(updates));
+  run.counter("total_error", static_cast<double>(total > expected ? total - expected : expected - total));
+  run.counter("lock_waits", static_cast<double>(waits));
+  wb::Digest d;
+  for (const auto b : balances) d.update_u64(static_cast<std::uint64_t>(b));
+  return {static_cast<std::uint64_t>(updates), wb::Digest::hex(d.finish())};
+}
+
+}  // namespace shared_state

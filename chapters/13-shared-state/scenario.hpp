@@ -1,0 +1,85 @@
+// Chapter 13 — shared state (§16, §25, §28): what the six variants share.
+//
+// The scenario: --tasks tasks each apply --ops updates to shared state — a counter (each update
+// adds one), or --accounts accounts (each update moves an amount from one account to another,
+// so the total must never change).  --contention shared: every task updates the same state;
+// private: each task its own slice (the same primitive, never contended).  Six ways to keep the
+// updates from tearing the state:
+//   mutex        std::mutex around each update, tasks spread over --threads threads;
+//   atomic       std::atomic slots, fetch_add / fetch_sub, no lock;
+//   sharded      --shards mutexes, each guarding the slots with its index modulo --shards;
+//   strand       coroutines on an io_context run by --threads threads; an update first moves
+//                onto the state's strand, which runs one handler at a time;
+//   actor        one coroutine owns the state and applies updates sent through a channel;
+//   async-mutex  an Asio "mutex" — a channel of capacity 1: sending acquires (and suspends the
+//                coroutine while it is full), receiving releases; Asio has no async mutex.
+// Apart from the variants, --pitfall shows what a std::mutex held across a co_await does on a
+// one-thread io_context — a deadlock — under a watchdog that reports it and ends cleanly.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/chapter.hpp"
+
+namespace shared_state {
+
+struct Params {
+  std::string state = "counter";      // counter | accounts
+  std::string contention = "shared";  // shared | private
+  std::int64_t tasks = 8;
+  std::int64_t ops = 10'000;  // per task
+  std::int64_t threads = 2;   // threads running the tasks (sync) or the io_context (async)
+  std::int64_t accounts = 64;
+  std::int64_t shards = 16;        // sharded
+  std::int64_t watchdog_ms = 500;  // --pitfall: no progress this long is a deadlock
+  std::string pitfall = "off";     // on: run the pitfall instead of the variants
+};
+
+wb::Chapter make_chapter(Params& params);
+
+// One update: `amount` from slot `from` to slot `to`; from = -1 adds to `to` (a counter's +1).
+struct Op {
+  std::int64_t from = -1;
+  std::int64_t to = 0;
+  std::int64_t amount = 1;
+};
+
+// The state's layout and the updates, the same for every variant: slots, their starting
+// balances, task t's k-th update, and which lock (of `locks`) guards a slot.
+class Workload {
+ public:
+  Workload(const Params& p, std::int64_t seed);
+  std::int64_t slots() const { return slots_; }
+  std::int64_t start_balance() const { return start_; }
+  Op op(std::int64_t task, std::int64_t k) const;
+  // The lock (or strand, or actor) a task's updates go through: one for all when shared, one per
+  // task when private (a task's updates then touch only its own slots).
+  std::int64_t owner(std::int64_t task) const { return p_.contention == "shared" ? 0 : task; }
+  std::int64_t owners() const { return p_.contention == "shared" ? 1 : p_.tasks; }
+  // Checks the final balances (total conserved, or counted) and records what every variant
+  // reports: ns per update, lock waits, the digest of the balances.
+  wb::Outcome record(const std::vector<std::int64_t>& balances, double seconds, std::int64_t waits, wb::Run& run) const;
+
+ private:
+  const Params& p_;
+  std::int64_t seed_;
+  std::int64_t slots_;
+  std::int64_t start_;
+};
+
+// Slot-wise apply, for the variants whose state is plain integers (guarded by their mechanism).
+inline void apply(std::vector<std::int64_t>& s, const Op& op) {
+  if (op.from >= 0) s[static_cast<std::size_t>(op.from)] -= op.amount;
+  s[static_cast<std::size_t>(op.to)] += op.amount;
+}
+
+wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run, const std::string& variant);
+wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const std::string& variant);
+
+// --pitfall: returns the process exit code (0: the watchdog caught the deadlock and said so).
+int show_pitfall(const Params& p);
+
+}  // namespace shared_state
