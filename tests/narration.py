@@ -32,6 +32,8 @@ SETTINGS = {
                         "--outage-kind", "stall", "--timeout-ms", "50", "--open-ms", "50"],
     "blocking-in-the-loop": ["--heartbeats", "3", "--duration-ms", "100", "--block-ms", "20", "--every-ms", "50"],
     "scheduling-costs": ["--round-trips", "3"],
+    "structured-concurrency": ["--requests", "2", "--call-ms", "20", "--spec-calls", "2"],
+    "shared-state": ["--tasks", "2", "--ops", "3"],
 }
 # Events that only one side can have, by what it is: none today.
 ONE_SIDED = set()

@@ -55,12 +55,12 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const st
   auto take = [&](Lock& lock) -> asio::awaitable<void> {
     if (lock.try_send(error_code{})) co_return;
     waits.fetch_add(1, std::memory_order_relaxed);
-    wb::event(-1, "wait for the lock");
     co_await lock.async_send(error_code{}, use_awaitable);
   };
 
   // One update, made safe the variant's way.
   auto update = [&](std::int64_t task, const Op& op) -> asio::awaitable<void> {
+    wb::event(task, "wait for the state");  // where each way makes the update safe
     if (variant == "strand") {
       co_await asio::post(asio::bind_executor(strands[static_cast<std::size_t>(w.owner(task))], use_awaitable));
       apply(state, op);  // on the strand: no other update of this state runs now
@@ -73,8 +73,7 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const st
       auto& mailbox = *mailboxes[static_cast<std::size_t>(w.owner(task))];
       if (mailbox.try_send(error_code{}, op)) co_return;
       waits.fetch_add(1, std::memory_order_relaxed);
-      wb::event(-1, "wait for the lock");
-      co_await mailbox.async_send(error_code{}, op, use_awaitable);
+        co_await mailbox.async_send(error_code{}, op, use_awaitable);
     }
   };
 

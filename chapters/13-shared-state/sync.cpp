@@ -30,12 +30,12 @@ wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run, const std
   auto take = [&](std::mutex& m) {
     if (m.try_lock()) return;
     waits.fetch_add(1, std::memory_order_relaxed);
-    wb::event(-1, "wait for the lock");
     m.lock();
   };
 
   // One update, made safe the variant's way.
   auto update = [&](std::int64_t task, const Op& op) {
+    wb::event(task, "wait for the state");  // where each way makes the update safe
     if (variant == "atomic") {
       if (op.from >= 0) atomics[static_cast<std::size_t>(op.from)].fetch_sub(op.amount, std::memory_order_relaxed);
       atomics[static_cast<std::size_t>(op.to)].fetch_add(op.amount, std::memory_order_relaxed);
