@@ -73,7 +73,7 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const st
       auto& mailbox = *mailboxes[static_cast<std::size_t>(w.owner(task))];
       if (mailbox.try_send(error_code{}, op)) co_return;
       waits.fetch_add(1, std::memory_order_relaxed);
-        co_await mailbox.async_send(error_code{}, op, use_awaitable);
+      co_await mailbox.async_send(error_code{}, op, use_awaitable);
     }
   };
 

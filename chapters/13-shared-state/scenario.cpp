@@ -100,7 +100,7 @@ std::uint64_t mix(std::uint64_t x) {
 
 Workload::Workload(const Params& p, std::int64_t seed) : p_(p), seed_(seed) {
   if (p.state == "counter") {
-    slots_ = owners();
+    slots_ = owners() * kSpread;
     start_ = 0;
   } else {
     if (p.contention == "private" && p.accounts < 2 * p.tasks)
@@ -114,7 +114,7 @@ Workload::Workload(const Params& p, std::int64_t seed) : p_(p), seed_(seed) {
 }
 
 Op Workload::op(std::int64_t task, std::int64_t k) const {
-  if (p_.state == "counter") return {-1, owner(task), 1};
+  if (p_.state == "counter") return {-1, owner(task) * kSpread, 1};
   const auto h = mix(static_cast<std::uint64_t>(seed_) * 0x9E3779B97F4A7C15ULL ^
                      static_cast<std::uint64_t>(task) << 40 ^ static_cast<std::uint64_t>(k));
   // shared: any two accounts; private: two of the task's own

@@ -58,6 +58,9 @@ class Workload {
   // The lock (or strand, or actor) a task's updates go through: one for all when shared, one per
   // task when private (a task's updates then touch only its own slots).
   std::int64_t owner(std::int64_t task) const { return p_.contention == "shared" ? 0 : task; }
+  // A private counter's slot: 8 slots (one 64-byte cache line) apart, so that two threads'
+  // counters do not share a line — "uncontended" would otherwise still bounce it between cores.
+  static constexpr std::int64_t kSpread = 8;
   std::int64_t owners() const { return p_.contention == "shared" ? 1 : p_.tasks; }
   // Checks the final balances (total conserved, or counted) and records what every variant
   // reports: ns per update, lock waits, the digest of the balances.

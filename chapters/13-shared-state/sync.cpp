@@ -22,7 +22,11 @@ wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run, const std
   std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
   std::vector<std::atomic<std::int64_t>> atomics(static_cast<std::size_t>(w.slots()));
   for (auto& a : atomics) a = w.start_balance();
-  std::vector<std::mutex> locks(static_cast<std::size_t>(variant == "sharded" ? p.shards : w.owners()));
+  struct alignas(64) Lock {  // a cache line each: locks of different threads do not share one
+    std::mutex m;
+  };
+  std::vector<Lock> padded(static_cast<std::size_t>(variant == "sharded" ? p.shards : w.owners()));
+  auto lock_at = [&](std::size_t i) -> std::mutex& { return padded[i].m; };
   std::atomic<std::int64_t> waits{0};
   std::exception_ptr failure;
 
@@ -40,18 +44,18 @@ wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run, const std
       if (op.from >= 0) atomics[static_cast<std::size_t>(op.from)].fetch_sub(op.amount, std::memory_order_relaxed);
       atomics[static_cast<std::size_t>(op.to)].fetch_add(op.amount, std::memory_order_relaxed);
     } else if (variant == "mutex") {
-      auto& lock = locks[static_cast<std::size_t>(w.owner(task))];
+      auto& lock = lock_at(static_cast<std::size_t>(w.owner(task)));
       take(lock);
       apply(state, op);
       lock.unlock();
     } else {  // sharded: the shards of both slots, taken in index order so two transfers cannot deadlock
       const auto a = static_cast<std::size_t>(op.to % p.shards);
       const auto b = static_cast<std::size_t>(op.from >= 0 ? op.from % p.shards : op.to % p.shards);
-      take(locks[std::min(a, b)]);
-      if (a != b) take(locks[std::max(a, b)]);
+      take(lock_at(std::min(a, b)));
+      if (a != b) take(lock_at(std::max(a, b)));
       apply(state, op);
-      if (a != b) locks[std::max(a, b)].unlock();
-      locks[std::min(a, b)].unlock();
+      if (a != b) lock_at(std::max(a, b)).unlock();
+      lock_at(std::min(a, b)).unlock();
     }
   };
 
