@@ -34,6 +34,7 @@ SETTINGS = {
     "scheduling-costs": ["--round-trips", "3"],
     "structured-concurrency": ["--requests", "2", "--call-ms", "20", "--spec-calls", "2"],
     "shared-state": ["--tasks", "2", "--ops", "3"],
+    "errors-across-tasks": ["--children", "3", "--failures", "1", "--step-ms", "5"],
 }
 # Events that only one side can have, by what it is: none today.
 ONE_SIDED = set()
