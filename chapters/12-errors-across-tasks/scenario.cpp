@@ -218,7 +218,8 @@ wb::Outcome Children::record(wb::Run& run, const std::string& where_if_none) {
   run.counter("incomplete", static_cast<double>(p_.children - completed));
   {
     const std::lock_guard lock(where_mu_);
-    run.info("observed_where", where_.empty() ? where_if_none : where_);
+    // Where nothing was seen: say why only when there was something to see.
+    run.info("observed_where", !where_.empty() ? where_ : injected - retried > 0 ? where_if_none : "-");
   }
   // The outcomes differ by design (that is the lesson); what every variant shares is the plan
   // it ran: which children fail, at which step, how, and for how many attempts.
