@@ -20,7 +20,9 @@
 //            which limit stopped them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <string>
 #include <utility>
@@ -47,6 +49,23 @@ struct Params {
 };
 
 wb::Chapter make_chapter(Params& params);
+
+using Clock = std::chrono::steady_clock;
+inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The coroutine variants' exception policy: the first exception a unit throws ends the trial
+// with it.  handler() is the completion handler each co_spawn / spawn gets.
+struct Failure {
+  std::exception_ptr first;
+  auto handler() {
+    return [this](std::exception_ptr e) {
+      if (e && !first) first = e;
+    };
+  }
+  void rethrow() const {
+    if (first) std::rethrow_exception(first);
+  }
+};
 
 // The one-way switches a switch trial makes: two per round trip.
 inline std::int64_t switches(const Params& p) { return 2 * p.round_trips; }

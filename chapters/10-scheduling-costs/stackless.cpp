@@ -31,23 +31,6 @@ namespace scheduling_costs {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Exception policy: the first exception a unit throws ends the trial with it.
-struct Failure {
-  std::exception_ptr first;
-  void operator()(std::exception_ptr e) {
-    if (e && !first) first = e;
-  }
-  auto handler() {
-    return [this](std::exception_ptr e) { (*this)(e); };
-  }
-  void rethrow() const {
-    if (first) std::rethrow_exception(first);
-  }
-};
-
 // switch via notify: two units pass the turn through a channel each (one buffered message).
 wb::Outcome notify(const Params& p, wb::Run& run) {
   pin_if_asked(p);
@@ -148,7 +131,7 @@ wb::Outcome spawn(const Params& p, wb::Run& run) {
       const auto last = std::min(p.spawns, first + p.batch);
       for (std::int64_t id = first; id < last; ++id)
         asio::co_spawn(io, unit(id), [&](std::exception_ptr e) {
-          failure(e);
+          failure.handler()(e);
           done.try_send(boost::system::error_code{});
         });
       wb::event(-1, "wait for the units");

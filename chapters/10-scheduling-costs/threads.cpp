@@ -21,9 +21,6 @@ namespace scheduling_costs {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
 // switch via notify: two units pass the turn through a mutex and a condition variable.
 wb::Outcome notify(const Params& p, wb::Run& run) {
   pin_if_asked(p);
