@@ -259,14 +259,17 @@ std::int64_t own_mappings() {
   return n;
 }
 
-// This process's cgroup (v2): "0::/path" in /proc/self/cgroup.
+// The folder of this process's cgroup that holds pids.max: cgroup v1's pids controller
+// ("N:pids:/path" in /proc/self/cgroup) or else v2's unified one ("0::/path").
 std::string cgroup_dir() {
   std::ifstream in("/proc/self/cgroup");
-  std::string line;
+  std::string line, v2;
   while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) == 0) return "/sys/fs/cgroup" + line.substr(3);
+    if (const auto at = line.find(":pids:"); at != std::string::npos)
+      return "/sys/fs/cgroup/pids" + line.substr(at + 6);
+    if (line.rfind("0::", 0) == 0) v2 = "/sys/fs/cgroup" + line.substr(3);
   }
-  return {};
+  return v2;
 }
 
 // Threads run by this user, for RLIMIT_NPROC (which counts a user's threads, not processes).
