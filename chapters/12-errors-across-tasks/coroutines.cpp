@@ -104,6 +104,7 @@ wb::Outcome run_coroutines(const Params& p, wb::Run& run, const std::string& var
         if (e) std::rethrow_exception(e);  // an error value, though, is dropped here
       });
     wb::event(-1, "wait for the child");
+    where_if_none = "nowhere: the handler rethrows exceptions and drops error values";
     try {
       io.run();
     } catch (const ChildFailure& f) {

@@ -115,8 +115,8 @@ wb::Outcome run_threads(const Params& p, wb::Run& run, const std::string& varian
     if (!result.started) throw std::runtime_error("cannot start the child process: " + result.start_error);
     ch.add(wb::read_text_file(tmp.file("events")));
     run.info("child_process", result.describe());
-    return ch.record(
-        run, result.signal ? "nowhere: std::terminate ended the process (" + result.describe() + ")" : "nowhere");
+    return ch.record(run, result.signal ? "nowhere: std::terminate ended the process (" + result.describe() + ")"
+                                        : "the join, in the child process (an error value)");
   }
 
   std::vector<std::exception_ptr> thrown(static_cast<std::size_t>(p.children));

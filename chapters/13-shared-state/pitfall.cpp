@@ -6,8 +6,10 @@
 // thread.  With one thread running the io_context, that was the only thread that could resume
 // task 0 and unlock: a deadlock, silent, with no CPU used.  With two threads, the second
 // resumes task 0, which unlocks, and task 1 goes on: a stall of a thread for the length of the
-// wait, not a deadlock.  The cure is an async lock (a task that must wait suspends instead of
-// blocking the thread — the async-mutex variant) or not holding a lock across a suspension.
+// wait, not a deadlock — and undefined behaviour, since task 0 may resume on the other thread
+// and unlock a std::mutex that thread never locked (ThreadSanitizer says so).  The cure is an async lock (a task that
+// must wait suspends instead of blocking the thread — the async-mutex variant) or not holding a lock across a
+// suspension.
 //
 // The demonstration runs in a child process, watched: a byte per update comes through a pipe,
 // and no byte for --watchdog-ms means the child is deadlocked.  The watchdog then says so,
@@ -116,7 +118,8 @@ int show_pitfall(const Params& p) {
   } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     std::printf(
         "finished: %d of %d updates in %.0f ms — no deadlock with %lld threads, but a thread stalled in "
-        "mutex.lock() for every wait the holder made\n",
+        "mutex.lock() for every wait the holder made (and a task resumed on the other thread unlocks a "
+        "std::mutex that thread did not lock: undefined behaviour)\n",
         updates, 2 * kRounds, ms, static_cast<long long>(p.threads));
   } else {
     std::printf("the child ended abnormally (status %d) after %d updates\n", status, updates);
