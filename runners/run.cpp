@@ -152,16 +152,44 @@ std::vector<std::string> varying_params(const std::vector<Group>& groups, const 
   return keys;
 }
 
+// A parameter's value as the command line writes it.
+std::string param_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// For a chapter that declares its quick points one by one (chapter 10), the declared point these
+// parameters match with the most keys, written as declared ("scenario=spawn work_ns=100").
+std::string declared_point(const json& description, const json& params) {
+  const json points = description.value("quick_points", json::array());
+  const json* best = nullptr;
+  for (const auto& q : points) {
+    bool all = true;
+    for (const auto& [k, v] : q.items()) all = all && params.contains(k) && param_text(params[k]) == param_text(v);
+    if (all && (!best || q.size() > best->size())) best = &q;
+  }
+  std::string point;
+  if (best) {
+    for (const auto& [k, v] : best->items()) point += (point.empty() ? "" : " ") + k + "=" + param_text(v);
+  }
+  return point;
+}
+
 // One line per variant and point: the figures a student compares first.  Medians over the
 // repetitions that succeeded; the last column is wall time over the chapter's baseline variant's.
 void print_compact(const json& trials, const json& descriptions) {
   const auto groups = group_trials(trials);
   auto point_of = [&](const Group& g) {
-    std::string point;
-    for (const auto& k : varying_params(groups, g.chapter)) {
-      point += (point.empty() ? "" : " ") + k + "=" +
-               (g.params[k].is_string() ? g.params[k].get<std::string>() : g.params[k].dump());
+    const auto varying = varying_params(groups, g.chapter);
+    // Several parameters vary: the point as the chapter declared it, if that names it alone.
+    if (varying.size() > 1) {
+      const json description = descriptions.value(g.chapter, json::object());
+      const auto declared = declared_point(description, g.params);
+      const bool alone = std::none_of(groups.begin(), groups.end(), [&](const Group& other) {
+        return other.chapter == g.chapter && other.params != g.params &&
+               declared_point(description, other.params) == declared;
+      });
+      if (!declared.empty() && alone) return declared;
     }
+    std::string point;
+    for (const auto& k : varying) point += (point.empty() ? "" : " ") + k + "=" + param_text(g.params[k]);
     return point.empty() ? std::string("defaults") : point;
   };
   int cw = 7, pw = 8, vw = 5;
@@ -187,6 +215,8 @@ void print_compact(const json& trials, const json& descriptions) {
       if (it == g.by_variant.end()) continue;
       const auto [r, ok] = summarise(it->second);
       const auto& m = r.metrics;
+      // A chapter that times units rather than operations (switches, spawns) records no latency: "-".
+      auto latency = [&](double us) { return m.latency.count ? wb::human_seconds(us / 1e6) : std::string("-"); };
       std::string ratio;
       if (v == baseline) {
         ratio = "(base)";
@@ -195,8 +225,8 @@ void print_compact(const json& trials, const json& descriptions) {
       }
       std::printf("%-*s %-*s %-*s %10s %10s %10s %7lld %9s %10s %6s %10s\n", cw,
                   g.chapter == last_chapter ? "" : g.chapter.c_str(), pw, point.c_str(), vw, v.c_str(),
-                  wb::human_seconds(m.wall_s).c_str(), wb::human_seconds(m.latency.p50_us / 1e6).c_str(),
-                  wb::human_seconds(m.latency.p99_us / 1e6).c_str(), static_cast<long long>(m.resources.peak_threads),
+                  wb::human_seconds(m.wall_s).c_str(), latency(m.latency.p50_us).c_str(),
+                  latency(m.latency.p99_us).c_str(), static_cast<long long>(m.resources.peak_threads),
                   wb::human_kib(static_cast<double>(m.resources.peak_rss_kib)).c_str(),
                   wb::human_seconds(m.resources.cpu_user_s + m.resources.cpu_sys_s).c_str(), ok.c_str(), ratio.c_str());
       last_chapter = g.chapter;

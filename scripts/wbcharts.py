@@ -47,6 +47,9 @@ def setup_x(ch, ax, log_y=False):
     elif ch.x_numeric:
         if ch.x_log:
             ax.set_xscale("log")
+    elif ch.by_point:
+        ax.set_xticks(range(len(ch.x_values)))
+        ax.set_xticklabels([v.replace(" ", "\n") for v in ch.x_values], fontsize=6)
     else:
         ax.set_xticks(range(len(ch.x_values)))
         ax.set_xticklabels([fmt_value(v) for v in ch.x_values])
@@ -76,6 +79,10 @@ def draw_latency(ax, ch):
                 ax.plot(xs, meds, linestyle=ls, marker=marker, color=colour(ch, variant), alpha=alpha,
                         label=f"{label} {q}")
                 allv += meds
+    if allv and not any(v > 0 for v in allv):  # a chapter that times units, not operations
+        for line in list(ax.get_lines()):
+            line.remove()
+        allv = []
     if not allv:
         notes.append("no latency figures")
         empty_panel(ax, "no latency figures in these trials")
@@ -200,7 +207,7 @@ def spectrum_point(ch, at=None):
                 return p
     if ch.x is None:
         return ch.points[0]
-    best = max(ch.points, key=lambda p: ch.x_pos(p.get(ch.x)))
+    best = max(ch.points, key=lambda p: ch.x_pos(ch.x_of(p)))
     return best
 
 
@@ -238,6 +245,15 @@ def draw_spectrum(ax, ch, at=None):
     if not drawn:
         notes.append(f"no successful trial at {where}: spectrum not drawn")
         empty_panel(ax, f"no successful trial at {where}")
+        ax.set_title(f"{ch.name}: latency spectrum", fontsize=9)
+        return notes
+    if not any(y > 0 for line in ax.get_lines() for y in line.get_ydata()):
+        # A chapter that times units, not operations (switches, spawns, updates) records no
+        # per-operation latency: say so rather than draw zeros on a log scale.
+        for line in list(ax.get_lines()):
+            line.remove()
+        notes.append(f"no per-operation latency recorded at {where}: spectrum not drawn")
+        empty_panel(ax, "this chapter records no per-operation latency")
         ax.set_title(f"{ch.name}: latency spectrum", fontsize=9)
         return notes
     ax.set_xscale("log")

@@ -133,8 +133,15 @@ class Chapter:
         self.x = candidates[0] if candidates else None
         self.x_numeric = self.x in numeric
         self.series_keys = [k for k in self.varying if k != self.x]
+        # A chapter of several scenarios declares its quick points one by one (chapter 10: a
+        # switch via a pipe, a spawn with 100 ns of work); there no one parameter is swept, and
+        # the x axis is the points themselves, each labelled as it was declared.
+        self.quick_points = [q for q in self.description.get("quick_points") or [] if q]
+        self.by_point = bool(self.quick_points) and len(self.varying) > 1
+        if self.by_point:
+            self.x, self.x_numeric, self.series_keys = "point", False, []
         self.hosts = sorted({t["_host"] for t in trials})
-        xs = [p[self.x] for p in self.points] if self.x else []
+        xs = [self.x_of(p) for p in self.points] if self.x else []
         self.x_values = sorted(set(xs)) if self.x_numeric else list(dict.fromkeys(xs))
         positive = [v for v in self.x_values if self.x_numeric and v > 0]
         self.x_log = self.x_numeric and len(positive) == len(self.x_values) and len(positive) > 1 and \
@@ -157,7 +164,7 @@ class Chapter:
                             continue
                         if any(t["params"].get(k) != v for k, v in combo):
                             continue
-                        x = t["params"].get(self.x) if self.x else "defaults"
+                        x = self.x_of(t["params"]) if self.x else "defaults"
                         by_x.setdefault(x, []).append(t)
                     if not by_x:
                         continue
@@ -168,6 +175,17 @@ class Chapter:
                         label += f" @{host}"
                     out.append((label, host, variant, combo, by_x))
         return out
+
+    def x_of(self, params):
+        """Where a trial with these parameters goes on the x axis."""
+        if not self.by_point:
+            return params.get(self.x)
+        # The declared point it matches most closely (most keys), else every varying key.
+        matching = [q for q in self.quick_points if all(str(params.get(k)) == str(v) for k, v in q.items())]
+        if matching:
+            best = max(matching, key=len)
+            return " ".join(f"{k}={v}" for k, v in best.items())
+        return " ".join(f"{k}={fmt_value(params.get(k))}" for k in self.varying)
 
     def x_pos(self, x):
         if self.x_numeric or self.x is None:

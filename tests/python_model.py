@@ -62,6 +62,21 @@ def main():
     four = wbmodel.Chapter("loop", [trial_of("c"), trial_of("a")], {"variants": ["a", "b", "c"], "baseline": "b"})
     check.expect(four.declared == ["a", "b", "c"] and four.variants == ["a", "c"] and four.baseline == "b",
                  f"declared {four.declared}, with trials {four.variants}, baseline {four.baseline}")
+    # A chapter of declared quick points (chapter 10) is drawn point by point, each labelled as
+    # declared; a plain sweep keeps its swept parameter on the x axis.
+    def at(v, **params):
+        return {"variant": v, "params": params, "_host": "h"}
+    points = [at("a", scenario="switch", via="pipe", work=0), at("a", scenario="spawn", via="notify", work=100),
+              at("a", scenario="spawn", via="notify", work=5)]
+    desc = {"variants": ["a"], "quick_points": [{"scenario": "switch", "via": "pipe"},
+                                                {"scenario": "spawn", "work": "100"}]}
+    by_point = wbmodel.Chapter("costs", points, desc)
+    labels = [by_point.x_of(t["params"]) for t in points]
+    check.expect(by_point.by_point and labels == ["scenario=switch via=pipe", "scenario=spawn work=100",
+                                                  "scenario=spawn via=notify work=5"],
+                 f"declared points drawn as {labels} (by point: {by_point.by_point})")
+    swept = wbmodel.Chapter("sweep", [at("a", n=1), at("a", n=10)], {"variants": ["a"]})
+    check.expect(not swept.by_point and swept.x == "n", f"a plain sweep: x {swept.x}, by point {swept.by_point}")
     print(f"python-model: {compared} percentiles agree with the C++ histogram's")
     return check.exit_code()
 
