@@ -56,9 +56,10 @@ TEST_CASE("spawn: every unit runs once and is waited for, one at a time or in ba
       CHECK(counter(r, "spawn_overhead_ns") ==
             Approx(counter(r, "ns_per_unit") - counter(r, "inline_ns_per_unit")).margin(1e-6));
     }
-    // A thread each while they run: at least one besides main, never more than the batch.
+    // A thread each while they run: at least one besides main.  (No upper bound from the batch:
+    // join() returns once the thread has cleared its tid, and the kernel may still count it in
+    // /proc for a moment while the next one starts — an ASan build in CI saw 3 with batch 1.)
     CHECK(recs[0]["metrics"]["peak_threads"] >= 2);
-    CHECK(recs[0]["metrics"]["peak_threads"] <= 1 + std::stoi(batch));
     CHECK(recs[1]["metrics"]["peak_threads"] == 1);
     CHECK(recs[2]["metrics"]["peak_threads"] == 1);
   }
