@@ -1,6 +1,6 @@
 // Chapter 10 — scheduling costs.  The fixed main() of every chapter: parse the options, run the
 // chosen variant(s), print or emit the results, return an exit code.  Three variants: threads
-// (threads.cpp), stackless (stackless.cpp), stackful (stackful.cpp).
+// (sync.cpp), stackless (async.cpp), stackful (stackful.cpp).
 #include "chapters/10-scheduling-costs/scenario.hpp"
 
 int main(int argc, char** argv) {

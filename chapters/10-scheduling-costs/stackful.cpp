@@ -1,5 +1,5 @@
 // Chapter 10 — scheduling costs, variant `stackful`: an asio::spawn coroutine per unit, on
-// Boost.Context.  Twin of threads.cpp and stackless.cpp: `diff stackless.cpp stackful.cpp`
+// Boost.Context.  Twin of sync.cpp and async.cpp: `diff async.cpp stackful.cpp`
 // shows what a stack of its own changes (little in the code: `co_await x(use_awaitable)`
 // becomes `x(yield)`).
 //

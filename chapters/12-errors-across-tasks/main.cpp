@@ -1,7 +1,7 @@
 // Chapter 12 — errors across tasks.  The fixed main() of every chapter: parse the options, run
 // the chosen variant(s), print or emit the results, return an exit code.  Eight variants:
-// thread-terminate, async-future, jthread-ptr (threads.cpp); co-spawn-detached,
-// co-spawn-rethrow, co-spawn-handler, parallel-group, as-tuple (coroutines.cpp).  --thread-child on is
+// thread-terminate, async-future, jthread-ptr (sync.cpp); co-spawn-detached,
+// co-spawn-rethrow, co-spawn-handler, parallel-group, as-tuple (async.cpp).  --thread-child on is
 // thread-terminate's own child process (the one that aborts).
 #include "chapters/12-errors-across-tasks/scenario.hpp"
 

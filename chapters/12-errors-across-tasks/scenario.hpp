@@ -74,7 +74,7 @@ class Children {
   bool transient() const { return p_.transient_attempts > 0; }
   bool throws() const { return p_.failure_kind == "exception"; }
   // Whether a failure of attempt `attempt` (0-based) is retried, and the wait before it: full
-  // jitter, drawn from the seed, so every variant waits the same.
+  // jitter, drawn from --seed, so every variant waits the same.
   bool retry(std::int64_t attempt) const { return transient() && attempt < p_.retries; }
   std::chrono::milliseconds backoff(std::int64_t child, std::int64_t attempt) const;
 

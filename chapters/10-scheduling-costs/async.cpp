@@ -1,5 +1,5 @@
 // Chapter 10 — scheduling costs, variant `stackless`: an Asio C++20 coroutine per unit.  Twin of
-// threads.cpp and stackful.cpp: `diff threads.cpp stackless.cpp` is the lesson.
+// sync.cpp and stackful.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
 // Concurrency model: every unit is a coroutine whose frame — the variables that live across a
 // co_await, no stack — is on the heap; the io_context resumes one at a time on this one thread.

@@ -1,5 +1,5 @@
 // Chapter 12 — errors across tasks, the BLOCKING ways (variants `thread-terminate`,
-// `async-future`, `jthread-ptr`).  Twin of coroutines.cpp: `diff threads.cpp coroutines.cpp`
+// `async-future`, `jthread-ptr`).  Twin of async.cpp: `diff sync.cpp async.cpp`
 // is the lesson.
 //
 // Concurrency model: a thread per child.  A thread has no one to hand an exception to: one

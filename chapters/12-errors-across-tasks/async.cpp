@@ -1,6 +1,6 @@
 // Chapter 12 — errors across tasks, the ASYNC ways (variants `co-spawn-detached`,
-// `co-spawn-rethrow`, `co-spawn-handler`, `parallel-group`, `as-tuple`).  Twin of threads.cpp:
-// `diff threads.cpp coroutines.cpp` is the lesson.
+// `co-spawn-rethrow`, `co-spawn-handler`, `parallel-group`, `as-tuple`).  Twin of sync.cpp:
+// `diff sync.cpp async.cpp` is the lesson.
 //
 // Concurrency model: a coroutine per child, on one io_context thread.  co_spawn's completion
 // token decides where an exception goes: `detached` drops it; a handler that rethrows sends it

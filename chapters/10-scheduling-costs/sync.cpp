@@ -1,5 +1,5 @@
 // Chapter 10 — scheduling costs, variant `threads`: a std::thread per unit.  Twin of
-// stackless.cpp and stackful.cpp: `diff threads.cpp stackless.cpp` is the lesson.
+// async.cpp and stackful.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
 // Concurrency model: every unit is a kernel thread.  Handing the turn to another unit is a
 // system call that puts this thread to sleep and wakes the other (a futex under the condition
