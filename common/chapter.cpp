@@ -159,6 +159,9 @@ void check_side(const std::string& chapter, const std::vector<std::string>& name
 void Chapter::invariant(Expectation e) {
   check_side(impl_->info.name, impl_->variant_names(), e, e.lhs);
   check_side(impl_->info.name, impl_->variant_names(), e, e.rhs);
+  if (e.op == "~" || !e.refused_holds.empty() || e.min_cpus > 0 || !e.context.empty())
+    throw std::logic_error(impl_->info.name + ": " + e.id +
+                           ": ties, refusals and CPU counts decide claims; an invariant holds everywhere");
   e.kind = "invariant";
   impl_->expectations.push_back(std::move(e));
 }
@@ -166,6 +169,12 @@ void Chapter::invariant(Expectation e) {
 void Chapter::claim(Expectation e) {
   check_side(impl_->info.name, impl_->variant_names(), e, e.lhs);
   check_side(impl_->info.name, impl_->variant_names(), e, e.rhs);
+  const auto& names = impl_->variant_names();
+  if (!e.by_construction.empty())
+    throw std::logic_error(impl_->info.name + ": " + e.id +
+                           ": a check true by construction is an invariant, not a claim");
+  if (!e.refused_holds.empty() && std::find(names.begin(), names.end(), e.refused_holds) == names.end())
+    throw std::logic_error(impl_->info.name + ": " + e.id + ": refused_holds names no declared variant");
   e.kind = "claim";
   impl_->expectations.push_back(std::move(e));
 }
@@ -237,6 +246,15 @@ json Chapter::describe() const {
       return at.empty() ? name : name + "[" + params_line(at) + "]";
     };
     const std::string scale = e.op == "==" || e.factor == 1.0 ? "" : std::string(factor) + " * ";
+    const std::string text =
+        e.op == "~"
+            ? side(e.lhs, e.lhs_where) + " within " + factor + "x of " + side(e.rhs, e.rhs_where) + " either way"
+            : side(e.lhs, e.lhs_where) + " " + e.op + " " + scale + side(e.rhs, e.rhs_where);
+    json more = json::object();
+    if (!e.by_construction.empty()) more["by_construction"] = e.by_construction;
+    if (!e.refused_holds.empty()) more["refused_holds"] = e.refused_holds;
+    if (e.min_cpus > 0) more["min_cpus"] = e.min_cpus;
+    if (!e.context.empty()) more["context"] = e.context;
     expectations.push_back({{"id", e.id},
                             {"kind", e.kind},
                             {"claim", e.claim},
@@ -247,9 +265,10 @@ json Chapter::describe() const {
                             {"factor", e.factor},
                             {"rhs", e.rhs},
                             {"rhs_where", e.rhs_where},
-                            {"text", side(e.lhs, e.lhs_where) + " " + e.op + " " + scale + side(e.rhs, e.rhs_where)},
+                            {"text", text},
                             {"why", e.why},
                             {"only_if", e.only_if}});
+    expectations.back().update(more);
   }
   return json{
       {"name", d.info.name},

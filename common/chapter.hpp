@@ -101,6 +101,11 @@ class Run {
     }
   }
 
+  // A digest of what was asked for (every parameter of this run) and of `outcome`: for a
+  // chapter whose observable result is mostly timing (which jobs a shutdown accepted), so its
+  // digest still changes with its inputs while the variants agree on what must agree ("lost=0").
+  std::string plan_digest(const std::string& outcome) const;
+
   const TrialRecord& record() const { return record_; }
   TrialRecord& record() { return record_; }
 
@@ -122,7 +127,9 @@ class Run {
 };
 
 // A statement the chapter declares over one run's trials: at the parameters in `where` (plus
-// lhs_where / rhs_where for each side), median(lhs) op factor * median(rhs), where lhs and rhs
+// lhs_where / rhs_where for each side), median(lhs) op factor * median(rhs) — or, with op "~",
+// lhs within `factor` of rhs either way (a tie: a claim's verdict is then "tie" or "not a tie",
+// context shown beside the claim and never counted for or against it) — where lhs and rhs
 // name "variant.metric" (e.g. "async.peak_threads", the variant one the chapter declares); metrics are the record's
 // metrics, counters or latency fields ("latency_us.p99").  rhs may instead be a plain number, for a count that does not
 // scale with the machine ("async.peak_threads <= 4"); never a time.
@@ -150,6 +157,21 @@ struct Expectation {
   // statement about io_uring says nothing where the kernel refused it).  No such trial: the
   // statement is "not applicable" there, neither a failure nor missing.
   nlohmann::json only_if = nlohmann::json::object();
+  // An invariant that cannot fail as the code stands (a count the code fixes, a bound it takes
+  // from the same trial): why.  It still gates, as a test would, but the ledger shows it as "by
+  // construction" and never counts it as evidence for its claim.
+  std::string by_construction = {};
+  // A claim about a model's limits: when the OS refused every trial of this variant (a thread,
+  // a descriptor, memory), the model hit the wall the claim speaks of — the claim holds, with
+  // the OS's reason as its evidence.  Empty: a side without a successful trial is missing.
+  std::string refused_holds = {};
+  // A claim's row that informs without deciding — a fact of the machine shown beside the claim
+  // (the thread ceiling beside C5): why.  Its verdict is shown and never counted.  Ties (op "~")
+  // are always context.
+  std::string context = {};
+  // A claim that needs this many CPUs to say anything (work spread over cores): on fewer, "not
+  // measured", saying why.
+  std::int64_t min_cpus = 0;
   std::string kind = {};  // "invariant" | "claim": set by Chapter::invariant / claim
 };
 

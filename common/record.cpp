@@ -214,6 +214,24 @@ json read_results(const std::string& path) {
     throw std::runtime_error(path + " has schema \"" + schema + "\"; this workbench reads " + kResultsSchema +
                              " (major version " + std::to_string(kResultsSchemaMajor) + ") only");
   }
+  // The shape every reader relies on: a list of trials, each an object that says what ran.
+  if (!doc.contains("trials") || !doc["trials"].is_array())
+    throw std::runtime_error(path + " is not a workbench results file: \"trials\" is missing or not a list");
+  std::size_t i = 0;
+  for (const auto& t : doc["trials"]) {
+    const bool shaped = t.is_object() && t.contains("chapter") && t["chapter"].is_string() && t.contains("variant") &&
+                        t["variant"].is_string() && t.contains("status") && t["status"].is_string() &&
+                        (!t.contains("params") || t["params"].is_object()) &&
+                        (!t.contains("metrics") || t["metrics"].is_object()) &&
+                        (!t.contains("counters") || t["counters"].is_object());
+    if (!shaped)
+      throw std::runtime_error(path + ": trial " + std::to_string(i) +
+                               " is not a trial record (it needs chapter, variant and status; params, metrics and "
+                               "counters are objects)");
+    ++i;
+  }
+  if (doc.contains("context") && !doc["context"].is_object())
+    throw std::runtime_error(path + ": \"context\" is not an object");
   return doc;
 }
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "common/digest.hpp"
+
 namespace wb {
 
 namespace {
@@ -58,6 +60,13 @@ void Run::end(const Outcome& outcome) {
     std::stable_sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a[0] < b[0]; });
     points = thin(points, kSeriesPoints);
   }
+}
+
+std::string Run::plan_digest(const std::string& outcome) const {
+  const std::string text = record_.params.dump() + "\n" + outcome;
+  Digest d;
+  d.update(text.data(), text.size());
+  return Digest::hex(d.finish());
 }
 
 void Run::fail(const std::string& reason) {

@@ -109,37 +109,78 @@ std::optional<std::vector<double>> values_of(const std::vector<const json*>& ts,
   return xs;
 }
 
-// A claim's verdict from the spread of its repetitions: resample each side (fixed seed, so a
-// file always gets the same verdict), and ask of each resample whether median(lhs) op
-// factor * median(rhs).  Holds when the central 95 % of resamples all say yes, does not hold
-// when they all say no.  The same resamples give the interval of lhs / rhs.
+// The level of every claim's test, one-sided, and the interval's coverage that goes with it.
+constexpr double kLevel = 0.05;
+constexpr double kCoverage = 1 - 2 * kLevel;
+
+// A claim's verdict from its repetitions: an exact one-sided test of lhs against factor x rhs
+// (statistics.hpp).  Holds when the test puts lhs on the claim's side at 5 %, does not hold when
+// it puts it on the other side, inconclusive otherwise.  With three repetitions a side that
+// takes every pair on one side (p = 1/20); with five, 1/252 at best.
 void judge_claim(Verdict& v, const std::string& op, double factor, const std::vector<double>& ls,
                  const std::vector<double>& rs, bool constant) {
   v.n_lhs = ls.size();
   v.n_rhs = constant ? 0 : rs.size();
   const double r_median = median(rs);
   if (r_median != 0) v.ratio = v.lhs_median / r_median;
+  const RatioInterval ci = constant ? ratio_interval_to(ls, rs.front(), kCoverage) : ratio_interval(ls, rs, kCoverage);
+  v.ratio_low = ci.low;
+  v.ratio_high = ci.high;
+  v.coverage = ci.coverage;
   if (ls.size() < 2 || (!constant && rs.size() < 2)) {
     v.status = "inconclusive";
-    v.detail += "; a single repetition has no spread: run --repeat 3 or more for a verdict";
+    v.detail += "; a single repetition decides nothing: run --repeat 5 for a verdict";
     return;
   }
-  std::vector<double> slack, ratios;  // lhs - factor * rhs, lhs / rhs
-  for (const auto& [ml, mr] : resampled_medians(ls, rs, 2000, 0xc1a1)) {
-    slack.push_back(ml - factor * mr);
-    if (mr != 0) ratios.push_back(ml / mr);
+  const auto test_of = [&](const std::string& o, double f, const std::vector<double>& xs,
+                           const std::vector<double>& ys) {
+    const bool upper = o[0] == '<', strict = o.size() == 1;
+    if (constant) return sign_test(xs, f * ys.front(), strict, upper);
+    std::vector<double> bounds;
+    for (double y : ys) bounds.push_back(f * y);
+    return side_test(xs, bounds, strict, upper);
+  };
+  char p[64];
+  if (op == "~") {
+    // A tie: lhs <= factor x rhs and rhs <= factor x lhs, both at 5 % (two one-sided tests).
+    const SideTest below = test_of("<=", factor, ls, rs);
+    const SideTest above = test_of(">=", 1.0 / factor, ls, rs);
+    if (below.p_for <= kLevel && above.p_for <= kLevel) {
+      v.status = "tie";
+      v.p_value = std::max(below.p_for, above.p_for);
+    } else if (below.p_against <= kLevel || above.p_against <= kLevel) {
+      v.status = "not a tie";
+      v.p_value = std::min(below.p_against, above.p_against);
+    } else {
+      v.status = "inconclusive";
+      v.p_value = std::max(below.p_for, above.p_for);
+    }
+  } else {
+    const SideTest t = test_of(op, factor, ls, rs);
+    if (t.p_for <= kLevel) {
+      v.status = "holds";
+      v.p_value = t.p_for;
+    } else if (t.p_against <= kLevel) {
+      v.status = "does not hold";
+      v.p_value = t.p_against;
+    } else {
+      v.status = "inconclusive";
+      v.p_value = std::min(t.p_for, t.p_against);
+    }
   }
-  const auto [low, high] = central_interval(slack, 0.95);
-  if (ratios.size() == slack.size()) std::tie(v.ratio_low, v.ratio_high) = central_interval(ratios, 0.95);
-  const bool upper = op[0] == '<';
-  const bool strict = op.size() == 1;
-  const auto inside = [&](double s) { return upper ? (strict ? s < 0 : s <= 0) : (strict ? s > 0 : s >= 0); };
-  if (inside(low) && inside(high))
-    v.status = "holds";
-  else if (!inside(low) && !inside(high))
-    v.status = "does not hold";
-  else
-    v.status = "inconclusive";
+  std::snprintf(p, sizeof p, "; %s p = %.3g", constant ? "sign test" : "rank test", v.p_value);
+  v.detail += p;
+}
+
+// A failed trial the OS refused (a thread, a descriptor, memory): the model met a wall.
+bool refused_by_the_os(const json& trial) {
+  if (trial.value("status", "") == "ok") return false;
+  const std::string reason = trial.value("reason", "");
+  for (const char* mark : {"the OS refused", "Too many open files", "Cannot allocate memory",
+                           "Resource temporarily unavailable", "std::bad_alloc"}) {
+    if (reason.find(mark) != std::string::npos) return true;
+  }
+  return false;
 }
 
 Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const Side& rhs,
@@ -155,6 +196,20 @@ Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const S
   };
   v.detail = count_text(lhs.variant, lhs_ok.size(), lhs_all.size());
   if (!constant) v.detail += ", " + count_text(rhs.variant, rhs_ok.size(), rhs_all.size());
+  if (v.is_claim() && !e.value("refused_holds", "").empty()) {
+    // The claim's wall: every trial of that variant refused by the OS.
+    const std::string walled = e.value("refused_holds", "");
+    const auto& ts = walled == lhs.variant ? lhs_all : rhs_all;
+    const bool all_refused =
+        !ts.empty() && std::all_of(ts.begin(), ts.end(), [](const json* t) { return refused_by_the_os(*t); });
+    if (all_refused) {
+      v.status = "holds";
+      v.lhs = walled + " refused";
+      v.detail = "the OS refused every " + walled + " trial (" + std::to_string(ts.size()) +
+                 "): " + ts.front()->value("reason", "");
+      return v;
+    }
+  }
   if (lhs_ok.empty() || (!constant && rhs_ok.empty())) {
     v.status = "missing";
     v.detail = "no successful trial on a side (" + v.detail + ")";
@@ -194,14 +249,15 @@ Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const S
   v.rhs_median = r;
   v.lhs = format_metric(unit_metric, l);
   v.rhs = factor == 1.0 ? format_metric(unit_metric, r) : human_number(factor) + " x " + format_metric(unit_metric, r);
-  v.margin = margin_of(l, op, bound);
+  v.margin = op == "~" ? 0.0 : margin_of(l, op, bound);
+  if (op == "~") v.rhs = "within " + human_number(factor) + "x of " + format_metric(unit_metric, r);
   if (v.is_claim()) {
     judge_claim(v, op, factor, *ls, *rs, constant);
   } else {
     v.n_lhs = ls->size();
     v.n_rhs = constant ? 0 : rs->size();
     if (r != 0) v.ratio = l / r;
-    v.status = pass_or(compare_op(l, op, bound));
+    v.status = pass_or(op == "~" ? l <= bound && r <= factor * l : compare_op(l, op, bound));
   }
   return v;
 }
@@ -211,7 +267,7 @@ Verdict evaluate_at(const Verdict& base, const json& e, const Side& lhs, const S
 namespace {
 
 void check_chapter(CheckReport& report, const std::string& chapter, const json& description,
-                   const std::vector<const json*>& chapter_trials, const std::string& host) {
+                   const std::vector<const json*>& chapter_trials, const std::string& host, int cpus) {
   // The distinct parameter points, in first-seen order.
   std::vector<json> points;
   for (const auto* t : chapter_trials) {
@@ -228,6 +284,16 @@ void check_chapter(CheckReport& report, const std::string& chapter, const json& 
     base.op = e.value("op", "");
     base.text = e.value("text", "");
     base.why = e.value("why", "");
+    base.by_construction = e.value("by_construction", "");
+    base.context = e.value("context", "");
+    if (base.context.empty() && base.op == "~") base.context = "a tie is context, not evidence";
+    const int min_cpus = e.value("min_cpus", 0);
+    if (base.is_claim() && min_cpus > 0 && cpus > 0 && cpus < min_cpus) {
+      base.status = "n/a";
+      base.detail = "needs " + std::to_string(min_cpus) + " CPUs or more; this run had " + std::to_string(cpus);
+      report.verdicts.push_back(base);
+      continue;
+    }
     Side lhs, rhs;
     try {
       lhs = parse_side(e.value("lhs", ""));
@@ -309,7 +375,8 @@ CheckReport check_expectations(const json& results, const json& descriptions) {
       by_host[h].push_back(&t);
     }
     if (hosts.empty()) report.not_run.push_back(chapter);
-    for (const auto& h : hosts) check_chapter(report, chapter, description, by_host[h], h);
+    const int cpus = results.value("context", json::object()).value("cpus", 0);
+    for (const auto& h : hosts) check_chapter(report, chapter, description, by_host[h], h, cpus);
   }
   return report;
 }
@@ -321,6 +388,8 @@ json verdict_json(const Verdict& v) {
          {"text", v.text},       {"why", v.why},   {"status", v.status}, {"point", v.point}, {"needs", v.needs},
          {"lhs", v.lhs},         {"rhs", v.rhs},   {"detail", v.detail}, {"n_lhs", v.n_lhs}, {"n_rhs", v.n_rhs}};
   j["margin"] = std::isfinite(v.margin) ? json(v.margin) : json(nullptr);
+  if (!v.by_construction.empty()) j["by_construction"] = v.by_construction;
+  if (!v.context.empty()) j["context"] = v.context;
   return j;
 }
 

@@ -30,6 +30,7 @@ std::vector<ClaimInfo> load_claim_catalog(const std::string& path) {
 }
 
 std::string claim_verdict_of(const Verdict& v) {
+  if (!v.by_construction.empty() || !v.context.empty()) return "";  // a test, or context: not evidence
   if (v.status == "pass") return "holds";
   if (v.status == "fail") return "does not hold";
   if (v.status == "holds" || v.status == "does not hold" || v.status == "inconclusive") return v.status;
@@ -37,15 +38,16 @@ std::string claim_verdict_of(const Verdict& v) {
 }
 
 std::string combine_verdicts(const std::vector<std::string>& verdicts) {
-  std::string out;
+  bool holds = false, fails = false, inconclusive = false;
   for (const auto& v : verdicts) {
-    if (v.empty()) continue;
-    if (out.empty())
-      out = v;
-    else if (out != v)
-      return "mixed";
+    holds |= v == "holds";
+    fails |= v == "does not hold";
+    inconclusive |= v == "inconclusive";
   }
-  return out.empty() ? "not measured" : out;
+  if (holds && fails) return "mixed";
+  if (holds) return "holds";
+  if (fails) return "does not hold";
+  return inconclusive ? "inconclusive" : "not measured";
 }
 
 namespace {
@@ -71,6 +73,10 @@ json evidence_of(const Verdict& v, const std::string& host, const json& descript
           {"rhs_median", number_or_null(v.rhs_median)},
           {"ratio", number_or_null(v.ratio)},
           {"ratio_ci", std::isfinite(v.ratio_low) ? json{v.ratio_low, v.ratio_high} : json(nullptr)},
+          {"ratio_ci_coverage", number_or_null(v.coverage)},
+          {"p_value", number_or_null(v.p_value)},
+          {"by_construction", v.by_construction},
+          {"context", v.context},
           {"n_lhs", v.n_lhs},
           {"n_rhs", v.n_rhs},
           {"detail", v.detail}};
@@ -168,30 +174,35 @@ json ledger_changes(const json& old_ledger, const json& new_ledger) {
 }
 
 std::string catalog_markdown(const std::vector<ClaimInfo>& catalog, const json& descriptions) {
-  // claim -> chapters that declare something about it, with the kinds they declare.
-  std::map<std::string, std::vector<std::string>> tested_by;
+  // claim -> chapters whose declarations decide it (with the kinds they declare), and chapters
+  // that only discuss it: in their README, or with rows that are context, ties or checks true by
+  // construction — shown beside a verdict, never counted in it.
+  std::map<std::string, std::vector<std::string>> decided_by, discussed_in;
   for (const auto& [name, d] : descriptions.items()) {
-    std::map<std::string, std::vector<std::string>> kinds;  // claim -> kinds in this chapter
+    std::map<std::string, std::vector<std::string>> kinds;  // claim -> counted kinds in this chapter
+    std::map<std::string, bool> mentioned;
     for (const auto& e : d.value("expectations", json::array())) {
-      auto& ks = kinds[e.value("claim", "")];
+      const std::string claim = e.value("claim", "");
+      mentioned[claim] = true;
+      const bool counted =
+          e.value("op", "") != "~" && e.value("context", "").empty() && e.value("by_construction", "").empty();
+      if (!counted) continue;
+      auto& ks = kinds[claim];
       const std::string k = e.value("kind", "invariant");
       if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
     }
-    for (const auto& c : d.value("claims", std::vector<std::string>{})) {
-      if (!kinds.count(c)) kinds[c] = {};
-    }
-    for (auto& [claim, ks] : kinds) {
-      if (claim.empty()) continue;
-      std::sort(ks.begin(), ks.end());
-      std::string label = name;
-      if (ks.empty())
-        label += " (README)";
-      else {
-        label += " (";
-        for (std::size_t i = 0; i < ks.size(); ++i) label += (i ? ", " : "") + ks[i];
-        label += ")";
+    for (const auto& c : d.value("claims", std::vector<std::string>{})) mentioned[c] = true;
+    for (const auto& [claim, any] : mentioned) {
+      if (claim.empty() || !any) continue;
+      auto ks = kinds[claim];
+      if (ks.empty()) {
+        discussed_in[claim].push_back(name);
+        continue;
       }
-      tested_by[claim].push_back(label);
+      std::sort(ks.begin(), ks.end());
+      std::string label = name + " (";
+      for (std::size_t i = 0; i < ks.size(); ++i) label += (i ? ", " : "") + ks[i];
+      decided_by[claim].push_back(label + ")");
     }
   }
   std::string out =
@@ -201,22 +212,30 @@ std::string catalog_markdown(const std::vector<ClaimInfo>& catalog, const json& 
       "The source analysis behind this workbench — a critical analysis of synchronous and asynchronous\n"
       "programming written from a Rust/Tokio point of view — asserts many things as general truths. These\n"
       "are the ones a measurement can decide, in our words, with the sections of the analysis they come\n"
-      "from. Each chapter declares which claims it tests; `workbench claims RESULTS` gives every claim a\n"
-      "verdict on the machine the results were measured on: **holds**, **does not hold**, **inconclusive**\n"
-      "(the repetitions' spread straddles the bound), **mixed** (chapters or points disagree), or **not\n"
-      "measured**. A verdict is a finding about that machine, never a test failure; only the invariants a\n"
-      "chapter declares gate CI (`workbench check`).\n\n"
-      "In the last column, *invariant* means the chapter checks something about the claim that must hold on\n"
-      "any machine, *claim* that it measures the claim itself, *README* that the chapter discusses it\n"
-      "without a declaration.\n\n"
-      "| id | sections | claim | tested by | what decides it |\n"
-      "| --- | --- | --- | --- | --- |\n";
+      "from. `workbench claims RESULTS` gives every claim a verdict on the machine the results were\n"
+      "measured on: **holds** or **does not hold** (an exact one-sided test at 5 % puts the repetitions on\n"
+      "that side of the claim's bound: a rank test against the other variant, a sign test against a\n"
+      "constant), **inconclusive** (it puts them on neither), **mixed** (some evidence holds, some does\n"
+      "not), or **not measured**. A verdict is a finding about that machine, never a test failure; only the\n"
+      "invariants a chapter declares gate CI (`workbench check`).\n\n"
+      "Each claim's bound comes from its words and was fixed before measuring (the chapters' declarations\n"
+      "say why each factor is what it is). *Decided by* names the chapters whose measurements count\n"
+      "toward the verdict — *claim*: a comparison of the claim itself; *invariant*: a check that must hold\n"
+      "on any machine and supports it. *Discussed in* names chapters that teach the claim without\n"
+      "deciding it: in their README, or with rows shown beside the verdict and never counted (a tie at low\n"
+      "concurrency, a fact of the machine such as its thread ceiling, a check true by construction).\n\n"
+      "| id | sections | claim | decided by | discussed in | what decides it |\n"
+      "| --- | --- | --- | --- | --- | --- |\n";
+  const auto joined = [](const std::vector<std::string>& xs) {
+    std::string o;
+    for (const auto& x : xs) o += (o.empty() ? "" : "; ") + x;
+    return o.empty() ? std::string("—") : o;
+  };
   for (const auto& c : catalog) {
     std::string sections;
-    for (const auto& s : c.sections) sections += (sections.empty() ? "§" : ", §") + s;
-    std::string chapters;
-    for (const auto& t : tested_by[c.id]) chapters += (chapters.empty() ? "" : "; ") + t;
-    out += "| " + c.id + " | " + sections + " | " + c.statement + " | " + (chapters.empty() ? "not yet" : chapters) +
+    for (const auto& sec : c.sections) sections += (sections.empty() ? "§" : ", §") + sec;
+    const std::string decided = decided_by.count(c.id) ? joined(decided_by[c.id]) : "not yet";
+    out += "| " + c.id + " | " + sections + " | " + c.statement + " | " + decided + " | " + joined(discussed_in[c.id]) +
            " | " + c.to_decide + " |\n";
   }
   return out;
@@ -227,7 +246,11 @@ namespace {
 std::string ratio_text(const json& e) {
   if (!e["ratio"].is_number()) return "";
   char buf[64];
-  if (e["ratio_ci"].is_array()) {
+  if (e["ratio_ci"].is_array() && e.value("ratio_ci_coverage", json()).is_number()) {
+    std::snprintf(buf, sizeof buf, "%.2fx [%.2f, %.2f] %.0f%%", e["ratio"].get<double>(),
+                  e["ratio_ci"][0].get<double>(), e["ratio_ci"][1].get<double>(),
+                  100 * e["ratio_ci_coverage"].get<double>());
+  } else if (e["ratio_ci"].is_array()) {  // a ledger from before coverages
     std::snprintf(buf, sizeof buf, "%.2fx [%.2f, %.2f]", e["ratio"].get<double>(), e["ratio_ci"][0].get<double>(),
                   e["ratio_ci"][1].get<double>());
   } else {
@@ -271,7 +294,9 @@ void print_ledger(const json& ledger) {
                                    ? e.value("detail", "")
                                    : e.value("lhs", "") + " " + e.value("op", "") + " " + e.value("rhs", "");
         std::string v = e.value("verdict", "");
-        if (v.empty()) v = e.value("status", "");  // missing, n/a
+        if (v.empty()) v = e.value("status", "");  // missing, n/a, tie, not a tie
+        if (!e.value("by_construction", "").empty()) v = "by construction";
+        if (!e.value("context", "").empty() && e.value("op", "") != "~") v += " (context)";
         char n[32] = "";
         if (e.value("n_rhs", 0) > 0)
           std::snprintf(n, sizeof n, "n %d/%d", e.value("n_lhs", 0), e.value("n_rhs", 0));
@@ -292,8 +317,13 @@ void print_ledger(const json& ledger) {
   }
   std::printf("\n%zu claims: %s\n", ledger["claims"].size(), counts.c_str());
   std::printf(
-      "([i]: an invariant that supports the claim; ratio: lhs / rhs of the medians with its 95%% bootstrap\n"
-      " interval; n: successful repetitions of each side.  A verdict is this machine's, never a failure.)\n");
+      "([i]: an invariant that supports the claim.  A claim's verdict: an exact one-sided test at 5 %% — a rank\n"
+      " test against the other variant's repetitions, a sign test against a constant; ratio: lhs / rhs of the\n"
+      " medians, then the exact distribution-free interval that goes with the test and its coverage (90 %% at\n"
+      " 3 + 3 repetitions is simply the lowest to the highest pairwise ratio).  tie / not a tie: the two are\n"
+      " within the stated factor of each other, or not: context beside the claim, never counted for or against it.\n"
+      " by construction: a check the code cannot fail, kept as a test and never counted.  n: successful\n"
+      " repetitions of each side.  A verdict is this machine's, never a failure.)\n");
 }
 
 }  // namespace

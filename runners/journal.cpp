@@ -86,7 +86,7 @@ void ResultsJournal::finish(const json& extra) {
   }
 }
 
-std::size_t recover_results(const std::string& out) {
+RecoveredResults recover_results(const std::string& out) {
   const std::string journal = out + ".journal";
   std::ifstream in(journal);
   if (!in) throw std::runtime_error("no journal " + journal + " to recover " + out + " from");
@@ -98,13 +98,21 @@ std::size_t recover_results(const std::string& out) {
   } catch (const json::parse_error& e) {
     throw std::runtime_error(journal + ": the first line is not a results header: " + e.what());
   }
+  if (!header.is_object() || !header.contains("schema"))
+    throw std::runtime_error(journal + ": the first line is JSON but not a results header (no \"schema\")");
+  RecoveredResults r;
   std::vector<std::string> lines;
   while (std::getline(in, line)) {
-    if (!json::accept(line)) break;  // the line the kill cut off
+    // The line the kill cut off, and anything after it, is not a trial to trust.
+    if (r.dropped > 0 || !json::accept(line) || !json::parse(line).is_object()) {
+      ++r.dropped;
+      continue;
+    }
     lines.push_back(line);
   }
   wb::write_file_atomically(out, results_text(header, lines));
-  return lines.size();
+  r.trials = lines.size();
+  return r;
 }
 
 }  // namespace wb::runner

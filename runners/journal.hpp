@@ -55,9 +55,13 @@ class ResultsJournal {
 // line each (already serialised).
 std::string results_text(const nlohmann::json& header, const std::vector<std::string>& trial_lines);
 
-// Rebuilds a results file from the journal a killed run left (OUT.journal); returns how many
-// trials it held.  Throws std::runtime_error when the journal is missing or unreadable; a last
-// line cut off by the kill is left out.
-std::size_t recover_results(const std::string& out);
+// Rebuilds a results file from the journal a killed run left (OUT.journal): how many trials it
+// held, and how many lines were dropped (a last line cut off by the kill, and anything after a
+// line that is not a trial).  Throws std::runtime_error when the journal is missing, empty or
+// has no results header.
+struct RecoveredResults {
+  std::size_t trials = 0, dropped = 0;
+};
+RecoveredResults recover_results(const std::string& out);
 
 }  // namespace wb::runner

@@ -29,6 +29,12 @@ std::optional<double> as_number(const json* v) {
 
 std::optional<double> metric_number(const json& trial, const std::string& name) {
   const json* m = find_path(trial, "metrics");
+  if (name == "latency_sum_s") {  // the operations' latencies added up: what one after another would take
+    const auto mean = as_number(m ? find_path(*m, "latency_us", "mean") : nullptr);
+    const auto count = as_number(m ? find_path(*m, "latency_us", "count") : nullptr);
+    if (!mean || !count) return std::nullopt;
+    return *mean * *count / 1e6;
+  }
   if (name == "cpu_s") {
     const auto u = as_number(m ? find_path(*m, "cpu_user_s") : nullptr);
     const auto s = as_number(m ? find_path(*m, "cpu_sys_s") : nullptr);
@@ -62,7 +68,8 @@ std::optional<std::string> metric_text(const json& trial, const std::string& nam
 }
 
 std::string format_metric(const std::string& metric, double v) {
-  if (metric == "wall_s" || metric == "cpu_s" || metric == "cpu_user_s" || metric == "cpu_sys_s")
+  if (metric == "wall_s" || metric == "cpu_s" || metric == "cpu_user_s" || metric == "cpu_sys_s" ||
+      metric == "latency_sum_s")
     return human_seconds(v);
   if (metric.rfind("latency_us.", 0) == 0) return human_seconds(v / 1e6);
   if (metric.size() > 3 && metric.compare(metric.size() - 3, 3, "_ms") == 0) return human_seconds(v / 1e3);

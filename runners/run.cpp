@@ -79,8 +79,24 @@ json run_trial(const TrialSpec& t, double timeout_s, const wb::TempDir& tmp) {
 
   const auto text = wb::read_text_file(tmp.file("trial.json"));
   json rec;
+  std::string bad_record;  // why the chapter's record cannot be trusted
   if (!r.timed_out && !r.cancelled && !text.empty()) {
-    rec = json::parse(text.substr(0, text.find('\n')));
+    const auto line = text.substr(0, text.find('\n'));
+    try {
+      rec = json::parse(line);
+      if (!rec.is_object() || !rec.contains("status") || !rec.contains("metrics"))
+        bad_record = "the chapter's record is JSON but not a trial record: " + line.substr(0, 80);
+    } catch (const json::parse_error&) {
+      bad_record = "the chapter's record is not JSON (truncated?): " + line.substr(0, 80);
+    }
+  }
+  if (bad_record.empty() && !rec.is_null() && rec.value("status", "") == "ok" && !r.ok()) {
+    // A record that says ok from a process that then failed: the process's word wins.
+    rec["status"] = "failed";
+    rec["reason"] = "the chapter wrote an ok record, then " + r.describe();
+  }
+  if (!rec.is_null() && bad_record.empty()) {
+    // The chapter's own record.
   } else {
     // No record from the child: make one from what we know, so the trial is not lost.
     wb::TrialRecord empty;
@@ -93,6 +109,9 @@ json run_trial(const TrialSpec& t, double timeout_s, const wb::TempDir& tmp) {
       char buf[96];
       std::snprintf(buf, sizeof buf, "killed by the watchdog after %.1f s (--trial-timeout)", timeout_s);
       empty.reason = buf;
+    } else if (!bad_record.empty()) {
+      empty.status = "failed";
+      empty.reason = bad_record + " (" + r.describe() + ")";
     } else {
       empty.reason = r.describe() + (err.empty() ? "" : ": " + err);
     }

@@ -42,6 +42,130 @@ double min_rank_p(std::size_t n1, std::size_t n2) {
   return std::min(1.0, 2.0 / c);
 }
 
+namespace {
+
+// Arrangements of n1 a's and n2 b's by U (pairs with the a above), counts[u] for u in
+// [0, n1 n2]; they sum to C(n1 + n2, n1).  Partitions of u into at most n1 parts of at most n2,
+// by the usual recurrence over the last element.
+std::vector<double> u_counts(std::size_t n1, std::size_t n2) {
+  // f[m][k] over u, rolled in m.
+  std::vector<std::vector<double>> prev(n2 + 1), cur(n2 + 1);
+  for (std::size_t k = 0; k <= n2; ++k) prev[k] = {1.0};  // m = 0: one arrangement, U = 0
+  for (std::size_t m = 1; m <= n1; ++m) {
+    cur[0] = {1.0};
+    for (std::size_t k = 1; k <= n2; ++k) {
+      cur[k].assign(m * k + 1, 0.0);
+      for (std::size_t u = 0; u <= m * k; ++u) {
+        double c = 0;
+        if (u >= k && u - k < prev[k].size()) c += prev[k][u - k];  // the last is an a: above all k b's
+        if (u < cur[k - 1].size()) c += cur[k - 1][u];              // the last is a b
+        cur[k][u] = c;
+      }
+    }
+    std::swap(prev, cur);
+  }
+  return prev[n2];
+}
+
+// P(U >= u) under the null, exact for the sizes of a run's repetitions.
+double u_upper_tail(std::size_t n1, std::size_t n2, double u) {
+  const auto counts = u_counts(n1, n2);
+  double total = 0, tail = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    total += counts[i];
+    if (static_cast<double>(i) >= u) tail += counts[i];
+  }
+  return tail / total;
+}
+
+double binomial_upper_tail(std::size_t n, double k) {
+  double tail = 0, c = 1;  // c = C(n, i)
+  for (std::size_t i = 0; i <= n; ++i) {
+    if (static_cast<double>(i) >= k) tail += c;
+    c = c * static_cast<double>(n - i) / static_cast<double>(i + 1);
+  }
+  return tail / std::pow(2.0, static_cast<double>(n));
+}
+
+// x op y, for the claim's operator: "<", "<=", ">" or ">=".  A tie is on the side of "<=" and
+// ">=", against "<" and ">".
+bool on_side(double x, double y, bool strict, bool upper) {
+  if (x == y) return !strict;
+  return upper ? x < y : x > y;
+}
+
+}  // namespace
+
+SideTest side_test(const std::vector<double>& a, const std::vector<double>& bounds, bool strict, bool upper) {
+  SideTest t;
+  if (a.empty() || bounds.empty()) return t;
+  for (double x : a) {
+    for (double y : bounds) (on_side(x, y, strict, upper) ? t.u_for : t.u_against) += 1;
+  }
+  t.p_for = u_upper_tail(a.size(), bounds.size(), t.u_for);
+  t.p_against = u_upper_tail(a.size(), bounds.size(), t.u_against);
+  return t;
+}
+
+SideTest sign_test(const std::vector<double>& a, double bound, bool strict, bool upper) {
+  SideTest t;
+  if (a.empty()) return t;
+  for (double x : a) (on_side(x, bound, strict, upper) ? t.u_for : t.u_against) += 1;
+  t.p_for = binomial_upper_tail(a.size(), t.u_for);
+  t.p_against = binomial_upper_tail(a.size(), t.u_against);
+  return t;
+}
+
+RatioInterval ratio_interval(const std::vector<double>& a, const std::vector<double>& b, double target) {
+  RatioInterval r{NAN, NAN, 0};
+  if (a.empty() || b.empty()) return r;
+  std::vector<double> ratios;
+  for (double x : a) {
+    for (double y : b) {
+      if (x <= 0 || y <= 0) return r;
+      ratios.push_back(x / y);
+    }
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const auto counts = u_counts(a.size(), b.size());
+  const double total = std::accumulate(counts.begin(), counts.end(), 0.0);
+  // The largest k with 2 P(U <= k - 1) <= 1 - target; at least 1 (min to max).
+  std::size_t k = 1;
+  double below = counts[0];  // P(U <= k - 1) x total
+  while (k < counts.size() && 2 * (below + counts[k]) / total <= 1 - target) below += counts[k++];
+  k = std::min(k, (ratios.size() + 1) / 2);
+  r.low = ratios[k - 1];
+  r.high = ratios[ratios.size() - k];
+  r.coverage = 1 - 2 * below / total;
+  return r;
+}
+
+RatioInterval ratio_interval_to(const std::vector<double>& a, double constant, double target) {
+  RatioInterval r{NAN, NAN, 0};
+  if (a.empty() || constant <= 0) return r;
+  std::vector<double> xs;
+  for (double x : a) {
+    if (x < 0) return r;
+    xs.push_back(x / constant);
+  }
+  std::sort(xs.begin(), xs.end());
+  const std::size_t n = xs.size();
+  const double total = std::pow(2.0, static_cast<double>(n));
+  std::size_t k = 1;
+  double c = 1, below = 1;  // C(n, k - 1) and the sum up to it
+  while (k < n) {
+    c = c * static_cast<double>(n - k + 1) / static_cast<double>(k);
+    if (2 * (below + c) / total > 1 - target) break;
+    below += c;
+    ++k;
+  }
+  k = std::min(k, (n + 1) / 2);
+  r.low = xs[k - 1];
+  r.high = xs[n - k];
+  r.coverage = 1 - 2 * below / total;
+  return r;
+}
+
 double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b) {
   const std::size_t n1 = a.size(), n2 = b.size();
   if (n1 == 0 || n2 == 0) return 1.0;

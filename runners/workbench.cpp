@@ -173,14 +173,16 @@ int main(int argc, char** argv) {
     if (exporter->parsed()) return cmd_export(export_path, export_format, export_out);
     if (merge->parsed()) return cmd_merge(merge_paths, merge_out);
     if (recover->parsed()) {
-      std::size_t n = 0;
+      RecoveredResults r;
       try {
-        n = recover_results(recover_out);
+        r = recover_results(recover_out);
       } catch (const std::runtime_error& e) {
         throw UsageError(e.what());
       }
-      std::cerr << "workbench: " << recover_out << " rebuilt with " << n << " trials from " << recover_out
-                << ".journal\n";
+      std::cerr << "workbench: " << recover_out << " rebuilt with " << r.trials << " trials from " << recover_out
+                << ".journal";
+      if (r.dropped > 0) std::cerr << " (" << r.dropped << " line(s) dropped: cut off, or after a cut-off line)";
+      std::cerr << "\n";
       return 0;
     }
     // The build's current declarations, when there is a build; a file's own otherwise.

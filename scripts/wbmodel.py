@@ -28,8 +28,18 @@ def load(paths):
         except (OSError, ValueError) as e:
             raise ResultsError(f"cannot read {p}: {e}")
         schema = doc.get("schema", "") if isinstance(doc, dict) else ""
-        if schema.split("/")[0] != "workbench.results" or schema.split("/")[-1] != "1":
+        if not isinstance(schema, str) or schema.split("/")[0] != "workbench.results" or schema.split("/")[-1] != "1":
             raise ResultsError(f"{p} has schema {schema!r}; this script reads {SCHEMA_MAJOR}")
+        if not isinstance(doc.get("trials"), list):
+            raise ResultsError(f"{p} is not a workbench results file: \"trials\" is missing or not a list")
+        for i, t in enumerate(doc["trials"]):
+            if not (isinstance(t, dict) and isinstance(t.get("chapter"), str) and isinstance(t.get("variant"), str)
+                    and isinstance(t.get("status"), str)
+                    and all(isinstance(t.get(k, {}), dict) for k in ("params", "metrics", "counters"))):
+                raise ResultsError(f"{p}: trial {i} is not a trial record (it needs chapter, variant and status; "
+                                   "params, metrics and counters are objects)")
+        if not isinstance(doc.get("context", {}), dict):
+            raise ResultsError(f"{p}: \"context\" is not an object")
         ctx = doc.get("context", {})
         contexts.extend(doc.get("sources") or [ctx])
         for name, d in (doc.get("chapters") or {}).items():
@@ -52,6 +62,8 @@ def metric(t, name):
     try:
         if name == "cpu_s":
             return m["cpu_user_s"] + m["cpu_sys_s"]
+        if name == "latency_sum_s":
+            return m["latency_us"]["mean"] * m["latency_us"]["count"] / 1e6
         if name.startswith("latency_us."):
             return m["latency_us"][name.split(".", 1)[1]]
         if name.endswith("_us") and not name.startswith("latency") and name[:-3] in (m.get("latency_us") or {}):

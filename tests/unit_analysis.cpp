@@ -204,16 +204,24 @@ TEST_CASE("compare flags a real regression and ignores noise", "[analysis]") {
 
   const auto worse = compare_results(fixture("base.json"), fixture("regression.json"), opts);
   CHECK(worse.regression());
+  int slowed_seen = 0, unchanged_seen = 0;
   for (const auto& c : worse.changes) {
     const bool slowed = c.chapter == "demo" && c.variant == "async" && c.params["n"] == 1000 && c.metric == "wall_s";
     if (slowed) {
+      ++slowed_seen;
       CHECK(c.verdict == "worse");
       CHECK(c.test == "U");
       CHECK(c.p < 0.05);
       CHECK(c.change == Approx(0.4));
     }
-    if (c.params.value("n", 0) == 10) CHECK(c.verdict == "same");
+    if (c.params.value("n", 0) == 10) {
+      ++unchanged_seen;
+      CHECK(c.verdict == "same");
+    }
   }
+  // The branches above were taken: the fixture has the slowed row and the unchanged ones.
+  CHECK(slowed_seen == 1);
+  CHECK(unchanged_seen > 0);
 }
 
 TEST_CASE("with three repetitions a side compare judges by the bootstrap interval, and says so", "[analysis]") {

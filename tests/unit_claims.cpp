@@ -63,11 +63,88 @@ TEST_CASE("a claim holds when every repetition is on its side of the bound", "[c
   CHECK(v.lhs_median == 1.0);
   CHECK(v.rhs_median == 2.0);
   CHECK(v.ratio == Approx(0.5));
-  CHECK(v.ratio_low <= v.ratio);
-  CHECK(v.ratio_high >= v.ratio);
-  CHECK(v.ratio_high < 1.0);
+  // 3 + 3 with every pair on the side: the exact rank test's smallest p, 1 / C(6, 3).
+  CHECK(v.p_value == Approx(1.0 / 20));
+  // The interval that goes with it is the lowest to the highest pairwise ratio: 90 % exactly.
+  CHECK(v.ratio_low == Approx(0.9 / 2.1));
+  CHECK(v.ratio_high == Approx(1.1 / 1.9));
+  CHECK(v.coverage == Approx(0.9));
   CHECK(v.n_lhs == 3);
   CHECK(v.n_rhs == 3);
+}
+
+TEST_CASE("the rank test's level is exact: five repetitions may overlap a little and still decide", "[claims]") {
+  // 5 + 5: U counts the 25 pairs on the claim's side.  One lhs value above one rhs value
+  // (24 of 25) gives p = 2 / 252; more overlap than the 5 % level allows leaves it open.
+  auto r = check_expectations(doc_with_walls({1.0, 1.1, 0.9, 1.2, 1.95}, {2.0, 2.1, 1.9, 2.2, 2.3}), kFaster);
+  CHECK(r.verdicts.at(0).status == "holds");
+  CHECK(r.verdicts.at(0).p_value == Approx(2.0 / 252));
+  r = check_expectations(doc_with_walls({1.0, 2.15, 2.05, 1.2, 1.95}, {2.0, 2.1, 1.9, 2.2, 1.0}), kFaster);
+  CHECK(r.verdicts.at(0).status == "inconclusive");
+  // The interval at 5 + 5: the 5th lowest to the 5th highest of the 25 ratios, coverage 1 - 2 x 12/252.
+  CHECK(r.verdicts.at(0).coverage == Approx(1 - 2 * 12.0 / 252));
+}
+
+TEST_CASE("against a constant, a sign test: three repetitions cannot decide, five can", "[claims]") {
+  const auto few = described({declaration("few", "claim", "C6", "async.peak_threads", "<=", 1.0, "2")});
+  json ts = json::array();
+  for (int i = 0; i < 3; ++i) ts.push_back(trial("async", 1.0));
+  CHECK(check_expectations(doc_of(ts), few).verdicts.at(0).status == "inconclusive");  // p = 1/8
+  for (int i = 0; i < 2; ++i) ts.push_back(trial("async", 1.0));
+  const auto v = check_expectations(doc_of(ts), few).verdicts.at(0);
+  CHECK(v.status == "holds");
+  CHECK(v.p_value == Approx(1.0 / 32));
+}
+
+TEST_CASE("a tie is within the factor both ways, and is context, never a claim's verdict", "[claims]") {
+  const auto tie = described({declaration("same", "claim", "C7", "async.wall_s", "~", 1.25, "sync.wall_s")});
+  auto r = check_expectations(doc_with_walls({1.0, 1.01, 0.99}, {1.0, 1.02, 0.98}), tie);
+  CHECK(r.verdicts.at(0).status == "tie");
+  CHECK(claim_verdict_of(r.verdicts.at(0)).empty());
+  r = check_expectations(doc_with_walls({2.0, 2.1, 1.9}, {1.0, 1.02, 0.98}), tie);
+  CHECK(r.verdicts.at(0).status == "not a tie");
+  const auto ledger = build_ledger(check_expectations(doc_with_walls({1.0, 1.01, 0.99}, {1.0, 1.02, 0.98}), tie),
+                                   catalog(), doc_with_walls({1.0}, {1.0}), tie);
+  CHECK(ledger["claims"][1]["verdict"] == "not measured");  // a tie alone decides nothing
+}
+
+TEST_CASE("a check true by construction gates as a test and is never a claim's evidence", "[claims]") {
+  auto d = described({declaration("built-in", "invariant", "C7", "async.wall_s", "<=", 1.0, "sync.wall_s")});
+  d["c"]["expectations"][0]["by_construction"] = "the code fixes it";
+  const json doc = doc_with_walls({1.0, 1.1, 0.9}, {2.0, 2.1, 1.9});
+  const auto r = check_expectations(doc, d);
+  CHECK(r.verdicts.at(0).status == "pass");
+  CHECK(build_ledger(r, catalog(), doc, d)["claims"][1]["verdict"] == "not measured");
+  const json worse = doc_with_walls({3.0, 3.1, 2.9}, {2.0, 2.1, 1.9});
+  CHECK(check_expectations(worse, d).exit_code() == 1);  // it still gates
+}
+
+TEST_CASE("a variant the OS refused is evidence for the claim that names its wall", "[claims]") {
+  auto d = described({declaration("wall", "claim", "C5", "sync.wall_s", ">=", 2.0, "async.wall_s")});
+  d["c"]["expectations"][0]["refused_holds"] = "sync";
+  json refused = trial("sync", 0);
+  refused["status"] = "failed";
+  refused["reason"] = "the OS refused thread 9001 of 10000: Resource temporarily unavailable";
+  json crashed = refused;
+  crashed["reason"] = "killed by signal 11";
+  auto r = check_expectations(doc_of({trial("async", 1.0), refused, trial("async", 1.1), refused}), d);
+  CHECK(r.verdicts.at(0).status == "holds");
+  CHECK_THAT(r.verdicts.at(0).detail, Catch::Contains("refused thread 9001"));
+  // A crash is not a wall: the side is missing.
+  r = check_expectations(doc_of({trial("async", 1.0), crashed}), d);
+  CHECK(r.verdicts.at(0).status == "missing");
+}
+
+TEST_CASE("a claim that needs more CPUs than the run had is not measured, and says why", "[claims]") {
+  auto d = described({declaration("spread", "claim", "C9", "async.wall_s", "<=", 1.0, "sync.wall_s")});
+  d["c"]["expectations"][0]["min_cpus"] = 4;
+  json doc = doc_with_walls({1.0, 1.1, 0.9}, {2.0, 2.1, 1.9});
+  doc["context"]["cpus"] = 2;
+  const auto r = check_expectations(doc, d);
+  CHECK(r.verdicts.at(0).status == "n/a");
+  CHECK_THAT(r.verdicts.at(0).detail, Catch::Contains("needs 4 CPUs") && Catch::Contains("had 2"));
+  doc["context"]["cpus"] = 8;
+  CHECK(check_expectations(doc, d).verdicts.at(0).status == "holds");
 }
 
 TEST_CASE("a claim does not hold when every repetition is on the other side", "[claims]") {
@@ -112,10 +189,13 @@ TEST_CASE("only_if limits a declaration to the trials it speaks of; none of them
   CHECK(r.exit_code() == 0);
 }
 
-TEST_CASE("verdicts combine: the same everywhere gives it, different ones give mixed", "[claims]") {
+TEST_CASE("verdicts combine: mixed only when some hold and some do not", "[claims]") {
   CHECK(combine_verdicts({"holds", "holds"}) == "holds");
   CHECK(combine_verdicts({"does not hold", "", "does not hold"}) == "does not hold");
-  CHECK(combine_verdicts({"holds", "inconclusive"}) == "mixed");
+  CHECK(combine_verdicts({"holds", "does not hold"}) == "mixed");
+  CHECK(combine_verdicts({"holds", "inconclusive"}) == "holds");
+  CHECK(combine_verdicts({"inconclusive", "does not hold"}) == "does not hold");
+  CHECK(combine_verdicts({"inconclusive", ""}) == "inconclusive");
   CHECK(combine_verdicts({}) == "not measured");
   CHECK(combine_verdicts({"", ""}) == "not measured");
 }
