@@ -3,6 +3,7 @@
 #include "common/thread_census.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -74,6 +75,18 @@ long raise_fd_limit() {
     ::getrlimit(RLIMIT_NOFILE, &rl);
   }
   return static_cast<long>(rl.rlim_cur);
+}
+
+std::int64_t open_sockets() {
+  std::int64_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec)) {
+    std::error_code link_ec;
+    const auto target = std::filesystem::read_symlink(it->path(), link_ec);
+    if (!link_ec && target.string().rfind("socket:", 0) == 0) ++n;
+  }
+  return n;
 }
 
 ResourceMeter::~ResourceMeter() {

@@ -18,7 +18,9 @@ namespace wb {
 // threads than the machine allows fails with this, cleanly, instead of crashing.
 inline std::runtime_error thread_refused(std::size_t number, std::size_t wanted, const std::system_error& e) {
   return std::runtime_error("the OS refused thread " + std::to_string(number) + " of " + std::to_string(wanted) + ": " +
-                            e.what() + " (the thread ceiling: kernel.threads-max, kernel.pid_max, ulimit -u)");
+                            e.what() +
+                            " (the thread ceiling: kernel.threads-max, kernel.pid_max, ulimit -u, cgroup pids.max; "
+                            "or ulimit -v, the address space every thread's stack reserves)");
 }
 
 // The blocking twin of `co_spawn(io, body(k), done)` for k in [0, n): runs body(k) on a thread

@@ -24,7 +24,7 @@ wb::Chapter make_chapter(Params& p) {
   wb::Chapter c({.name = "file-reads",
                  .title = "Reading files: blocking read(2) on threads vs coroutines on io_uring",
                  .sections = {"1.1", "1.2", "2.2", "3.1", "3.2"},
-                 .claims = {"C1", "C2", "C3", "C6"},
+                 .claims = {"C1", "C2", "C3", "C6", "C7"},
                  .ops_unit = "file"});
   c.knob("--files", p.files, "how many files to generate", 1, 1'000'000, "files");
   c.knob("--size-kib", p.size_kib, "size of each generated file", 1, 1024 * 1024, "KiB");
@@ -47,8 +47,13 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("mib_per_s", "MiB/s", "bytes read per second of wall time");
   c.counter_doc("cache_resident_pct", "%", "share of the files' pages in the page cache when the run began");
   c.counter_doc("workers", "count", "threads (sync) or coroutines (async) that read files");
-  c.quick_sweep("cache", {"warm", "cold"});
-  c.quick_sweep("concurrency", {"1", "16"});
+  // The quick run: warm and cold reads one at a time and 16 in flight; and reads whose work is
+  // a 5 ms wait (as for a reply from a service), where one at a time is plainly the sum.
+  for (const char* cache : {"warm", "cold"}) {
+    for (const char* concurrency : {"1", "16"}) c.quick_point({{"cache", cache}, {"concurrency", concurrency}});
+  }
+  for (const char* concurrency : {"1", "16"})
+    c.quick_point({{"process_kind", "wait"}, {"process_ms", "5"}, {"concurrency", concurrency}});
 
   c.invariant({.id = "same-result",
                .claim = "C3",
@@ -70,15 +75,44 @@ wb::Chapter make_chapter(Params& p) {
                .why = "16 reads in flight cost the blocking variant 16 threads; io_uring keeps them in flight "
                       "from one",
                .only_if = {{"backend", "io_uring"}}});
+  // A tie, so context for C7 rather than evidence: "more efficient" is not what happens here.
   c.claim({.id = "one-thread-keeps-up",
            .claim = "C7",
            .where = {{"concurrency", 16}, {"cache", "cold"}},
            .lhs = "async.wall_s",
-           .op = "<=",
-           .factor = 1.5,
+           .op = "~",
+           .factor = 1.25,
            .rhs = "sync.wall_s",
            .why = "from disk, one io_uring thread reads about as fast as 16 blocking threads (it is not "
                   "faster: the disk is the limit)"});
+  // C1 and C2 on reads that wait 5 ms each, 64 of them.  One at a time, the wall time is the
+  // latencies added up (it cannot be less; "the sum" says it is not more than a tenth over);
+  // with 16 in flight the waits overlap, and the wall time comes nearer the slowest read than
+  // the sum: under half of it.
+  const nlohmann::json waiting = {{"process_kind", "wait"}, {"process_ms", 5}};
+  for (const char* variant : {"sync", "async"}) {
+    const std::string v = variant;
+    c.claim({.id = "one-after-another-is-the-sum-" + v,
+             .claim = "C1",
+             .where = waiting,
+             .lhs = v + ".wall_s",
+             .op = "<=",
+             .factor = 1.1,
+             .rhs = v + ".latency_sum_s",
+             .why = "each read holds its worker until it is done, so 64 of them one after another take their sum",
+             .lhs_where = {{"concurrency", 1}},
+             .rhs_where = {{"concurrency", 1}}});
+    c.claim({.id = "in-flight-together-is-not-the-sum-" + v,
+             .claim = "C2",
+             .where = waiting,
+             .lhs = v + ".wall_s",
+             .op = "<",
+             .factor = 0.5,
+             .rhs = v + ".latency_sum_s",
+             .why = "16 reads in flight wait together: the total nears the slowest read, not the sum",
+             .lhs_where = {{"concurrency", 16}},
+             .rhs_where = {{"concurrency", 16}}});
+  }
   for (const char* variant : {"sync", "async"}) {
     c.claim({.id = std::string("overlap-beats-sequence-") + variant,
              .claim = "C2",

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
@@ -49,7 +50,9 @@ asio::awaitable<Answer> async_call(tcp::endpoint endpoint, wb::WorkRequest reque
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   wb::event(task, "wait for the answer");
-  co_await http::async_read(socket, buffer, res, asio::use_awaitable);  // cancelled here at the deadline
+  auto [ec, n] = co_await http::async_read(socket, buffer, res, asio::as_tuple(asio::use_awaitable));
+  if (ec == asio::error::operation_aborted) ++tally.deadline_completions;  // the deadline: cancelled, as a value
+  if (ec) throw beast::system_error(ec);
   wb::event(task, "answer");
   co_return Answer{res.result_int(), res.body()};
 }

@@ -32,6 +32,11 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("overshoot_p50_ms", "ms", "time past the deadline until the caller resumed, median");
   c.counter_doc("overshoot_p99_ms", "ms", "the same, 99th percentile");
   c.counter_doc("still_running", "calls", "operations (threads, sockets) still going after every caller had moved on");
+  c.counter_doc("deadline_completions", "operations",
+                "operations the deadline ended, reporting it as an error value (async: operation_aborted; sync "
+                "socket: a timeout; sync future: none, the operation goes on)");
+  c.counter_doc("sockets_left_open", "sockets",
+                "sockets open after every caller had moved on, beyond those open before the calls began");
   c.quick_sweep("sync_timeout", {"future", "socket"});
   c.invariant({.id = "same-outcomes",
                .claim = "C3",
@@ -47,6 +52,31 @@ wb::Chapter make_chapter(Params& p) {
                .op = "<=",
                .rhs = "0",
                .why = "an awaitable-operator timeout cancels the socket operation: nothing runs on after it"});
+  // C12, as Asio has it: the cancelled operation completes with an error value
+  // (operation_aborted) — one for every timeout — and the cleanup is the coroutine unwinding:
+  // its socket closes in a destructor, so nothing is left open.
+  c.claim({.id = "cancellation-completes-with-an-error",
+           .claim = "C12",
+           .where = {},
+           .lhs = "async.deadline_completions",
+           .op = ">=",
+           .rhs = "async.timeouts",
+           .why = "a timed-out call's read completes, at once, with operation_aborted: a value, not an interruption"});
+  c.claim({.id = "cleanup-leaves-no-socket-open",
+           .claim = "C12",
+           .where = {},
+           .lhs = "async.sockets_left_open",
+           .op = "<=",
+           .rhs = "0",
+           .why = "the unwinding coroutine's socket destructor closes it: no socket outlives its call"});
+  c.claim({.id = "a-future-leaves-sockets-open",
+           .claim = "C12",
+           .where = {{"sync_timeout", "future"}},
+           .lhs = "sync.sockets_left_open",
+           .op = ">",
+           .rhs = "0",
+           .why = "a future's wait_for ends the wait, not the call: the stalled calls' sockets stay open",
+           .context = "the contrast with the blocking model, not Asio's behaviour that C12 is decided on"});
   c.invariant({.id = "a-future-timeout-is-not-a-cancellation",
                .claim = "C19",
                .where = {{"sync_timeout", "future"}, {"stall_rate", 0.05}},
@@ -100,6 +130,9 @@ void record(const Tally& tally, std::int64_t still_running, wb::Run& run) {
   run.counter("overshoot_p50_ms", tally.overshoot.quantile_ns(0.5) / 1e6);
   run.counter("overshoot_p99_ms", tally.overshoot.quantile_ns(0.99) / 1e6);
   run.counter("still_running", static_cast<double>(still_running));
+  run.counter("deadline_completions", static_cast<double>(tally.deadline_completions.load()));
+  run.counter("sockets_left_open",
+              static_cast<double>(std::max<std::int64_t>(0, wb::open_sockets() - tally.sockets_at_start)));
 }
 
 }  // namespace timeouts

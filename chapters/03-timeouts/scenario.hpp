@@ -14,6 +14,7 @@
 #include "common/backend.hpp"
 #include "common/chapter.hpp"
 #include "common/histogram.hpp"
+#include "common/resources.hpp"
 #include "common/work_params.hpp"
 
 namespace timeouts {
@@ -50,6 +51,11 @@ struct Tally {
   std::vector<CallResult> results;
   wb::Histogram overshoot;               // ns past the deadline until the caller resumed
   std::atomic<std::int64_t> running{0};  // calls whose operation is still going (sockets open)
+  // Operations the deadline ended, each reporting it as an error value: Asio's cancelled read
+  // completes with operation_aborted, the blocking socket's read with a timeout; a future's
+  // wait_for ends no operation, so it counts none.
+  std::atomic<std::int64_t> deadline_completions{0};
+  std::int64_t sockets_at_start = wb::open_sockets();
   explicit Tally(std::size_t n) : results(n) {}
 };
 
@@ -79,7 +85,8 @@ std::uint64_t check_answer(const wb::WorkRequest& request, unsigned status, cons
 std::string digest_of(const std::vector<CallResult>& results);
 
 // Counters, measured inside the region: calls ok / timed out / failed, overshoot p50 and p99,
-// and `still_running` — operations still going when every caller had its answer or timeout.
+// `still_running` — operations still going when every caller had its answer or timeout — and
+// what the deadline left behind: its error-value completions and the sockets still open.
 void record(const Tally& tally, std::int64_t still_running, wb::Run& run);
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);

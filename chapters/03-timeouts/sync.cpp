@@ -89,7 +89,10 @@ std::optional<Answer> blocking_call(asio::io_context& io, const tcp::endpoint& e
   wb::event(task, "wait for the answer");
   http::read(stream, buffer, res, ec);  // parks this thread until the answer is in, or the deadline
   if (!ec) wb::event(task, "answer");
-  if (ec == beast::error::timeout) return std::nullopt;
+  if (ec == beast::error::timeout) {
+    ++tally.deadline_completions;  // the deadline: the read ended, as a value
+    return std::nullopt;
+  }
   if (ec) throw beast::system_error(ec);
   return Answer{res.result_int(), res.body()};
 }

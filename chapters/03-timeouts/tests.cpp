@@ -52,11 +52,20 @@ TEST_CASE("a stalled call times out at its deadline, within a tolerance, in ever
 
 TEST_CASE("asio's timeout and the polled socket leave nothing running; future::wait_for leaves the calls running",
           "[timeouts]") {
-  CHECK(counter(run_one("async", kAllStall), "still_running") == 0);
-  CHECK(counter(run_one("sync", with(kAllStall, "--sync-timeout", "socket")), "still_running") == 0);
+  // Each ended operation reports the deadline as a value (operation_aborted, or the socket's
+  // timeout) and closes its socket; a future's wait_for ends no operation and closes nothing.
+  for (const auto& r : {run_one("async", kAllStall), run_one("sync", with(kAllStall, "--sync-timeout", "socket"))}) {
+    INFO(r["variant"] << ": " << r["counters"].dump());
+    CHECK(counter(r, "still_running") == 0);
+    CHECK(counter(r, "deadline_completions") == 4);
+    CHECK(counter(r, "sockets_left_open") == 0);
+  }
   const auto future = run_one("sync", with(kAllStall, "--sync-timeout", "future"));
+  INFO(future["counters"].dump());
   CHECK(counter(future, "still_running") == 4);           // each stalled call still holds a thread and a socket
   CHECK(future["metrics"]["peak_threads"] >= 4 + 4 + 1);  // workers, abandoned calls, main
+  CHECK(counter(future, "deadline_completions") == 0);
+  CHECK(counter(future, "sockets_left_open") >= 4);
 }
 
 TEST_CASE("slow, stalled and fast calls end the same way in both variants", "[timeouts]") {

@@ -1,5 +1,6 @@
 #include "chapters/05-http-service/scenario.hpp"
 
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
@@ -43,6 +44,8 @@ wb::Chapter make_chapter(Params& p) {
   c.knob("--max-connections", p.max_connections, "the server's connection limit (more are answered 503)", 1, 1'000'000,
          "connections");
   c.knob("--timeout-ms", p.timeout_ms, "the client's per-request timeout", 1, 600'000, "ms");
+  c.knob("--startup-ms", p.startup_ms, "the service's start-up, during which it is alive but not ready", 0, 60'000,
+         "ms");
   c.counter_doc("requests_ok", "requests", "answers with a 2xx status");
   c.counter_doc("errors", "requests", "requests without a 2xx answer: timeouts, resets, refused connections, 503s");
   c.counter_doc("connected", "connections",
@@ -57,7 +60,17 @@ wb::Chapter make_chapter(Params& p) {
                 "the figure too)");
   c.counter_doc("client_cpu_s", "s", "the load generator's own CPU (user + system)");
   c.counter_doc("client_peak_threads", "threads", "the load generator's own peak threads");
-  c.quick_sweep("connections", {"10", "1000"});
+  c.counter_doc("alive_not_ready_probes", "probes",
+                "start-up probes (every 5 ms) that found /healthz 200 and /readyz 503: alive, not ready");
+  c.counter_doc("ready_after_ms", "ms", "from listening to the first /readyz 200");
+  c.quick_point({{"connections", "10"}});
+  c.quick_point({{"connections", "1000"}});
+  // C9 says something only where there are cores to spread over: one io_context run by one
+  // thread against the same io_context run by four, where the machine has four cores or more.
+  if (cores() >= 4) {
+    c.quick_point({{"connections", "1000"}, {"server_threads", "1"}});
+    c.quick_point({{"connections", "1000"}, {"server_threads", "4"}});
+  }
 
   c.invariant({.id = "same-answers",
                .claim = "C3",
@@ -67,7 +80,7 @@ wb::Chapter make_chapter(Params& p) {
                .why = "one request handler, word for word: both servers give the same answers"});
   c.invariant({.id = "a-thread-per-connection",
                .claim = "C6",
-               .where = {{"connections", 1000}},
+               .where = {{"connections", 1000}, {"server_threads", 0}},
                .lhs = "sync.peak_threads",
                .op = ">=",
                .rhs = "1000",
@@ -81,7 +94,7 @@ wb::Chapter make_chapter(Params& p) {
                .why = "the coroutine server runs a thread per core however many connections are open"});
   c.claim({.id = "memory-per-connection",
            .claim = "C4",
-           .where = {{"connections", 1000}},
+           .where = {{"connections", 1000}, {"server_threads", 0}},
            .lhs = "async.mem_per_connection_kib",
            .op = "<",
            .factor = 0.5,
@@ -95,7 +108,7 @@ wb::Chapter make_chapter(Params& p) {
   // direction, not the best run.
   c.claim({.id = "more-requests-at-1000-connections",
            .claim = "C7",
-           .where = {{"connections", 1000}, {"rate", 0.0}},
+           .where = {{"connections", 1000}, {"rate", 0.0}, {"server_threads", 0}},
            .lhs = "async.throughput_ops_s",
            .op = ">=",
            .rhs = "sync.throughput_ops_s",
@@ -103,31 +116,59 @@ wb::Chapter make_chapter(Params& p) {
                   "the coroutine server answers more"});
   c.claim({.id = "less-cpu-per-request-at-1000-connections",
            .claim = "C7",
-           .where = {{"connections", 1000}, {"rate", 0.0}},
+           .where = {{"connections", 1000}, {"rate", 0.0}, {"server_threads", 0}},
            .lhs = "async.cpu_us_per_request",
            .op = "<",
            .rhs = "sync.cpu_us_per_request",
            .why = "a resumed coroutine is cheaper than a woken thread"});
+  // The factor is the claim's own word, fixed before measuring: "serve" thousands of
+  // connections means a tail no worse than a thread per connection gives (1.0) — not a factor
+  // widened until a run passes.
   c.claim({.id = "p99-no-worse-at-1000-connections",
            .claim = "C13",
-           .where = {{"connections", 1000}, {"rate", 0.0}},
+           .where = {{"connections", 1000}, {"rate", 0.0}, {"server_threads", 0}},
            .lhs = "async.latency_us.p99",
            .op = "<=",
-           .factor = 2.0,
            .rhs = "sync.latency_us.p99",
-           .why = "two threads serve a thousand connections with a tail like a thousand threads': neither is "
-                  "reliably lower"});
-  for (const auto& [lhs, rhs] : {std::pair{"async", "sync"}, std::pair{"sync", "async"}}) {
-    c.claim({.id = std::string("same-requests-at-10-connections-") + lhs,
-             .claim = "C7",
-             .where = {{"connections", 10}, {"rate", 0.0}},
-             .lhs = std::string(lhs) + ".throughput_ops_s",
-             .op = "<=",
-             .factor = 1.25,
-             .rhs = std::string(rhs) + ".throughput_ops_s",
-             .why = "with ten connections neither model is faster: a few threads cost nothing, and both wait on "
-                    "the same downstream delay"});
+           .why = "two threads serve a thousand connections with a tail no worse than a thousand threads give"});
+  // C9, as Asio has it: no work stealing, but one io_context shared by its threads lets any of
+  // them run any ready handler, so the connections' work spreads over the cores.  "Spreads" read
+  // as: four threads answer at least 1.5 times what one answers (a quarter of each core lost to
+  // the load generator beside it would still leave that).  Not measured on fewer than 4 cores.
+  c.claim({.id = "a-shared-io-context-spreads-over-cores",
+           .claim = "C9",
+           .where = {{"connections", 1000}, {"rate", 0.0}},
+           .lhs = "async.throughput_ops_s",
+           .op = ">=",
+           .factor = 1.5,
+           .rhs = "async.throughput_ops_s",
+           .why = "four threads sharing one io_context each take whatever handler is ready",
+           .lhs_where = {{"server_threads", 4}},
+           .rhs_where = {{"server_threads", 1}},
+           .min_cpus = 4});
+  // C21 on the start-up half: a service that listens and answers /healthz while /readyz still
+  // says 503.  (The draining half is the shutdown chapter's lesson: there the acceptor closes,
+  // so a new probe is refused rather than answered 503.)
+  for (const char* v : {"sync", "async"}) {
+    c.claim({.id = std::string("alive-before-ready-") + v,
+             .claim = "C21",
+             .where = {{"connections", 10}},
+             .lhs = std::string(v) + ".alive_not_ready_probes",
+             .op = ">",
+             .rhs = "0",
+             .why = "while it starts, the service is alive (healthz 200) and not ready (readyz 503)"});
   }
+  // Context, not evidence: at ten connections the models tie (a few threads cost nothing), so
+  // C7's "more efficient" is a statement about high concurrency only.
+  c.claim({.id = "requests-tie-at-10-connections",
+           .claim = "C7",
+           .where = {{"connections", 10}, {"rate", 0.0}},
+           .lhs = "async.throughput_ops_s",
+           .op = "~",
+           .factor = 1.25,
+           .rhs = "sync.throughput_ops_s",
+           .why = "with ten connections neither model is faster: a few threads cost nothing, and both wait on "
+                  "the same downstream delay"});
   return c;
 }
 
@@ -167,13 +208,31 @@ Server::Server(const wb::Variant& variant, const Params& p) {
     argv.insert(argv.end(),
                 {"--threads", std::to_string(p.server_threads > 0 ? p.server_threads : cores()), "--shape", p.shape});
   }
+  argv.insert(argv.end(), {"--startup-ms", std::to_string(p.startup_ms)});
   auto started = wb::start_service(argv, "the service");
   child_ = std::move(started.child);
   endpoint_ = started.endpoint;
+  // Probe as an orchestrator would until the service says it is ready.
+  const auto listening = std::chrono::steady_clock::now();
+  const auto give_up = listening + std::chrono::milliseconds(p.startup_ms) + std::chrono::seconds(30);
+  for (;;) {
+    const auto alive = get(endpoint_, "/healthz").first == 200;
+    const auto ready = get(endpoint_, "/readyz").first == 200;
+    if (ready) break;
+    alive_not_ready_ += alive;
+    if (std::chrono::steady_clock::now() > give_up)
+      throw std::runtime_error("the service never said it was ready on /readyz");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ready_after_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - listening).count();
   wb::Digest d;
-  for (const char* target : {"/healthz", "/readyz", "/work?delay_ms=0&bytes=5", "/nope", "/work?bytes=-1"}) {
+  // The /work answer at this run's --bytes: the digest says what was asked, not only that the
+  // two servers agree on a fixed set of questions.
+  const std::string work = "/work?delay_ms=0&bytes=" + std::to_string(p.bytes);
+  for (const std::string target :
+       {std::string("/healthz"), std::string("/readyz"), work, std::string("/nope"), std::string("/work?bytes=-1")}) {
     const auto [status, body] = get(endpoint_, target);
-    const std::string answer = std::string(target) + " " + std::to_string(status) + " " + body;
+    const std::string answer = target + " " + std::to_string(status) + " " + body;
     d.update(answer.data(), answer.size());
   }
   digest_ = wb::Digest::hex(d.finish());
@@ -198,6 +257,8 @@ wb::Outcome drive(const Params& p, Server& server, wb::Run& run, wb::ResourceUsa
   run.counter("errors", static_cast<double>(result.error_count()));
   for (const auto& [kind, n] : result.errors) run.counter("errors_" + kind, static_cast<double>(n));
   run.counter("connected", result.connected);
+  run.counter("alive_not_ready_probes", static_cast<double>(server.alive_not_ready_probes()));
+  run.counter("ready_after_ms", server.ready_after_ms());
   if (p.rate > 0) {
     run.counter("uncorrected_p50_ms", uncorrected.quantile_ns(0.50) / 1e6);
     run.counter("uncorrected_p99_ms", uncorrected.quantile_ns(0.99) / 1e6);

@@ -27,6 +27,7 @@ struct Params {
   std::int64_t client_threads = 1;  // the load generator's threads
   std::int64_t max_connections = 10'000;
   std::int64_t timeout_ms = 5'000;  // client's per-request timeout
+  std::int64_t startup_ms = 100;    // the service's start-up: alive, not yet ready
 };
 
 wb::Chapter make_chapter(Params& params);
@@ -34,21 +35,28 @@ wb::Chapter make_chapter(Params& params);
 // The service under test, started before the measured region and stopped (SIGTERM: a drain)
 // after it.
 //
-// Once it listens, the chapter asks it a fixed set of questions (health, readiness, a /work
-// answer, a 404, a bad query): both servers share their handler, so the answers — and their
-// digest, the trial's result digest — must be the same.
+// Once it listens, the chapter probes it as an orchestrator would — /healthz and /readyz every
+// few milliseconds until it is ready — counting the probes that found it alive but not ready
+// (still starting: §23's "readiness is not liveness").  Then it asks a fixed set of questions
+// (health, readiness, a /work answer, a 404, a bad query): both servers share their handler, so
+// the answers — and their digest, the trial's result digest — must be the same.
 class Server {
  public:
   Server(const wb::Variant& variant, const Params& params);
   const wb::Endpoint& endpoint() const { return endpoint_; }
   int pid() const { return child_->pid(); }
   const std::string& answers_digest() const { return digest_; }
+  // Probes during start-up that found the service alive (/healthz 200) and not ready (/readyz 503).
+  std::int64_t alive_not_ready_probes() const { return alive_not_ready_; }
+  double ready_after_ms() const { return ready_after_ms_; }
   int stop() { return child_->stop(); }
 
  private:
   std::unique_ptr<wb::ChildProcess> child_;
   wb::Endpoint endpoint_;
   std::string digest_;
+  std::int64_t alive_not_ready_ = 0;
+  double ready_after_ms_ = 0;
 };
 
 // The measured region: the load, with the server's resources watched from outside (into

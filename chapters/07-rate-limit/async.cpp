@@ -8,6 +8,7 @@
 // waiting caller is the same idea without the token.)
 #include <exception>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -23,11 +24,22 @@ namespace rate_limit {
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run) {
   const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
   asio::io_context io(1);  // concurrency hint 1: this thread alone runs every client
-  Gate gate(params, Clock::now());
+  Gate gate(params);
   std::exception_ptr first_error;
+  // The clients wait here until the gate opens: a timer that never expires, cancelled by the
+  // last arrival (cancel() completes every pending wait with operation_aborted).
+  asio::steady_timer start_line(io, Clock::time_point::max());
 
-  // A client: for each call, ask the limiter when; wait for that time; make the call.
+  // A client: wait at the start line; then, for each call, ask the limiter when; wait for that
+  // time; make the call.
   auto client = [&](std::int64_t c) -> asio::awaitable<void> {
+    if (gate.arrive()) {
+      start_line.cancel();
+    } else if (!gate.open()) {
+      wb::event(c, "wait at the start line");
+      co_await start_line.async_wait(
+          asio::as_tuple(asio::use_awaitable));  // this coroutine suspends until the last arrives
+    }
     asio::steady_timer turn(io);
     for (std::int64_t k = 0; k < params.calls && !first_error; ++k) {
       const auto id = static_cast<std::uint64_t>(c * params.calls + k);

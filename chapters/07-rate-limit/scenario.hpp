@@ -34,6 +34,7 @@ struct Params {
   std::int64_t window_ms = 250;       // the window algorithms' window
   std::string when_limited = "wait";  // wait | reject
   std::int64_t call_ms = 0;           // how long each backend call takes
+  std::string start = "together";     // together: the limiter opens once every client is waiting at it
   std::string backend;                // HOST:PORT of a running backend; empty = start our own
 };
 
@@ -54,9 +55,19 @@ wb::WorkRequest call_request(const Params& params, std::uint64_t id);
 // The one limiter every client asks, and what it answered.  Safe from any thread: the blocking
 // variant's clients ask it from theirs (a mutex, held for the admit() call only — nobody sleeps
 // holding it); the coroutine variant's single thread never contends for it.
+//
+// The start line (--start together): each client arrives at the gate before its first call, and
+// the limiter's clock starts when the last one has arrived, so every client asks at once and the
+// queue is certain — whatever the speed at which this machine starts threads or coroutines.
+// Without it (--start as-started) a client asks as soon as it runs: where threads start slower
+// than the limiter admits them, nobody waits, and the start-up itself sets the rate.
 class Gate {
  public:
-  Gate(const Params& params, Clock::time_point start);
+  explicit Gate(const Params& params);
+  // This client is ready.  True for the one whose arrival opens the gate (the last, or the
+  // first with --start as-started), which starts the limiter's clock.
+  bool arrive();
+  bool open() const;
   // When the caller arriving now may start its call; nullopt when refused.
   std::optional<Clock::time_point> ask();
   // A caller begins (+1) or ends (-1) waiting for its turn: the "waiting" series and its peak.
@@ -69,7 +80,10 @@ class Gate {
  private:
   Clock::time_point start_;
   bool may_wait_;
-  std::mutex mu_;
+  std::int64_t expected_;  // arrivals that open the gate
+  std::int64_t arrived_ = 0;
+  bool open_ = false;
+  mutable std::mutex mu_;
   std::unique_ptr<Limiter> limiter_;
   std::int64_t rejected_ = 0;
   std::int64_t waiting_ = 0, waiting_peak_ = 0;

@@ -6,7 +6,9 @@
 // its stack — the limiter decides *when*, the thread is what waiting costs.  More clients than
 // the OS allows threads fail cleanly, naming the limit.
 #include <atomic>
+#include <condition_variable>
 #include <exception>
+#include <mutex>
 #include <thread>
 
 #include "chapters/07-rate-limit/scenario.hpp"
@@ -21,13 +23,25 @@ namespace rate_limit {
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run) {
   const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
   asio::io_context io;  // sockets need one; nobody runs it: every call blocks its thread
-  Gate gate(params, Clock::now());
+  Gate gate(params);
   std::atomic<bool> stop{false};  // a thread was refused: the others end early
   std::exception_ptr first_error;
   std::mutex error_mu;
+  std::mutex start_mu;
+  std::condition_variable start_line;  // the clients wait here until the gate opens
 
-  // A client: for each call, ask the limiter when; wait for that time; make the call.
+  // A client: wait at the start line; then, for each call, ask the limiter when; wait for that
+  // time; make the call.
   auto client = [&](std::int64_t c) {
+    {
+      std::unique_lock lock(start_mu);
+      if (gate.arrive()) {
+        start_line.notify_all();
+      } else if (!gate.open()) {
+        wb::event(c, "wait at the start line");
+        start_line.wait(lock, [&] { return gate.open() || stop; });  // this thread sleeps until the last arrives
+      }
+    }
     for (std::int64_t k = 0; k < params.calls && !stop; ++k) {
       const auto id = static_cast<std::uint64_t>(c * params.calls + k);
       const auto arrived = Clock::now();
@@ -51,7 +65,11 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   // Exception policy: the first error (a call that failed, a thread refused) ends the run.
   wb::run_on_threads(params.clients, client, [&](std::exception_ptr e) {
     if (!e) return;
-    stop = true;
+    {
+      const std::lock_guard lock(start_mu);
+      stop = true;  // under the start line's lock, so no client misses the wake-up
+    }
+    start_line.notify_all();
     const std::lock_guard lock(error_mu);
     if (!first_error) first_error = e;
   });

@@ -275,7 +275,9 @@ wb::Outcome Calls::record(const Params& params, wb::Run& run) {
     if (closed_after) run.counter("recovery_to_closed_ms", duration<double, std::milli>(*closed_after).count());
   }
   run.info("states", states);
-  return {static_cast<std::uint64_t>(ok_), "states=" + states + " lost=" + std::to_string(lost)};
+  // The states the breaker went through and nothing lost, with the plan, so the digest still
+  // says which run this was.
+  return {static_cast<std::uint64_t>(ok_), run.plan_digest("states=" + states + " lost=" + std::to_string(lost))};
 }
 
 }  // namespace circuit_breaker

@@ -69,7 +69,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
         while (!op.step(microseconds(params.slice_us)))  // a slice, then let the loop run
           co_await asio::post(io, asio::use_awaitable);
       }
-      beats.blocked();
+      beats.blocked(op);
     }
   };
 

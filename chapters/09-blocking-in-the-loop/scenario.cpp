@@ -52,6 +52,8 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("blocking_ops", "ops", "blocking operations completed");
   c.counter_doc("blocking_lost", "ops", "blocking operations scheduled but not completed: must be 0");
   c.counter_doc("block_ms", "ms", "--block-ms, for comparison");
+  c.counter_doc("blocking_on_heartbeat_threads", "ops",
+                "blocking operations that ran, wholly or in part, on a thread that also ran heartbeat ticks");
   c.series_doc("lag_ms", "ms", "each tick's lag");
   c.quick_sweep("block_kind", {"sleep", "cpu", "file"});
   c.invariant({.id = "blocking-stalls-the-loop",
@@ -62,18 +64,26 @@ wb::Chapter make_chapter(Params& p) {
                .factor = 0.9,
                .rhs = "async-blocking.block_ms",
                .why = "a tick due while the loop thread is inside a blocking call waits for the whole call"});
-  for (const char* kind : {"sleep", "file"}) {
-    for (const char* v : {"async-offload", "sync"}) {
-      const std::string side = v;
-      c.invariant({.id = side + "-keeps-ticking-" + kind,
-                   .claim = "C26",
-                   .where = {{"block_kind", kind}},
-                   .lhs = side + ".lag_p99_ms",
-                   .op = "<",
-                   .factor = 0.1,
-                   .rhs = side + ".block_ms",
-                   .why = "with the blocking call off the heartbeats' thread, they keep their schedule"});
-    }
+  // Where the blocking call runs is structure, the same on any machine; how late the heartbeats
+  // are elsewhere is timing (a CPU quota parks every thread for up to half of each period), so
+  // that is a claim's business (below), never an invariant.
+  for (const char* v : {"async-blocking", "async-chunked"}) {
+    c.invariant({.id = std::string(v) + "-blocks-on-the-loop",
+                 .claim = "C26",
+                 .where = {},
+                 .lhs = std::string(v) + ".blocking_on_heartbeat_threads",
+                 .op = ">=",
+                 .rhs = std::string(v) + ".blocking_ops",
+                 .why = "every blocking call runs on the thread that runs the heartbeats"});
+  }
+  for (const char* v : {"async-offload", "sync"}) {
+    c.invariant({.id = std::string(v) + "-blocks-elsewhere",
+                 .claim = "C26",
+                 .where = {},
+                 .lhs = std::string(v) + ".blocking_on_heartbeat_threads",
+                 .op = "<=",
+                 .rhs = "0",
+                 .why = "no blocking call runs on a thread that runs heartbeats"});
   }
   for (const char* v : {"sync", "async-blocking", "async-offload", "async-chunked"}) {
     c.invariant({.id = std::string("nothing-lost-") + v,
@@ -92,6 +102,14 @@ wb::Chapter make_chapter(Params& p) {
            .factor = 0.1,
            .rhs = "async-blocking.lag_p99_ms",
            .why = "moving the blocking call to a pool frees the loop's other tasks"});
+  c.claim({.id = "a-thread-each-keeps-ticking",
+           .claim = "C26",
+           .where = {},
+           .lhs = "sync.lag_p99_ms",
+           .op = "<",
+           .factor = 0.1,
+           .rhs = "async-blocking.lag_p99_ms",
+           .why = "with a thread per task, a blocking call stalls its own thread only"});
   c.claim({.id = "chunks-bound-the-stall",
            .claim = "C26",
            .where = {{"block_kind", "cpu"}},
@@ -128,6 +146,7 @@ Blocking::Blocking(const Params& params, const Workload& workload)
 bool Blocking::step(microseconds budget) {
   const auto slice = std::min(budget, left_);
   const auto until = Clock::now() + slice;
+  if (threads_.empty() || threads_.back() != std::this_thread::get_id()) threads_.push_back(std::this_thread::get_id());
   if (params_.block_kind == "sleep") {
     std::this_thread::sleep_until(until);  // the thread does nothing, and nothing else runs on it
   } else if (params_.block_kind == "cpu") {
@@ -164,6 +183,10 @@ std::int64_t Beats::ticked(std::int64_t h, std::int64_t k) {
   run_.sample("lag_ms", std::chrono::duration<double, std::milli>(lag).count());
   wb::event(h, "tick");
   ++ticks_;
+  {
+    const std::lock_guard lock(threads_mu_);
+    tick_threads_.insert(std::this_thread::get_id());
+  }
   std::int64_t next = k + 1;
   while (due(h, next) <= now && due(h, next) < end_) {  // woke after the next one was due: skipped
     ++next;
@@ -172,8 +195,20 @@ std::int64_t Beats::ticked(std::int64_t h, std::int64_t k) {
   return next;
 }
 
+void Beats::blocked(const Blocking& op) {
+  ++blocking_ops_;
+  const std::lock_guard lock(threads_mu_);
+  blocking_threads_.push_back(op.threads());
+}
+
 wb::Outcome Beats::record(const Params& params) {
   const auto lag = run_.latency().summary();
+  std::int64_t on_heartbeat_threads = 0;
+  {
+    const std::lock_guard lock(threads_mu_);
+    for (const auto& ts : blocking_threads_)
+      on_heartbeat_threads += std::any_of(ts.begin(), ts.end(), [&](auto t) { return tick_threads_.count(t) > 0; });
+  }
   const std::int64_t per_blocker = (params.duration_ms + params.every_ms - 1) / params.every_ms;
   const auto lost = params.blockers * per_blocker - blocking_ops_.load();
   run_.counter("ticks", static_cast<double>(ticks_.load()));
@@ -184,6 +219,7 @@ wb::Outcome Beats::record(const Params& params) {
   run_.counter("blocking_ops", static_cast<double>(blocking_ops_.load()));
   run_.counter("blocking_lost", static_cast<double>(lost));
   run_.counter("block_ms", static_cast<double>(params.block_ms));
+  run_.counter("blocking_on_heartbeat_threads", static_cast<double>(on_heartbeat_threads));
   return {static_cast<std::uint64_t>(ticks_.load()),
           "blocking_ops=" + std::to_string(blocking_ops_.load()) + " lost=" + std::to_string(lost)};
 }

@@ -17,7 +17,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/chapter.hpp"
 #include "common/process.hpp"
@@ -63,6 +67,8 @@ class Blocking {
  public:
   Blocking(const Params& params, const Workload& workload);
   bool step(std::chrono::microseconds budget);
+  // The threads its steps ran on: where the call really ran, whatever the code meant.
+  const std::vector<std::thread::id>& threads() const { return threads_; }
 
  private:
   const Params& params_;
@@ -70,6 +76,7 @@ class Blocking {
   std::chrono::microseconds left_;
   std::int64_t offset_ = 0;  // file: where the next read starts
   std::uint64_t sink_ = 0;   // cpu and file: what the work computed (kept, so it is not optimised away)
+  std::vector<std::thread::id> threads_;
 };
 
 // What every variant counts the same way: the heartbeats' lag, the ticks missed, the blocking
@@ -83,7 +90,8 @@ class Beats {
   Clock::time_point due(std::int64_t h, std::int64_t k) const;
   // A tick ran now, due at `due`; returns the next tick to wait for (missed ones are skipped).
   std::int64_t ticked(std::int64_t h, std::int64_t k);
-  void blocked() { ++blocking_ops_; }
+  // A blocking operation is done.
+  void blocked(const Blocking& op);
   wb::Outcome record(const Params& params);
 
  private:
@@ -91,6 +99,11 @@ class Beats {
   Clock::time_point start_, end_;
   wb::Run& run_;
   std::atomic<std::int64_t> ticks_{0}, missed_{0}, blocking_ops_{0};
+  // Which threads ran ticks, and on which threads each blocking operation ran: how many
+  // blocking calls shared a thread with the heartbeats is the structure, whatever the timing.
+  std::mutex threads_mu_;
+  std::set<std::thread::id> tick_threads_;
+  std::vector<std::vector<std::thread::id>> blocking_threads_;
 };
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);

@@ -41,7 +41,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
       Blocking op(params, workload);
       wb::event(-1, "in the blocking call");
       op.step(milliseconds(params.block_ms));  // the whole call at once: this thread is stuck in it
-      beats.blocked();
+      beats.blocked(op);
     }
   };
 

@@ -104,7 +104,8 @@ wb::Chapter make_chapter(Params& p) {
                .lhs = "threads.peak_threads",
                .op = ">",
                .rhs = "threads.units_parked",
-               .why = "every parked thread is a thread: the units and the main one"});
+               .why = "every parked thread is a thread: the units and the main one",
+               .by_construction = "the threads variant parks each unit on a thread of its own"});
   for (const char* v : {"stackless", "stackful"}) {
     const std::string side = v;
     c.invariant({.id = side + "-on-one-thread",
@@ -161,13 +162,15 @@ wb::Chapter make_chapter(Params& p) {
              .rhs = std::string(v) + ".inline_ns_per_unit",
              .why = "for 100 ns of work, a unit of its own at least doubles the cost: do it inline"});
   }
-  c.claim({.id = "threads-short-of-ten-thousand",
+  c.claim({.id = "the-thread-ceiling",
            .claim = "C5",
            .where = {{"scenario", "ceiling"}},
            .lhs = "threads.units_parked",
            .op = "<",
            .rhs = "10000",
-           .why = "a thread per activity does not reach ten thousand"});
+           .why = "how many idle threads this machine lets a process park",
+           .context = "the ceiling is a setting of the machine (pid_max, threads-max, ulimit -u), not the cost "
+                      "C5 speaks of: fan-out decides C5 on what 10,000 calls in flight cost"});
   c.claim({.id = "a-million-coroutines",
            .claim = "C4",
            .where = {{"scenario", "ceiling"}},

@@ -13,8 +13,12 @@
 //   actor        one coroutine owns the state and applies updates sent through a channel;
 //   async-mutex  an Asio "mutex" — a channel of capacity 1: sending acquires (and suspends the
 //                coroutine while it is full), receiving releases; Asio has no async mutex.
-// Apart from the variants, --pitfall shows what a std::mutex held across a co_await does on a
-// one-thread io_context — a deadlock — under a watchdog that reports it and ends cleanly.
+// --pitfall on changes the scenario: two tasks each hold the state across a 1 ms wait, and each
+// variant keeps them apart its way — a std::mutex held across a co_await (mutex, sharded: on a
+// one-thread io_context, a deadlock), the channel lock held across it (async-mutex: the other
+// task suspends), an update sent to a strand or an owner and no lock held while waiting
+// (strand, actor), an atomic add (atomic) — in a child process under a watchdog that reports a
+// deadlock and ends cleanly.
 #pragma once
 
 #include <atomic>
@@ -35,7 +39,7 @@ struct Params {
   std::int64_t accounts = 64;
   std::int64_t shards = 16;        // sharded
   std::int64_t watchdog_ms = 500;  // --pitfall: no progress this long is a deadlock
-  std::string pitfall = "off";     // on: run the pitfall instead of the variants
+  std::string pitfall = "off";     // on: each variant holds the state across a wait (see above)
 };
 
 wb::Chapter make_chapter(Params& params);
@@ -82,7 +86,9 @@ inline void apply(std::vector<std::int64_t>& s, const Op& op) {
 wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run, const std::string& variant);
 wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const std::string& variant);
 
-// --pitfall: returns the process exit code (0: the watchdog caught the deadlock and said so).
-int show_pitfall(const Params& p);
+// --pitfall on: the two tasks in a watched child.  A deadlock is this scenario's finding, not a
+// failed run: the trial is ok, with deadlocked = 1 and the updates made before it.  The digest is
+// of the plan every variant ran (its outcome differs by design, as in chapter 12).
+wb::Outcome run_pitfall(const Params& p, wb::Run& run, const std::string& variant);
 
 }  // namespace shared_state

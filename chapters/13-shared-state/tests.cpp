@@ -49,10 +49,27 @@ TEST_CASE("every way of sharing state ends in the same balances and conserves th
 
 TEST_CASE("a std::mutex held across a co_await on one thread deadlocks; the watchdog reports it and ends",
           "[shared-state]") {
-  const auto r = test::run({exe(), "--pitfall", "on", "--threads", "1", "--watchdog-ms", "300"}, 30);
-  CHECK(r.code() == 0);
-  CHECK_THAT(r.out, Catch::Contains("deadlock: 0 of 40 updates made"));
+  const auto r = test::run(
+      {exe(), "--pitfall", "on", "--threads", "1", "--watchdog-ms", "300", "--mode", "mutex", "--json", "-"}, 30);
+  CHECK(r.code() == 0);  // a deadlock caught is the scenario's finding, not a failed run
+  CHECK_THAT(r.err, Catch::Contains("deadlock: 0 of 40 updates made"));
   CHECK_THAT(r.err, Catch::Contains("task 1: mutex.lock()"));  // the second task blocked the thread
+  const auto recs = test::json_lines(r.out);
+  REQUIRE(recs.size() == 1);
+  CHECK(recs[0]["counters"]["deadlocked"] == 1);
+  CHECK(recs[0]["counters"]["updates_made"] == 0);
+}
+
+TEST_CASE("held across the same wait, an async lock, a strand, an actor and an atomic finish every update",
+          "[shared-state]") {
+  const auto recs =
+      test::run_records(exe(), {"--pitfall", "on", "--threads", "1", "--mode", "atomic,strand,actor,async-mutex"}, 4);
+  for (const auto& r : recs) {
+    INFO(r["variant"] << ": " << r["counters"].dump());
+    CHECK(r["counters"]["deadlocked"] == 0);
+    CHECK(r["counters"]["updates_made"] == 40);
+    CHECK(r["result_digest"] == recs[0]["result_digest"]);  // the plan they all ran
+  }
 }
 
 TEST_CASE("shared-state: one variant or a list runs; bad input exits 2 naming the option", "[shared-state]") {
