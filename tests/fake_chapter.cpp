@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -16,8 +17,10 @@ namespace {
 
 struct Params {
   std::int64_t ops = 5;
-  std::int64_t samples = 0;          // values of the series "depth" (0, 1, ..., 49, 0, 1, ...)
-  std::string behaviour = "ok";      // ok | hang | crash | fail
+  std::int64_t samples = 0;  // values of the series "depth" (0, 1, ..., 49, 0, 1, ...)
+  // ok | hang | crash | fail; or, after an ok record: truncated (cut the record short),
+  // not-a-record (replace it with valid JSON that is no record), exit-3, abort
+  std::string behaviour = "ok";
   std::string only_variant = "all";  // the behaviour applies to this variant; the others are ok
 };
 
@@ -46,7 +49,8 @@ int main(int argc, char** argv) {
   for (const auto& v : described["variants"]) choices.push_back(v.get<std::string>());
   chapter.knob("--ops", params.ops, "operations", 0, 1'000'000, "ops");
   chapter.knob("--samples", params.samples, "values of the series \"depth\" to record", 0, 1'000'000, "samples");
-  chapter.knob("--behaviour", params.behaviour, "what the variant does", {"ok", "hang", "crash", "fail"});
+  chapter.knob("--behaviour", params.behaviour, "what the variant does",
+               {"ok", "hang", "crash", "fail", "truncated", "not-a-record", "exit-3", "abort"});
   chapter.knob("--only-variant", params.only_variant, "which variant misbehaves", choices);
   if (std::getenv("WB_FAKE_VARIANTS")) {
     chapter.invariant({.id = "first-on-one-thread",
@@ -57,7 +61,7 @@ int main(int argc, char** argv) {
                        .why = "the fake starts no thread"});
   }
   if (auto done = chapter.parse(argc, argv)) return *done;
-  return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
+  const int code = chapter.run([&](const wb::Variant& variant, wb::Run& run) {
     const bool misbehave = params.only_variant == "all" || params.only_variant == variant.name();
     const std::string behaviour = misbehave ? params.behaviour : "ok";
     run.measure([&] {
@@ -72,4 +76,28 @@ int main(int argc, char** argv) {
       return wb::Outcome{static_cast<std::uint64_t>(params.ops), "digest-" + std::to_string(params.ops)};
     });
   });
+  // Misbehaving after an ok record was written (the runner must not believe the record).  One
+  // variant per process, as the runner runs them.
+  std::string json_path;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--json") json_path = argv[i + 1];
+  }
+  std::string mode;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--mode") mode = argv[i + 1];
+  }
+  const bool misbehave = params.only_variant == "all" || params.only_variant == mode;
+  if (!misbehave || json_path.empty() || json_path == "-") return code;
+  if (params.behaviour == "truncated" || params.behaviour == "not-a-record") {
+    std::string text;
+    {
+      std::ifstream in(json_path);
+      std::getline(in, text);
+    }
+    std::ofstream out(json_path, std::ios::trunc);
+    out << (params.behaviour == "truncated" ? text.substr(0, text.size() / 2) : std::string("[1, 2, 3]")) << "\n";
+  }
+  if (params.behaviour == "exit-3") return 3;
+  if (params.behaviour == "abort") std::abort();
+  return code;
 }

@@ -32,7 +32,7 @@ def main() -> int:
             "file-reads": [workbench, "run", "file-reads", "--set", "files=3", "--set", "size_kib=4",
                            "--sweep", "concurrency=1,2", "--summary", "none"],
             "fake-broken": [workbench, "--manifest", manifest, "run", "fake", "--set", "behaviour=hang",
-                            "--set", "only_variant=async", "--trial-timeout", "0.3", "--summary", "none"],
+                            "--set", "only_variant=async", "--trial-timeout", "4", "--summary", "none"],
             "fake-crash": [workbench, "--manifest", manifest, "run", "fake", "--set", "behaviour=crash",
                            "--summary", "none"],
             # Named variants, and a series of 5,000 samples thinned to at most 400 points.
@@ -64,7 +64,9 @@ def main() -> int:
                 depth = [t.get("series", {}).get("depth", []) for t in doc["trials"]]
                 variants = [t["variant"] for t in doc["trials"]]
                 if variants != ["threads", "stackless", "stackful"] or not all(
-                        50 <= len(d) <= 400 and max(v for _, v in d) == 49 for d in depth):
+                        # What the thinning promises, whatever the speed: at most 400 points,
+                        # the peak kept.  How many slices the samples fall into is timing.
+                        1 <= len(d) <= 400 and max(v for _, v in d) == 49 for d in depth):
                     print(f"fake-named: variants {variants}, series lengths {[len(d) for d in depth]}: "
                           "expected three named variants, each series thinned to at most 400 points keeping the peak")
                     failures += 1

@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""Every chapter's result digest says what was computed: it changes when the inputs change.
+
+  digests.py MANIFEST
+
+A digest that stays the same whatever the inputs (a constant) would make the equal-digest
+invariant (C3) true by construction.  So for every chapter: its baseline variant at small
+settings, then again with one input changed — the seed, or, where the chapter's result does not
+depend on the seed, a knob that changes what is computed — and the two digests must differ,
+while a repeat of the first run must give the first digest again.
+"""
+import json
+import subprocess
+import sys
+
+from checklist import Checklist
+from narration import SETTINGS
+
+# The input each chapter's result depends on, where it is not the seed.
+CHANGE = {
+    "http-service": ["--bytes", "65"],                       # the answers the service gives
+    "scheduling-costs": ["--round-trips", "4"],              # units and hand-offs counted
+    "blocking-in-the-loop": ["--duration-ms", "150"],        # ticks and blocking calls made
+    "structured-concurrency": ["--requests", "3"],
+    "shutdown": ["--shutdown-after-ms", "200"],
+    "circuit-breaker": ["--clients", "5"],
+    "rate-limit": ["--clients", "11"],
+    "worker-queue": ["--job-ms", "11"],
+    "timeouts": ["--calls", "13"],
+    "errors-across-tasks": ["--children", "4"],      # the plan: which children fail, and when
+    "shared-state": ["--ops", "4"],                  # a counter's total does not depend on the seed
+}
+
+
+def changed(args, change):
+    """args with each option of `change` set to its value there (replaced, or appended)."""
+    out = list(args)
+    for i in range(0, len(change), 2):
+        if change[i] in out:
+            out[out.index(change[i]) + 1] = change[i + 1]
+        else:
+            out += change[i:i + 2]
+    return out
+
+
+def digest(exe, variant, args):
+    r = subprocess.run([exe, "--mode", variant, "--json", "-", *args], capture_output=True, text=True, timeout=300)
+    lines = [line for line in r.stdout.splitlines() if line.startswith("{")]
+    if r.returncode != 0 or not lines:
+        return None, f"exit {r.returncode}: {r.stderr.strip()[-300:]}"
+    return json.loads(lines[0]).get("result_digest"), ""
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        manifest = json.load(f)
+    check = Checklist()
+    for chapter in manifest:
+        name, exe = chapter["name"], chapter["exe"]
+        described = json.loads(subprocess.run([exe, "--describe"], capture_output=True, text=True, timeout=60).stdout)
+        variant = described.get("baseline") or (described.get("variants") or ["sync"])[0]
+        base = SETTINGS.get(name, [])
+        change = CHANGE.get(name, ["--seed", "2"])
+        a, why_a = digest(exe, variant, base)
+        again, _ = digest(exe, variant, base)
+        b, why_b = digest(exe, variant, changed(base, change))
+        check.expect(a is not None and b is not None, f"{name}: {variant} ran ({why_a or why_b or 'ok'})")
+        if a is None or b is None:
+            continue
+        check.expect(a == again, f"{name}: the same inputs give the same digest")
+        check.expect(a != b, f"{name}: {' '.join(change)} changes the digest ({a[:12]} vs {b[:12]})")
+    return check.exit_code()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
