@@ -38,13 +38,14 @@ std::string claim_verdict_of(const Verdict& v) {
 }
 
 std::string combine_verdicts(const std::vector<std::string>& verdicts) {
-  bool holds = false, fails = false, inconclusive = false;
+  bool holds = false, fails = false, inconclusive = false, mixed = false;
   for (const auto& v : verdicts) {
     holds |= v == "holds";
     fails |= v == "does not hold";
     inconclusive |= v == "inconclusive";
+    mixed |= v == "mixed";  // a chapter's own verdict, combined again across chapters
   }
-  if (holds && fails) return "mixed";
+  if (mixed || (holds && fails)) return "mixed";
   if (holds) return "holds";
   if (fails) return "does not hold";
   return inconclusive ? "inconclusive" : "not measured";

@@ -196,6 +196,7 @@ TEST_CASE("verdicts combine: mixed only when some hold and some do not", "[claim
   CHECK(combine_verdicts({"holds", "inconclusive"}) == "holds");
   CHECK(combine_verdicts({"inconclusive", "does not hold"}) == "does not hold");
   CHECK(combine_verdicts({"inconclusive", ""}) == "inconclusive");
+  CHECK(combine_verdicts({"mixed", "holds"}) == "mixed");  // chapters' verdicts combined across chapters
   CHECK(combine_verdicts({}) == "not measured");
   CHECK(combine_verdicts({"", ""}) == "not measured");
 }
