@@ -49,6 +49,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::function<bool()>& p
     *error = std::string("pipe: ") + std::strerror(errno);
     return -1;
   }
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     *error = std::string("fork: ") + std::strerror(errno);
@@ -58,6 +59,11 @@ pid_t spawn(const std::vector<std::string>& argv, const std::function<bool()>& p
   }
   if (pid == 0) {
     ::close(err_pipe[0]);
+    // Every child dies with the process that started it, whatever ends that process (SIGKILL
+    // included): set before exec, so no window where a trial outlives a runner that is gone.
+    // (The signal follows the forking thread; every caller waits for its child on that thread.)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // it is gone already
     // A fresh program starts with default signal handling, whatever this process blocked or
     // ignored (a chapter that takes signals on one thread blocks them everywhere).
     sigset_t none;
@@ -161,17 +167,11 @@ ProcessResult run_process(const ProcessSpec& spec) {
 ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  const pid_t parent = ::getpid();
   std::string error;
   const pid_t pid = spawn(
       argv,
       [&] {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the process that started us
-        if (::getppid() != parent) {
-          errno = ESRCH;  // the parent died before we could watch it
-          return false;
-        }
-        return ::dup2(out[1], STDOUT_FILENO) >= 0;
+        return ::dup2(out[1], STDOUT_FILENO) >= 0;  // spawn() set the death signal
       },
       &error);
   ::close(out[1]);
