@@ -5,8 +5,8 @@
 
 A digest that stays the same whatever the inputs (a constant) would make the equal-digest
 invariant (C3) true by construction.  So for every chapter: all its variants at small settings
-(--mode all, which also requires them to agree), then again with one input changed — the seed,
-or, where the chapter's result does not depend on the seed, a knob that changes what is
+(--mode all, which also requires them to agree), then again with one input changed — --seed,
+or, where the chapter's result does not depend on --seed, a knob that changes what is
 computed — and every variant's digest must differ, while a repeat of the first run must give
 the first digests again.
 """
@@ -17,7 +17,7 @@ import sys
 from checklist import Checklist
 from narration import SETTINGS
 
-# The input each chapter's result depends on, where it is not the seed.
+# The input each chapter's result depends on, where it is not --seed.
 CHANGE = {
     "http-service": ["--bytes", "65"],                       # the answers the service gives
     "scheduling-costs": ["--round-trips", "4"],              # units and hand-offs counted
@@ -29,7 +29,7 @@ CHANGE = {
     "worker-queue": ["--job-ms", "11"],
     "timeouts": ["--calls", "13"],
     "errors-across-tasks": ["--children", "4"],      # the plan: which children fail, and when
-    "shared-state": ["--ops", "4"],                  # a counter's total does not depend on the seed
+    "shared-state": ["--ops", "4"],                  # a counter's total does not depend on --seed
 }
 
 
