@@ -283,7 +283,7 @@ json Chapter::describe() const {
       {"options", options},
       {"metrics",
        {"wall_s", "ops", "throughput_ops_s", "latency_us", "cpu_user_s", "cpu_sys_s", "peak_rss_kib", "start_rss_kib",
-        "peak_threads", "start_threads", "ctx_voluntary", "ctx_involuntary"}},
+        "peak_threads", "start_threads", "ctx_voluntary", "ctx_involuntary", "harness_cpu_s"}},
       {"counters", d.counter_docs},
       {"series", d.series_docs},
       {"quick", d.quick},

@@ -70,7 +70,8 @@ void to_json(json& j, const TrialRecord& r) {
         {"start_threads", u.start_threads},
         {"ctx_voluntary", u.ctx_voluntary},
         {"ctx_involuntary", u.ctx_involuntary},
-        {"rss_peak_reset", u.hwm_reset}}},
+        {"rss_peak_reset", u.hwm_reset},
+        {"harness_cpu_s", u.harness_cpu_s}}},
       {"counters", r.counters},
       {"info", r.info},
       {"result_digest", r.result_digest},
@@ -127,6 +128,7 @@ void from_json(const json& j, TrialRecord& r) {
   u.ctx_voluntary = mj.value("ctx_voluntary", std::int64_t{0});
   u.ctx_involuntary = mj.value("ctx_involuntary", std::int64_t{0});
   u.hwm_reset = mj.value("rss_peak_reset", false);
+  u.harness_cpu_s = mj.value("harness_cpu_s", 0.0);
 }
 
 namespace {

@@ -3,6 +3,9 @@
 #include "common/thread_census.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -66,6 +69,23 @@ ProcStatus read_proc_status(int pid) {
   return s;
 }
 
+std::int64_t read_thread_count() {
+  char buf[1024];
+  std::FILE* f = std::fopen("/proc/self/stat", "re");
+  if (f == nullptr) return -1;
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // Fields are counted after the ")" that ends the command name (which may hold spaces).
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return -1;
+  int field_no = 2;
+  for (; *p != '\0'; ++p) {
+    if (*p == ' ' && ++field_no == 20) return std::strtoll(p + 1, nullptr, 10);
+  }
+  return -1;
+}
+
 long raise_fd_limit() {
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
@@ -89,11 +109,16 @@ std::int64_t open_sockets() {
   return n;
 }
 
-ResourceMeter::~ResourceMeter() {
-  if (sampler_.joinable()) {
-    running_.store(false);
-    sampler_.join();
+ResourceMeter::~ResourceMeter() { stop_sampler(); }
+
+void ResourceMeter::stop_sampler() {
+  if (!sampler_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    running_ = false;
   }
+  wake_.notify_all();
+  sampler_.join();
 }
 
 void ResourceMeter::start() {
@@ -106,7 +131,7 @@ void ResourceMeter::start() {
     clear.flush();
     partial_.hwm_reset = static_cast<bool>(clear);
   }
-  running_.store(true);
+  running_ = true;
   sampler_ = std::thread([this] { sample_loop(); });
   // Read after the sampler exists: a runtime that starts a helper thread along with the first
   // extra thread (TSan does) has done so by now, and the helper counts as "before".
@@ -119,13 +144,15 @@ void ResourceMeter::start() {
 }
 
 void ResourceMeter::sample_loop() {
-  using namespace std::chrono_literals;
-  while (running_.load(std::memory_order_relaxed)) {
-    const auto t = read_proc_status().threads - 1;  // minus this sampler
+  std::unique_lock lock(mu_);
+  while (running_) {
+    lock.unlock();
+    const auto t = read_thread_count() - 1;  // minus this sampler
     auto seen = peak_threads_.load(std::memory_order_relaxed);
     while (t > seen && !peak_threads_.compare_exchange_weak(seen, t)) {
     }
-    std::this_thread::sleep_for(1ms);
+    lock.lock();
+    wake_.wait_for(lock, period_, [this] { return !running_; });
   }
   getrusage(RUSAGE_THREAD, &sampler_ru_);
 }
@@ -134,8 +161,7 @@ ResourceUsage ResourceMeter::stop() {
   const auto t1 = std::chrono::steady_clock::now();
   // One last sample from here, so a variant shorter than the sampling period is still seen.
   const auto st = read_proc_status();
-  running_.store(false);
-  sampler_.join();
+  stop_sampler();
   rusage ru1{};
   getrusage(RUSAGE_SELF, &ru1);
 
@@ -147,6 +173,7 @@ ResourceUsage ResourceMeter::stop() {
   u.ctx_involuntary = ru1.ru_nivcsw - ru0_.ru_nivcsw - sampler_ru_.ru_nivcsw;
   if (u.cpu_user_s < 0) u.cpu_user_s = 0;  // rounding of the two clocks can cross zero
   if (u.cpu_sys_s < 0) u.cpu_sys_s = 0;
+  u.harness_cpu_s = seconds(sampler_ru_.ru_utime) + seconds(sampler_ru_.ru_stime);
   u.peak_rss_kib = read_proc_status().vm_hwm_kib;
   // Threads that were there before the region besides the main thread belong to the runtime,
   // not the variant (TSan's helper thread, say): the sampled peak leaves them out.

@@ -209,3 +209,27 @@ TEST_CASE("the peak thread count sees threads that lived only briefly", "[option
   });
   CHECK(run.record().metrics.resources.peak_threads >= 21);
 }
+
+TEST_CASE("the sampler's own CPU is reported apart and left out of the region's", "[options]") {
+  // A region that only sleeps spends next to no CPU of its own; the sampler wakes on its period
+  // all the while, and what it spends is reported as harness_cpu_s, not as cpu_user_s/cpu_sys_s.
+  wb::ResourceMeter meter{std::chrono::microseconds(200)};  // a fast sampler, so it spends plenty
+  meter.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto u = meter.stop();
+  CHECK(u.harness_cpu_s > 0);
+  CHECK(u.harness_cpu_s < u.wall_s);
+  // The sampler woke ~1,500 times (tens of microseconds of CPU each); the sleeping main thread
+  // spent a small part of that.  Were the sampler's CPU not subtracted, the region's would exceed it.
+  CHECK(u.cpu_user_s + u.cpu_sys_s < u.harness_cpu_s / 2);
+}
+
+TEST_CASE("stopping the meter does not wait out the sampler's period", "[options]") {
+  // A 10 s period: a sampler that only looked at its flag between sleeps would hold stop() for
+  // up to 10 s, and this test for as long (meson's timeout for the unit suite is 30 s a test).
+  wb::ResourceMeter meter{std::chrono::seconds(10)};
+  meter.start();
+  const auto t0 = std::chrono::steady_clock::now();
+  (void)meter.stop();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+}

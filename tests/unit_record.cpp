@@ -30,6 +30,7 @@ TEST_CASE("a trial record survives a JSON round trip unchanged", "[record]") {
   r.metrics.resources.ctx_voluntary = 3;
   r.metrics.resources.ctx_involuntary = 4;
   r.metrics.resources.hwm_reset = true;
+  r.metrics.resources.harness_cpu_s = 0.003;
   r.counters = {{"bytes_read", 1024.0}};
   r.info = {{"backend", "io_uring"}};
   r.result_digest = "0123456789abcdef";
@@ -40,6 +41,7 @@ TEST_CASE("a trial record survives a JSON round trip unchanged", "[record]") {
   CHECK(json(back) == j);
   CHECK(back.metrics.latency.p999_us == 25.0);
   CHECK(back.metrics.resources.peak_threads == 17);
+  CHECK(back.metrics.resources.harness_cpu_s == 0.003);
   CHECK(back.reason == "cannot open x");
 }
 

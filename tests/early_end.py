@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""No process outlives a run that ended early, however it ended.
+
+  early_end.py WORKBENCH FAKE_CHAPTER [--times N]
+
+Each scenario N times (default 20), each time in a temporary directory of its own, which is also
+the run's TMPDIR, so every process the run starts has that directory on its command line (the
+trial's --json path, the manifest): after the run has ended, no process whose command line holds
+it may be left.  The fake chapter's async variant hangs (it sleeps for an hour), so a trial is
+always running, or being started, when the end comes:
+
+  watchdog   the runner's --trial-timeout kills the hung trial, and the run ends normally
+  SIGINT     the runner is interrupted (Ctrl-C)        \\  at a moment drawn anew each time
+  SIGTERM    the runner is asked to stop               |  between 0 and 300 ms after it
+  SIGKILL    the runner is killed outright             |  started: before, while, or after
+  crash      the runner aborts (SIGABRT)               /  it starts the hung trial
+  mode-all   a chapter run with --mode all (each variant a child of its own) is killed outright
+
+The runner's children die with it because each is started with a death signal set before exec
+(common/process.cpp); this test fails if that is taken out.
+"""
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from checklist import Checklist
+
+SCENARIOS = ["watchdog", "SIGINT", "SIGTERM", "SIGKILL", "crash", "mode-all"]
+SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL,
+           "crash": signal.SIGABRT, "mode-all": signal.SIGKILL}
+
+
+def holding(path):
+    """Pids of the live processes whose command line holds `path` (zombies have none)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if path.encode() in f.read():
+                    pids.append(int(entry))
+        except OSError:
+            pass  # gone meanwhile
+    return pids
+
+
+def one_run(scenario, workbench, fake, rng):
+    """Runs the scenario once; returns (leftover pids with their command lines, what happened)."""
+    with tempfile.TemporaryDirectory(prefix="wb-early-end-") as d:
+        env = dict(os.environ, TMPDIR=d)
+        if scenario == "mode-all":
+            cmd = [fake, "--mode", "all", "--json", os.path.join(d, "records.json"),
+                   "--behaviour", "hang", "--only-variant", "async"]
+        else:
+            manifest = os.path.join(d, "chapters.json")
+            with open(manifest, "w") as f:
+                json.dump([{"name": "fake", "exe": fake}], f)
+            cmd = [workbench, "--manifest", manifest, "run", "fake", "--out", os.path.join(d, "results.json"),
+                   "--set", "behaviour=hang", "--set", "only_variant=async", "--summary", "none",
+                   "--trial-timeout", "1" if scenario == "watchdog" else "60"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if scenario != "watchdog":
+            time.sleep(rng.uniform(0.0, 0.3))
+            proc.send_signal(SIGNALS[scenario])
+        try:
+            code = proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return [(proc.pid, "the run itself did not end within 120 s")], "hung"
+        # A death signal is delivered as the parent exits, and a killed child takes a moment to
+        # go: look again for up to 5 s before calling what is still there a leftover.
+        deadline = time.monotonic() + 5
+        left = holding(d)
+        while left and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = holding(d)
+        described = []
+        for pid in left:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    described.append((pid, f.read().replace(b"\0", b" ").decode(errors="replace")))
+            except OSError:
+                pass
+            try:
+                os.kill(pid, signal.SIGKILL)  # do not leave it running beside what comes next
+            except OSError:
+                pass
+        return described, f"exit {code}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    ap.add_argument("workbench")
+    ap.add_argument("fake")
+    ap.add_argument("--times", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=None, help="the moments drawn (default: a new draw each run, printed)")
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    print(f"seed {seed} (--seed {seed} draws the same moments again)")
+    rng = random.Random(seed)
+    checks = Checklist()
+    for scenario in SCENARIOS:
+        t0 = time.monotonic()
+        leftovers = []
+        endings = {}
+        for _ in range(args.times):
+            left, how = one_run(scenario, args.workbench, args.fake, rng)
+            leftovers += left
+            endings[how] = endings.get(how, 0) + 1
+        for pid, cmdline in leftovers[:5]:
+            print(f"     left behind: pid {pid}: {cmdline}")
+        ended = ", ".join(f"{n}x {how}" for how, n in sorted(endings.items()))
+        checks.expect(not leftovers and "hung" not in endings,
+                      f"{scenario}: {args.times} runs ({ended}, {time.monotonic() - t0:.1f} s), "
+                      f"{len(leftovers)} processes left behind")
+    return checks.exit_code()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
