@@ -1,5 +1,5 @@
-// Chapter 13 — shared state, the ASYNC ways (variants `strand`, `actor`, `async-mutex`).  Twin
-// of sync.cpp: `diff sync.cpp async.cpp` is the lesson.
+// Chapter 13 — shared state, the ASYNC ways (variants `strand`, `actor`, `async-mutex`,
+// `channel-lock`).  Twin of sync.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
 // Concurrency model: a coroutine per task on an io_context run by --threads threads.  Nothing
 // here blocks a thread: a task that must wait for the state suspends, and the thread runs
@@ -8,8 +8,12 @@
 //                moves there, updates, and its next update posts again;
 //   actor        the state belongs to one owner coroutine; a task sends it the update through a
 //                channel (suspending only while the mailbox is full) and goes on;
-//   async-mutex  a concurrent_channel of capacity 1 is the lock: async_send acquires (suspends
-//                while another holds it), try_receive releases.  Asio has no async mutex.
+//   async-mutex  the lock is an AsyncMutex (async_mutex.hpp): taken with one compare-exchange
+//                when free; when taken, the task suspends in its queue until an unlock hands it
+//                over and resumes it through the io_context;
+//   channel-lock a concurrent_channel of capacity 1 as the lock, the usual stand-in where a
+//                library has no async mutex: async_send acquires (suspends while another holds
+//                it), try_receive releases — every one of them under the channel's own mutex.
 #include <atomic>
 #include <exception>
 #include <memory>
@@ -22,6 +26,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "chapters/13-shared-state/async_mutex.hpp"
 #include "chapters/13-shared-state/scenario.hpp"
 #include "common/threads.hpp"
 #include "common/trace.hpp"
@@ -40,23 +45,18 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const st
   asio::io_context io(static_cast<int>(p.threads));
   std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
   std::vector<asio::strand<asio::io_context::executor_type>> strands;
+  std::vector<std::unique_ptr<AsyncMutex>> mutexes;
   std::vector<std::unique_ptr<Lock>> locks;
   std::vector<std::unique_ptr<Mailbox>> mailboxes;
   for (std::int64_t o = 0; o < w.owners(); ++o) {
     strands.push_back(asio::make_strand(io));
+    mutexes.push_back(std::make_unique<AsyncMutex>());
     locks.push_back(std::make_unique<Lock>(io, 1));
     mailboxes.push_back(std::make_unique<Mailbox>(io, 256));
   }
   std::atomic<std::int64_t> waits{0};
   std::exception_ptr failure;
   std::mutex failure_mu;
-
-  // Takes a lock, counting the times it was taken already.
-  auto take = [&](Lock& lock) -> asio::awaitable<void> {
-    if (lock.try_send(error_code{})) co_return;
-    waits.fetch_add(1, std::memory_order_relaxed);
-    co_await lock.async_send(error_code{}, use_awaitable);
-  };
 
   // One update, made safe the variant's way.
   auto update = [&](std::int64_t task, const Op& op) -> asio::awaitable<void> {
@@ -65,8 +65,19 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const st
       co_await asio::post(asio::bind_executor(strands[static_cast<std::size_t>(w.owner(task))], use_awaitable));
       apply(state, op);  // on the strand: no other update of this state runs now
     } else if (variant == "async-mutex") {
+      auto& mutex = *mutexes[static_cast<std::size_t>(w.owner(task))];
+      if (!mutex.try_lock()) {  // free: taken with one compare-exchange, no suspension
+        waits.fetch_add(1, std::memory_order_relaxed);
+        co_await mutex.async_lock(use_awaitable);  // taken: suspend until it is handed over
+      }
+      apply(state, op);
+      mutex.unlock();
+    } else if (variant == "channel-lock") {
       auto& lock = *locks[static_cast<std::size_t>(w.owner(task))];
-      co_await take(lock);
+      if (!lock.try_send(error_code{})) {  // the channel has room: taken, no suspension
+        waits.fetch_add(1, std::memory_order_relaxed);
+        co_await lock.async_send(error_code{}, use_awaitable);  // full: suspend until a receive
+      }
       apply(state, op);
       lock.try_receive([](error_code) {});
     } else {  // actor: hand the update to the owner

@@ -10,7 +10,7 @@
 // the other thread and unlock a std::mutex that thread never locked (ThreadSanitizer says so).
 //
 // The cures, as the other variants hold the state across the same wait: an asynchronous lock
-// (async-mutex: the channel lock; a task that must wait for it suspends instead of blocking the
+// (async-mutex, channel-lock: a task that must wait for it suspends instead of blocking the
 // thread), or no lock held while waiting at all — the update sent to the state's strand or to
 // its owner (strand, actor: message passing), or one atomic add (atomic).
 //
@@ -43,6 +43,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "chapters/13-shared-state/async_mutex.hpp"
 #include "chapters/13-shared-state/scenario.hpp"
 #include "common/digest.hpp"
 
@@ -63,7 +64,8 @@ using Mailbox = asio::experimental::channel<void(boost::system::error_code, int)
 [[noreturn]] void pitfall_child(const Params& p, const std::string& variant, int progress) {
   asio::io_context io(static_cast<int>(p.threads));
   std::mutex mu;                        // mutex, sharded
-  Lock lock(io, 1);                     // async-mutex: a channel of capacity 1
+  AsyncMutex async_mu;                  // async-mutex
+  Lock lock(io, 1);                     // channel-lock: a channel of capacity 1
   auto strand = asio::make_strand(io);  // strand
   Mailbox mailbox(io, 1);               // actor
   std::atomic<std::int64_t> total{0};   // the state
@@ -82,6 +84,13 @@ using Mailbox = asio::experimental::channel<void(boost::system::error_code, int)
         co_await wait.async_wait(asio::use_awaitable);  // ... and suspends still holding it
         total.fetch_add(1, std::memory_order_relaxed);
       } else if (variant == "async-mutex") {
+        std::fprintf(stderr, "  task %d: co_await async_lock() on thread %d\n", me, static_cast<int>(gettid()));
+        if (!async_mu.try_lock()) co_await async_mu.async_lock(asio::use_awaitable);  // suspends while held
+        std::fprintf(stderr, "  task %d: holds the async mutex, co_await a timer\n", me);
+        co_await wait.async_wait(asio::use_awaitable);  // the other task is suspended, the thread free
+        total.fetch_add(1, std::memory_order_relaxed);
+        async_mu.unlock();
+      } else if (variant == "channel-lock") {
         std::fprintf(stderr, "  task %d: co_await lock.async_send() on thread %d\n", me, static_cast<int>(gettid()));
         co_await lock.async_send(boost::system::error_code{}, asio::use_awaitable);  // suspends while held
         std::fprintf(stderr, "  task %d: holds the async lock, co_await a timer\n", me);

@@ -13,10 +13,11 @@ std::string exe() { return test::exe_from_env("WB_SHARED_STATE"); }
 
 double counter(const json& rec, const char* name) { return rec["counters"][name].get<double>(); }
 
-// The six variants, in the chapter's order: mutex, atomic, sharded, strand, actor, async-mutex.
+// The seven variants, in the chapter's order: mutex, atomic, sharded, strand, actor, async-mutex,
+// channel-lock.
 std::vector<json> run_all(std::vector<std::string> args) {
   args.insert(args.end(), {"--tasks", "4", "--ops", "2000"});
-  return test::run_records(exe(), args, 6);
+  return test::run_records(exe(), args, 7);
 }
 
 }  // namespace
@@ -41,6 +42,7 @@ TEST_CASE("every way of sharing state ends in the same balances and conserves th
         if (std::string(contention) == "private" || std::string(threads) == "1") {
           CHECK(counter(recs[0], "lock_waits") == 0);
           CHECK(counter(recs[5], "lock_waits") == 0);
+          CHECK(counter(recs[6], "lock_waits") == 0);
         }
       }
     }
@@ -62,8 +64,8 @@ TEST_CASE("a std::mutex held across a co_await on one thread deadlocks; the watc
 
 TEST_CASE("held across the same wait, an async lock, a strand, an actor and an atomic finish every update",
           "[shared-state]") {
-  const auto recs =
-      test::run_records(exe(), {"--pitfall", "on", "--threads", "1", "--mode", "atomic,strand,actor,async-mutex"}, 4);
+  const auto recs = test::run_records(
+      exe(), {"--pitfall", "on", "--threads", "1", "--mode", "atomic,strand,actor,async-mutex,channel-lock"}, 5);
   for (const auto& r : recs) {
     INFO(r["variant"] << ": " << r["counters"].dump());
     CHECK(r["counters"]["deadlocked"] == 0);
