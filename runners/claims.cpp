@@ -107,11 +107,13 @@ json build_ledger(const CheckReport& report, const std::vector<ClaimInfo>& catal
     json chapters = json::array();
     std::vector<std::string> all;
     std::map<std::string, int> counts;
+    bool measured = false;  // a counted row compares the claim itself (kind "claim")
     for (const auto& key : keys) {
       std::vector<std::string> vs;
       for (const auto& e : evidence[key]) {
         vs.push_back(e["verdict"].get<std::string>());
         if (!vs.back().empty()) ++counts[vs.back()];
+        measured |= !vs.back().empty() && e.value("kind", "") == "claim";
       }
       const std::string verdict = combine_verdicts(vs);
       if (verdict != "not measured") all.push_back(verdict);
@@ -120,11 +122,15 @@ json build_ledger(const CheckReport& report, const std::vector<ClaimInfo>& catal
     }
     const std::string verdict = combine_verdicts(all);
     ++summary[verdict];
+    // What the verdict rests on: a measured comparison of the claim, or only invariants — checks
+    // that gate CI and must hold on any machine, so such a verdict can never come out inconclusive.
+    const std::string basis = verdict == "not measured" ? "" : measured ? "measured" : "invariants";
     claims.push_back({{"id", info.id},
                       {"sections", info.sections},
                       {"statement", info.statement},
                       {"to_decide", info.to_decide},
                       {"verdict", verdict},
+                      {"basis", basis},
                       {"counts", counts},
                       {"chapters", chapters}});
   }
@@ -278,9 +284,10 @@ void print_ledger(const json& ledger) {
     std::string sections;
     for (const auto& s : c["sections"]) sections += (sections.empty() ? "§" : ", §") + s.get<std::string>();
     const std::string verdict = c.value("verdict", "");
-    std::printf("%-4s %-14s %s (%s)\n", c.value("id", "").c_str(),
+    const std::string basis = c.value("basis", "") == "invariants" ? "  [by invariants only]" : "";
+    std::printf("%-4s %-14s %s (%s)%s\n", c.value("id", "").c_str(),
                 verdict == "does not hold" ? "DOES NOT HOLD" : verdict.c_str(), c.value("statement", "").c_str(),
-                sections.c_str());
+                sections.c_str(), basis.c_str());
     if (c["chapters"].empty()) {
       std::printf("     %-*s no chapter measures it yet; to decide: %s\n", int(wch), "",
                   c.value("to_decide", "").c_str());
@@ -318,7 +325,9 @@ void print_ledger(const json& ledger) {
   }
   std::printf("\n%zu claims: %s\n", ledger["claims"].size(), counts.c_str());
   std::printf(
-      "([i]: an invariant that supports the claim.  A claim's verdict: an exact one-sided test at 5 %% — a rank\n"
+      "([i]: an invariant that supports the claim; [by invariants only]: no measured comparison decides the\n"
+      " claim, only checks that must hold on any machine and gate CI — such a verdict can never be inconclusive.\n"
+      " A claim's verdict: an exact one-sided test at 5 %% — a rank\n"
       " test against the other variant's repetitions, a sign test against a constant; ratio: lhs / rhs of the\n"
       " medians, then the exact distribution-free interval that goes with the test and its coverage (90 %% at\n"
       " 3 + 3 repetitions is simply the lowest to the highest pairwise ratio).  tie / not a tie: the two are\n"

@@ -211,7 +211,10 @@ TEST_CASE("the ledger has a row per claim, a verdict per chapter, and marks what
   CHECK(ledger["claims"][0]["id"] == "C3");
   CHECK(ledger["claims"][0]["verdict"] == "holds");  // an invariant that passed supports its claim
   CHECK(ledger["claims"][0]["chapters"][0]["evidence"][0]["kind"] == "invariant");
+  CHECK(ledger["claims"][0]["basis"] == "invariants");  // no measured comparison: said so
   CHECK(ledger["claims"][1]["verdict"] == "holds");
+  CHECK(ledger["claims"][1]["basis"] == "measured");
+  CHECK(ledger["claims"][2]["basis"] == "");
   const auto& e = ledger["claims"][1]["chapters"][0]["evidence"][0];
   CHECK(e["host"] == "h");
   CHECK(e["ratio"].get<double>() == Approx(0.5));
