@@ -211,9 +211,17 @@ std::optional<std::string> ChildProcess::read_line(std::chrono::milliseconds tim
 }
 
 int ChildProcess::stop(std::chrono::milliseconds grace) {
+  signal(SIGTERM);
+  return wait(grace);
+}
+
+void ChildProcess::signal(int sig) {
+  if (pid_ > 0 && !reaped_) ::kill(pid_, sig);
+}
+
+int ChildProcess::wait(std::chrono::milliseconds grace) {
   if (pid_ < 0) return -1;
   if (!reaped_) {
-    ::kill(pid_, SIGTERM);
     const auto deadline = std::chrono::steady_clock::now() + grace;
     while (!reaped_) {
       const pid_t w = ::waitpid(pid_, &status_, WNOHANG);

@@ -52,6 +52,12 @@ class ChildProcess {
   // Sends SIGTERM and waits up to `grace` for it to exit, then SIGKILL.  Returns its exit code
   // (or -signal).  Idempotent.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  // Sends `sig` (while it runs), and nothing more.
+  void signal(int sig);
+  // Waits up to `grace` for it to exit, sending nothing, then SIGKILL; returns as stop() does.
+  // For a child already told to stop: a second SIGTERM could find its handler gone as it exits,
+  // and kill it mid-exit.
+  int wait(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
  private:
   int pid_ = -1;

@@ -180,13 +180,19 @@ void wake(Connections& registry, bool all) {
   });
 }
 
-// SIGTERM/SIGINT: stop accepting, wake idle connections, give in-flight requests drain_ms,
-// then cancel what is left.  A coroutine of its own, suspended until a signal comes.
+// SIGTERM/SIGINT: readyz says 503 for unready_ms while all else goes on (the time a balancer
+// needs to stop sending us traffic), then stop accepting, wake idle connections, give in-flight
+// requests drain_ms, and cancel what is left.  A coroutine of its own, suspended until a signal
+// comes.
 asio::awaitable<void> drain_on_signal(asio::signal_set& signals, std::vector<tcp::acceptor>& acceptors,
                                       std::shared_ptr<const Config> cfg, std::shared_ptr<State> state,
                                       std::shared_ptr<Connections> registry) {
   auto [ec, sig] = co_await signals.async_wait(use_nothrow);
   if (ec) co_return;
+  state->unready = true;
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  tick.expires_after(milliseconds(cfg->unready_ms));
+  co_await tick.async_wait(use_nothrow);
   state->draining = true;
   // Each acceptor is closed on its own strand; its pending accept completes with
   // operation_aborted.
@@ -199,7 +205,6 @@ asio::awaitable<void> drain_on_signal(asio::signal_set& signals, std::vector<tcp
   wake(*registry, false);
   // Poll the count every 10 ms: blocking on the registry here would stall this thread's other
   // coroutines, and a drain is not a hot path.
-  asio::steady_timer tick(co_await asio::this_coro::executor);
   const auto deadline = std::chrono::steady_clock::now() + milliseconds(cfg->drain_ms);
   while (state->connections > 0 && std::chrono::steady_clock::now() < deadline) {
     tick.expires_after(milliseconds(10));

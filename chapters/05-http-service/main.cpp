@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     wb::ResourceUsage usage;
     run.measure([&] { return http_service::drive(params, server, run, usage); });
     const int drained = server.stop();  // SIGTERM: the service drains and must exit 0
+    run.counter("draining_alive_not_ready_probes", static_cast<double>(server.draining_alive_not_ready_probes()));
     if (drained != 0 && run.record().status == "ok") {
       run.record().status = "failed";
       run.record().reason = "the server did not drain cleanly (exit " + std::to_string(drained) + ")";

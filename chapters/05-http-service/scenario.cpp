@@ -1,6 +1,7 @@
 #include "chapters/05-http-service/scenario.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <stdexcept>
 #include <thread>
 
@@ -46,6 +47,9 @@ wb::Chapter make_chapter(Params& p) {
   c.knob("--timeout-ms", p.timeout_ms, "the client's per-request timeout", 1, 600'000, "ms");
   c.knob("--startup-ms", p.startup_ms, "the service's start-up, during which it is alive but not ready", 0, 60'000,
          "ms");
+  c.knob("--unready-ms", p.unready_ms,
+         "after SIGTERM, how long the service says it is not ready while it still serves, before it drains", 0, 60'000,
+         "ms");
   c.counter_doc("requests_ok", "requests", "answers with a 2xx status");
   c.counter_doc("errors", "requests", "requests without a 2xx answer: timeouts, resets, refused connections, 503s");
   c.counter_doc("connected", "connections",
@@ -63,6 +67,9 @@ wb::Chapter make_chapter(Params& p) {
   c.counter_doc("alive_not_ready_probes", "probes",
                 "start-up probes (every 5 ms) that found /healthz 200 and /readyz 503: alive, not ready");
   c.counter_doc("ready_after_ms", "ms", "from listening to the first /readyz 200");
+  c.counter_doc("draining_alive_not_ready_probes", "probes",
+                "probes after SIGTERM (every 5 ms, until one is refused) that found /healthz 200 and /readyz 503: "
+                "alive, not ready, before the drain stops accepting");
   c.quick_point({{"connections", "10"}});
   c.quick_point({{"connections", "1000"}});
   // C9 says something only where there are cores to spread over: one io_context run by one
@@ -146,9 +153,9 @@ wb::Chapter make_chapter(Params& p) {
            .lhs_where = {{"server_threads", 4}},
            .rhs_where = {{"server_threads", 1}},
            .min_cpus = 4});
-  // C21 on the start-up half: a service that listens and answers /healthz while /readyz still
-  // says 503.  (The draining half is the shutdown chapter's lesson: there the acceptor closes,
-  // so a new probe is refused rather than answered 503.)
+  // C21, both halves: a service that answers /healthz while /readyz says 503 — as it starts,
+  // and after SIGTERM, before the drain stops accepting (the window in which a balancer learns
+  // to send it nothing more).
   for (const char* v : {"sync", "async"}) {
     c.claim({.id = std::string("alive-before-ready-") + v,
              .claim = "C21",
@@ -157,6 +164,13 @@ wb::Chapter make_chapter(Params& p) {
              .op = ">",
              .rhs = "0",
              .why = "while it starts, the service is alive (healthz 200) and not ready (readyz 503)"});
+    c.claim({.id = std::string("alive-not-ready-while-draining-") + v,
+             .claim = "C21",
+             .where = {{"connections", 10}},
+             .lhs = std::string(v) + ".draining_alive_not_ready_probes",
+             .op = ">",
+             .rhs = "0",
+             .why = "after SIGTERM, the service is still alive (healthz 200) but no longer ready (readyz 503)"});
   }
   // Context, not evidence: at ten connections the models tie (a few threads cost nothing), so
   // C7's "more efficient" is a statement about high concurrency only.
@@ -208,7 +222,8 @@ Server::Server(const wb::Variant& variant, const Params& p) {
     argv.insert(argv.end(),
                 {"--threads", std::to_string(p.server_threads > 0 ? p.server_threads : cores()), "--shape", p.shape});
   }
-  argv.insert(argv.end(), {"--startup-ms", std::to_string(p.startup_ms)});
+  argv.insert(argv.end(), {"--startup-ms", std::to_string(p.startup_ms), "--unready-ms", std::to_string(p.unready_ms)});
+  unready_ms_ = p.unready_ms;
   auto started = wb::start_service(argv, "the service");
   child_ = std::move(started.child);
   endpoint_ = started.endpoint;
@@ -236,6 +251,25 @@ Server::Server(const wb::Variant& variant, const Params& p) {
     d.update(answer.data(), answer.size());
   }
   digest_ = wb::Digest::hex(d.finish());
+}
+
+int Server::stop() {
+  child_->signal(SIGTERM);
+  // Probe as an orchestrator would while the service goes: alive and not ready until the drain
+  // stops accepting, when a probe's connection is refused (or reset: it was in the backlog).
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(unready_ms_) + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < give_up) {
+    try {
+      const auto alive = get(endpoint_, "/healthz").first == 200;
+      const auto ready = get(endpoint_, "/readyz").first == 200;
+      draining_alive_not_ready_ += alive && !ready;
+    } catch (const std::exception&) {
+      break;  // no longer accepting: the drain has begun
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return child_->wait();  // no second SIGTERM: it could arrive as the service exits, past its handler
 }
 
 wb::Outcome drive(const Params& p, Server& server, wb::Run& run, wb::ResourceUsage& server_usage) {

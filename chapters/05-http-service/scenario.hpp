@@ -28,12 +28,13 @@ struct Params {
   std::int64_t max_connections = 10'000;
   std::int64_t timeout_ms = 5'000;  // client's per-request timeout
   std::int64_t startup_ms = 100;    // the service's start-up: alive, not yet ready
+  std::int64_t unready_ms = 50;     // after SIGTERM: alive, not ready, still serving; then the drain
 };
 
 wb::Chapter make_chapter(Params& params);
 
 // The service under test, started before the measured region and stopped (SIGTERM: a drain)
-// after it.
+// after it, probed on the way in and on the way out.
 //
 // Once it listens, the chapter probes it as an orchestrator would — /healthz and /readyz every
 // few milliseconds until it is ready — counting the probes that found it alive but not ready
@@ -49,13 +50,19 @@ class Server {
   // Probes during start-up that found the service alive (/healthz 200) and not ready (/readyz 503).
   std::int64_t alive_not_ready_probes() const { return alive_not_ready_; }
   double ready_after_ms() const { return ready_after_ms_; }
-  int stop() { return child_->stop(); }
+  // SIGTERM, then the same probes every 5 ms until the service stops accepting (a probe is
+  // refused) or exits; returns its exit status (0: drained cleanly).
+  int stop();
+  // Probes after SIGTERM that found the service alive (/healthz 200) and not ready (/readyz 503).
+  std::int64_t draining_alive_not_ready_probes() const { return draining_alive_not_ready_; }
 
  private:
   std::unique_ptr<wb::ChildProcess> child_;
   wb::Endpoint endpoint_;
   std::string digest_;
   std::int64_t alive_not_ready_ = 0;
+  std::int64_t draining_alive_not_ready_ = 0;
+  std::int64_t unready_ms_ = 0;
   double ready_after_ms_ = 0;
 };
 

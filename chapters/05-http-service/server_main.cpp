@@ -2,10 +2,11 @@
 //
 //   http-server --model sync|async [--host 127.0.0.1] [--port 0] [--threads T] [--shape shared|reuseport]
 //               [--max-connections N] [--read-timeout-ms MS] [--idle-timeout-ms MS] [--drain-ms MS]
-//               [--startup-ms MS] [--verbose]
+//               [--startup-ms MS] [--unready-ms MS] [--verbose]
 //
-// Prints "listening HOST:PORT" once it accepts; SIGTERM or SIGINT drains it (readyz turns 503,
-// in-flight requests finish, idle keep-alive connections close) and it exits 0.
+// Prints "listening HOST:PORT" once it accepts; SIGTERM or SIGINT drains it (readyz turns 503 at
+// once; --unready-ms later it stops accepting, in-flight requests finish, idle keep-alive
+// connections close) and it exits 0.
 //   curl -i 'http://127.0.0.1:PORT/work?delay_ms=10&bytes=64'
 #include <algorithm>
 #include <cstdint>
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
   options.add("--idle-timeout-ms", cfg.idle_timeout_ms,
               "a keep-alive connection may wait this long for its next request", 1, 3'600'000, "ms");
   options.add("--drain-ms", cfg.drain_ms, "after SIGTERM, how long in-flight requests may take", 0, 3'600'000, "ms");
+  options.add("--unready-ms", cfg.unready_ms,
+              "after SIGTERM, readyz says 503 \"draining\" this long while the service still serves; then it "
+              "stops accepting and drains",
+              0, 3'600'000, "ms");
   options.add("--startup-ms", cfg.startup_ms, "readyz says 503 \"starting\" this long after listening", 0, 3'600'000,
               "ms");
   CLI::App app{"chapter 05's HTTP service: a thread per connection (sync) or a coroutine per connection (async)",

@@ -59,10 +59,11 @@ Plan handle_request(const Request& req, const State& state) {
     return p;
   }
   if (path == "/readyz") {
-    // Ready means "send me traffic": not before start-up is done, not once draining began.
+    // Ready means "send me traffic": not before start-up is done, not once a stop was asked for
+    // (from SIGTERM on: the window before the drain is there for the balancer to see this).
     Plan p;
     p.type = "application/json";
-    const char* why = state.draining ? "draining" : !state.started ? "starting" : "serving";
+    const char* why = state.unready || state.draining ? "draining" : !state.started ? "starting" : "serving";
     p.status = std::string_view(why) == "serving" ? 200 : 503;
     p.body = std::string("{\"ready\":") + (p.status == 200 ? "true" : "false") + ",\"reason\":\"" + why + "\"}\n";
     return p;

@@ -33,6 +33,8 @@ struct Config {
   std::int64_t idle_timeout_ms = 30'000;  // a keep-alive connection may wait this long for its next request
   std::int64_t drain_ms = 5'000;          // after SIGTERM: how long in-flight requests may take
   std::int64_t startup_ms = 0;            // readyz says 503 "starting" this long after listening
+  std::int64_t unready_ms = 0;            // after SIGTERM, readyz says 503 "draining" this long while the
+                                          // service still accepts and serves; then the drain begins
   std::uint32_t header_limit = 8 * 1024;  // bytes; more is a 431
   std::uint64_t body_limit = 64 * 1024;   // bytes; more is a 413
   bool verbose = false;
@@ -41,7 +43,8 @@ struct Config {
 // What the health endpoints and the drain read; written by the server, read by any connection.
 struct State {
   std::atomic<bool> started{false};   // start-up done: readyz may say 200
-  std::atomic<bool> draining{false};  // SIGTERM seen: readyz says 503, keep-alive ends
+  std::atomic<bool> unready{false};   // SIGTERM seen: readyz says 503; all else as before, --unready-ms
+  std::atomic<bool> draining{false};  // then: no more accepts, keep-alive ends, idle connections close
   std::atomic<std::int64_t> connections{0};
   std::atomic<std::int64_t> in_flight{0};  // requests read and not yet answered
   std::atomic<std::uint64_t> requests{0};

@@ -162,12 +162,16 @@ void wake(Connections& registry, bool all) {
   });
 }
 
-// SIGTERM/SIGINT: stop accepting, wake idle connections, give in-flight requests drain_ms,
-// then shut down what is left.  A thread of its own, parked in sigwait until a signal comes.
+// SIGTERM/SIGINT: readyz says 503 for unready_ms while all else goes on (the time a balancer
+// needs to stop sending us traffic), then stop accepting, wake idle connections, give in-flight
+// requests drain_ms, and shut down what is left.  A thread of its own, parked in sigwait until a
+// signal comes.
 void drain_on_signal(tcp::acceptor& acceptor, const Config& cfg, State& state, Connections& registry) {
   const sigset_t signals = wb::stop_signals();
   int sig = 0;
   sigwait(&signals, &sig);
+  state.unready = true;
+  std::this_thread::sleep_for(milliseconds(cfg.unready_ms));
   state.draining = true;
   // A blocked accept() returns once its socket is shut down (close() from another thread is not
   // safe in Asio).

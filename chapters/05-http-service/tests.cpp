@@ -177,6 +177,30 @@ TEST_CASE("SIGTERM drains: an in-flight request finishes, idle keep-alive connec
   }
 }
 
+TEST_CASE("after SIGTERM, --unready-ms of alive-not-ready: readyz 503 draining, still serving; then it drains",
+          "[http-service][clients]") {
+  for (const auto& model : kModels) {
+    // A window far longer than any probe takes, even in a sanitizer build inside a CPU quota:
+    // what is asserted is what the service says inside it, not how fast it says it.
+    Server s(model, {"--unready-ms", "3000"});
+    INFO(model);
+    REQUIRE(curl({"--output", "/dev/null", "--write-out", "%{http_code}", s.url("/readyz")}).out == "200");
+    ::kill(s.child->pid(), SIGTERM);
+    // Ready until the signal is handled, then not: ask until it says so (polling a condition).
+    std::string ready;
+    for (int i = 0; i < 100 && ready.find("draining") == std::string::npos; ++i) {
+      ready = curl({"--write-out", "|%{http_code}", s.url("/readyz")}).out;
+      if (ready.find("draining") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(ready == "{\"ready\":false,\"reason\":\"draining\"}\n|503");
+    // Alive, and still serving new connections: the balancer has not stopped sending yet.
+    CHECK(curl({"--output", "/dev/null", "--write-out", "%{http_code}", s.url("/healthz")}).out == "200");
+    CHECK(curl({"--write-out", "|%{http_code}", s.url("/work?delay_ms=0&bytes=3")}).out == "xxx|200");
+    // Then the drain: the service stops accepting and exits 0.
+    CHECK(s.child->stop(std::chrono::seconds(15)) == 0);
+  }
+}
+
 TEST_CASE("over --max-connections a connection is answered 503 and closed", "[http-service][clients]") {
   for (const auto& model : kModels) {
     Server s(model, {"--max-connections", "2"});
