@@ -15,7 +15,7 @@
 //
 // Why 50 ms and not 1 ms: on a 2-vCPU VM a sample costs ~14 us of CPU to read /proc/self/stat
 // and ~20-100 us to sleep and wake (timer, VM exit), so a 1 ms sampler took 4-5 % of a core,
-// 10 ms 0.7-0.9 %, 20 ms 0.4-0.6 %, 50 ms 0.13-0.3 % (tests/bench_sampler.cpp measures it on
+// 10 ms 0.7-0.9 %, 20 ms 0.4-0.8 %, 50 ms 0.13-0.34 % (tests/bench_sampler.cpp measures it on
 // yours).  Subtracting its CPU keeps it out of cpu_user_s/cpu_sys_s, but not out of the cores it
 // shares with the variant; at 50 ms it is under half a percent of one.  What the period costs in
 // accuracy: nothing for memory (VmHWM is the kernel's own high-water mark, not a sample), nothing
