@@ -42,6 +42,15 @@ SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal
            "crash": signal.SIGABRT, "mode-all": signal.SIGKILL, "service": signal.SIGKILL}
 
 
+def default_signals():
+    """In the child before exec: SIGINT and SIGTERM as a terminal's user has them.  A command
+    started in the background by a non-interactive shell (scripts/half-core does so) inherits
+    SIGINT ignored, and a SIGINT that came before the runner set its handler would be lost: the
+    run would then wait out the watchdog instead of ending."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def descendants(root):
     """{pid: command line} of every live process below `root`, from /proc's parent links."""
     children = {}
@@ -102,7 +111,8 @@ def one_run(scenario, workbench, fake, service, rng):
             cmd = [workbench, "--manifest", manifest, "run", "fake", "--out", os.path.join(d, "results.json"),
                    "--set", "behaviour=hang", "--set", "only_variant=async", "--summary", "none",
                    "--trial-timeout", "1" if scenario == "watchdog" else "60"]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                preexec_fn=default_signals)
         below = {}
         if scenario == "service":
             # Certain, not left to speed: wait until the server is up below the chapter.
