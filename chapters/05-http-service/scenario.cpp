@@ -208,6 +208,12 @@ std::pair<unsigned, std::string> get(const wb::Endpoint& e, const std::string& t
   return {res.result_int(), res.body()};
 }
 
+// One orchestrator's probe: is the service alive (/healthz 200), is it ready (/readyz 200)?
+std::pair<bool, bool> probe(const wb::Endpoint& e) {
+  const bool alive = get(e, "/healthz").first == 200;
+  return {alive, get(e, "/readyz").first == 200};
+}
+
 }  // namespace
 
 Server::Server(const wb::Variant& variant, const Params& p) {
@@ -231,8 +237,7 @@ Server::Server(const wb::Variant& variant, const Params& p) {
   const auto listening = std::chrono::steady_clock::now();
   const auto give_up = listening + std::chrono::milliseconds(p.startup_ms) + std::chrono::seconds(30);
   for (;;) {
-    const auto alive = get(endpoint_, "/healthz").first == 200;
-    const auto ready = get(endpoint_, "/readyz").first == 200;
+    const auto [alive, ready] = probe(endpoint_);
     if (ready) break;
     alive_not_ready_ += alive;
     if (std::chrono::steady_clock::now() > give_up)
@@ -261,8 +266,7 @@ int Server::stop() {
       std::chrono::steady_clock::now() + std::chrono::milliseconds(unready_ms_) + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < give_up) {
     try {
-      const auto alive = get(endpoint_, "/healthz").first == 200;
-      const auto ready = get(endpoint_, "/readyz").first == 200;
+      const auto [alive, ready] = probe(endpoint_);
       draining_alive_not_ready_ += alive && !ready;
     } catch (const std::exception&) {
       break;  // no longer accepting: the drain has begun
