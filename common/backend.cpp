@@ -2,7 +2,6 @@
 
 #include <stdexcept>
 
-#include "common/chapter.hpp"
 #include "common/digest.hpp"
 
 #ifndef WB_BACKEND_EXE
@@ -40,11 +39,6 @@ StartedService start_service(const std::vector<std::string>& argv, const std::st
   }
   s.endpoint = parse_endpoint(line->substr(prefix.size()));
   return s;
-}
-
-void backend_knob(Chapter& chapter, std::string& spec) {
-  chapter.text_knob("--backend", spec, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
-                    [](const std::string& s) { parse_endpoint(s); });
 }
 
 Backend::Backend(const std::string& spec, int threads) {

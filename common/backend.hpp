@@ -9,10 +9,9 @@
 
 #include "common/process.hpp"
 #include "common/work_params.hpp"
+#include "common/workload.hpp"
 
 namespace wb {
-
-class Chapter;
 
 struct Endpoint {
   std::string host = "127.0.0.1";
@@ -32,9 +31,6 @@ struct StartedService {
 };
 StartedService start_service(const std::vector<std::string>& argv, const std::string& what);
 
-// The --backend option every chapter that calls the backend offers, bound to `spec`.
-void backend_knob(Chapter& chapter, std::string& spec);
-
 class Backend {
  public:
   // spec empty: start our own backend (threads running its io_context); else "HOST:PORT".
@@ -47,12 +43,14 @@ class Backend {
   std::unique_ptr<ChildProcess> child_;
 };
 
-// The backend and the calls a chapter makes to it, both set up before the measured region:
+// The Workload of every chapter that calls the backend: the backend (started here, or the one
+// --backend names) and, where the chapter draws them beforehand, the calls it will make —
 // starting a process and drawing each call's delay are not what a chapter measures.  A
-// chapter's Workload derives from it and fills requests_ in its constructor.
-class BackendCalls {
+// chapter's Workload derives from it and fills requests_ in its constructor, or leaves it empty
+// when its calls are made up as it goes.
+class BackendWorkload : public Workload {
  public:
-  BackendCalls(const std::string& spec, int threads) : backend_(spec, threads) {}
+  BackendWorkload(const std::string& spec, int threads) : backend_(spec, threads) {}
   const Endpoint& endpoint() const { return backend_.endpoint(); }
   const std::vector<WorkRequest>& requests() const { return requests_; }
   std::size_t size() const { return requests_.size(); }

@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/backend.hpp"
 #include "common/chapter_impl.hpp"
 #include "common/table.hpp"
 
@@ -19,9 +20,11 @@ namespace wb {
 using nlohmann::json;
 
 std::vector<VariantInfo> default_variants() {
-  return {{"sync", "blocking calls, a thread for each thing that waits"},
-          {"async", "Asio C++20 coroutines on an io_context"}};
+  return {{"sync", Model::threads, "blocking calls, a thread for each thing that waits"},
+          {"async", Model::coroutines, "Asio C++20 coroutines on an io_context"}};
 }
+
+const char* to_string(Model m) { return m == Model::threads ? "threads" : "coroutines"; }
 
 bool Variant::is(std::string_view name) const {
   if (std::find(declared_.begin(), declared_.end(), name) == declared_.end()) {
@@ -68,7 +71,9 @@ std::vector<std::string> Chapter::Impl::variant_names() const {
 Variant Chapter::Impl::variant(const std::string& name) const {
   const auto names = variant_names();
   const auto it = std::find(names.begin(), names.end(), name);
-  return Variant(name, it == names.end() ? -1 : static_cast<int>(it - names.begin()), names);
+  if (it == names.end()) return Variant(name, -1, names);
+  const auto index = static_cast<std::size_t>(it - names.begin());
+  return Variant(name, static_cast<int>(index), names, info.variants[index].model);
 }
 
 std::vector<std::string> Chapter::Impl::selected() const {
@@ -119,6 +124,23 @@ void Chapter::knob(const std::string& name, std::string& var, const std::string&
 void Chapter::text_knob(const std::string& name, std::string& var, const std::string& help,
                         std::function<void(const std::string&)> check) {
   impl_->knobs.add_text(name, var, help, std::move(check));
+}
+
+void Chapter::backend_knob(std::string& spec) {
+  text_knob("--backend", spec, "HOST:PORT of a running workbench-backend (default: start one on 127.0.0.1)",
+            [](const std::string& s) { parse_endpoint(s); });
+}
+
+void Chapter::helper_process(const std::string& name, std::string& var, const std::string& help,
+                             const std::vector<std::string>& choices, std::function<int(std::int64_t seed)> helper) {
+  if (impl_->helper) throw std::logic_error(impl_->info.name + ": one helper process per chapter");
+  if (choices.empty() || var != choices.front())
+    throw std::logic_error(impl_->info.name + ": " + name + ": the first choice is the default, \"a trial as usual\"");
+  knob(name, var, help, choices);
+  impl_->helper_name = name;
+  impl_->helper_var = &var;
+  impl_->helper_off = choices.front();
+  impl_->helper = std::move(helper);
 }
 
 void Chapter::counter_doc(const std::string& name, const std::string& unit, const std::string& meaning) {
@@ -223,6 +245,7 @@ std::optional<int> Chapter::parse(const std::vector<std::string>& args_in) {
     std::cout << describe().dump(2) << '\n';
     return 0;
   }
+  if (d.helper && *d.helper_var != d.helper_off) return d.helper(d.seed);
   return std::nullopt;
 }
 
@@ -237,7 +260,8 @@ json Chapter::describe() const {
                      {"max", INT64_MAX},
                      {"help", "seed for every random choice in the workload"}});
   json variant_info = json::array();
-  for (const auto& v : d.info.variants) variant_info.push_back({{"name", v.name}, {"summary", v.summary}});
+  for (const auto& v : d.info.variants)
+    variant_info.push_back({{"name", v.name}, {"model", to_string(v.model)}, {"summary", v.summary}});
   json expectations = json::array();
   for (const auto& e : d.expectations) {
     char factor[32];
@@ -295,6 +319,12 @@ json Chapter::describe() const {
 int Chapter::Impl::run_here(const Variant& v, const std::function<void(const Variant&, Run&)>& body,
                             TrialRecord* out) const {
   Run run(v, {narrate, trace_file, v.name(), v.index() + 1});
+  run.seed_ = seed;
+  for (const auto& a = knob_args(); const auto& word : a) run.args_.push_back(word);
+  if (!helper_name.empty()) {  // a helper is started with its own value of that option
+    const auto it = std::find(run.args_.begin(), run.args_.end(), helper_name);
+    if (it != run.args_.end()) run.args_.erase(it, it + 2);
+  }
   run.record_.chapter = info.name;
   run.record_.variant = v.name();
   run.record_.params = params();

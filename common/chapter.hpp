@@ -1,17 +1,21 @@
-// The harness every chapter executable uses: the standard options of DESIGN.md ("The chapter
-// contract"), the scenario's own knobs with units and ranges, --describe, --mode both (each
-// variant in a child process of its own), the measured region, and the results it prints.
+// The harness every chapter executable uses: the standard options of every chapter (--mode,
+// --json, --seed, --narrate, --trace, --describe), the scenario's own knobs with units and
+// ranges, --describe, --mode all (each variant in a child process of its own), the measured
+// region, and the results it prints.
 //
-// A chapter's main() keeps one shape:
+// Every chapter's main() has one shape (chapters/README.md, "main.cpp"; tests/main_shape.py
+// holds each chapter to it):
 //
 //   int main(int argc, char** argv) {
 //     topic::Params params;
-//     wb::Chapter chapter = topic::make_chapter(params);     // knobs bound to params
-//     if (auto done = chapter.parse(argc, argv)) return *done;  // help, --describe, bad usage
-//     return chapter.run([&](wb::Variant v, wb::Run& run) {
-//       topic::Workload workload(params);                     // set-up, not measured
-//       run.measure([&] { return v == wb::Variant::sync ? topic::run_sync(params, workload, run)
-//                                                        : topic::run_async(params, workload, run); });
+//     wb::Chapter chapter = topic::make_chapter(params);          // knobs bound to params
+//     if (auto done = chapter.parse(argc, argv)) return *done;   // help, --describe, bad usage
+//     return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
+//       topic::Workload workload(params, run);  // set-up: not measured
+//       run.measure([&] {
+//         return variant.blocking() ? topic::run_sync(params, workload, run) : topic::run_async(params, workload, run);
+//       });
+//       workload.finish(run);  // after the measured region: not measured
 //     });
 //   }
 #pragma once
@@ -35,6 +39,7 @@
 #include "common/resources.hpp"
 #include "common/trace.hpp"
 #include "common/usage_error.hpp"
+#include "common/workload.hpp"
 
 namespace wb {
 
@@ -42,18 +47,27 @@ namespace wb {
 // "async" (Asio coroutines); a chapter that contrasts more ways declares its own list
 // (ChapterInfo::variants), and every tool downstream — the runner, check, claims, compare, the
 // charts and the report — takes the list from the chapter's --describe.
+// The two models every variant belongs to: blocking calls on threads (sync.cpp, run_sync) or
+// Asio coroutines (async.cpp, run_async).
+enum class Model { threads, coroutines };
+const char* to_string(Model m);
+
 struct VariantInfo {
   std::string name;     // the --mode value and the records' "variant": "sync", "async-offload"
+  Model model;          // which side of the twin it is on
   std::string summary;  // one line: what this implementation does
 };
 
 // The variant a process runs, as the chapter's body sees it.
 class Variant {
  public:
-  Variant(std::string name, int index, std::vector<std::string> declared)
-      : name_(std::move(name)), index_(index), declared_(std::move(declared)) {}
+  Variant(std::string name, int index, std::vector<std::string> declared, Model model = Model::threads)
+      : name_(std::move(name)), index_(index), declared_(std::move(declared)), model_(model) {}
   const std::string& name() const { return name_; }
   int index() const { return index_; }  // its place in the chapter's list
+  Model model() const { return model_; }
+  // Blocking threads (run_sync) rather than coroutines (run_async): main()'s one fork.
+  bool blocking() const { return model_ == Model::threads; }
   // Whether this is the variant called `name`.  A name the chapter never declared is a bug in
   // the chapter, not a "no": std::logic_error.
   bool is(std::string_view name) const;
@@ -62,6 +76,7 @@ class Variant {
   std::string name_;
   int index_;
   std::vector<std::string> declared_;
+  Model model_;
 };
 inline const std::string& to_string(const Variant& v) { return v.name(); }
 
@@ -78,6 +93,11 @@ class Run {
  public:
   Run(Variant v, TraceConfig trace) : variant_(std::move(v)), trace_(std::move(trace)) {}
   const Variant& variant() const { return variant_; }
+  std::int64_t seed() const { return seed_; }  // --seed: every random choice of the workload
+  // This run's knobs and --seed as command-line words, the helper process's option left out:
+  // for a chapter that starts itself again as its helper (Chapter::helper_process), as
+  // self_executable(), args(), then that option with its value.
+  const std::vector<std::string>& args() const { return args_; }
   Histogram& latency() { return latency_; }
   void counter(const std::string& name, double value) { record_.counters[name] = value; }
   void info(const std::string& key, const std::string& value) { record_.info[key] = value; }
@@ -117,6 +137,8 @@ class Run {
 
   Variant variant_;
   TraceConfig trace_;
+  std::int64_t seed_ = 1;
+  std::vector<std::string> args_;
   Histogram latency_;
   ResourceMeter meter_;
   std::chrono::steady_clock::time_point began_{};
@@ -229,8 +251,19 @@ class Chapter {
   void invariant(Expectation e);  // gates CI: see Expectation
   void claim(Expectation e);      // gets a verdict, never fails: see Expectation
 
+  // The --backend option of every chapter that calls the backend (common/backend.hpp), bound
+  // to `spec`: HOST:PORT of a running workbench-backend; empty starts one.
+  void backend_knob(std::string& spec);
+
+  // A process the chapter starts of itself, one that must not run as a trial (chapter 12's
+  // thread-terminate child, which aborts by design): the knob `name` with `choices`, the first
+  // of which ("off") means "a trial as usual"; any other value makes parse() run
+  // helper(value, seed) and return its exit code instead of going on to run().
+  void helper_process(const std::string& name, std::string& var, const std::string& help,
+                      const std::vector<std::string>& choices, std::function<int(std::int64_t seed)> helper);
+
   // Parses the command line.  Returns an exit code when the process should end now (help,
-  // --describe, bad usage = 2), nothing when run() should follow.
+  // --describe, bad usage = 2, a helper process's own), nothing when run() should follow.
   std::optional<int> parse(int argc, char** argv);
   std::optional<int> parse(const std::vector<std::string>& args);  // args without argv[0]
 

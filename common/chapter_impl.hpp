@@ -3,6 +3,7 @@
 // Not for chapters: they use common/chapter.hpp.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ struct Chapter::Impl {
   bool narrate = false;
   bool describe = false;
   std::int64_t seed = 1;
+  // helper_process(): the knob, its "a trial as usual" value, and what runs otherwise.
+  std::string helper_name;
+  std::string* helper_var = nullptr;
+  std::string helper_off;
+  std::function<int(std::int64_t)> helper;
 
   // The knobs' values and --seed: the trial's `params`.
   nlohmann::json params() const {

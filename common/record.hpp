@@ -1,6 +1,6 @@
 // One variant run as data (a "trial record"), the results file that holds many of them, and
-// the atomic write that keeps that file whole.  Field names and meanings: DESIGN.md, "What one
-// trial measures"; the file's shape: results/schema.json.
+// the atomic write that keeps that file whole.  Field names, their units and meanings, and the
+// file's shape: results/schema.json (the README's "Reading the results" says how to read them).
 #pragma once
 
 #include <array>

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "common/chapter_impl.hpp"
+#include "common/files.hpp"
 #include "common/process.hpp"
 #include "common/table.hpp"
 

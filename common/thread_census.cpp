@@ -87,7 +87,6 @@ bool thread_census_active() {
 }
 
 void thread_census_reset() { g_peak.store(g_live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
-long thread_census_live() { return g_live.load(std::memory_order_relaxed); }
 long thread_census_peak() { return g_peak.load(std::memory_order_relaxed); }
 
 }  // namespace wb

@@ -6,7 +6,6 @@ namespace wb {
 
 bool thread_census_active();  // false in builds where the count cannot be taken (clang + sanitizer)
 void thread_census_reset();   // peak := live
-long thread_census_live();
 long thread_census_peak();
 
 }  // namespace wb

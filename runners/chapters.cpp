@@ -4,6 +4,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "common/files.hpp"
 #include "common/process.hpp"
 #include "common/usage_error.hpp"
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "common/files.hpp"
 #include "common/process.hpp"
 #include "runners/metrics.hpp"
 #include "runners/results_files.hpp"

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 
+#include "common/files.hpp"
 #include "common/format.hpp"
 #include "common/process.hpp"
 #include "common/record.hpp"

@@ -26,7 +26,9 @@ std::vector<wb::VariantInfo> variants_from_env() {
   std::vector<wb::VariantInfo> out;
   const char* list = std::getenv("WB_FAKE_VARIANTS");
   std::stringstream in(list ? list : "");
-  for (std::string name; std::getline(in, name, ',');) out.push_back({name, "variant " + name + " of the fake"});
+  for (std::string name; std::getline(in, name, ',');)
+    out.push_back({name, name.starts_with("async") ? wb::Model::coroutines : wb::Model::threads,
+                   "variant " + name + " of the fake"});
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/defer.hpp"
+#include "common/files.hpp"
 #include "common/record.hpp"
 #include "tests/support.hpp"
 

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/files.hpp"
 #include "common/process.hpp"
 
 namespace test {

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/files.hpp"
 #include "common/format.hpp"
 #include "common/process.hpp"
 #include "common/record.hpp"

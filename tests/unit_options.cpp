@@ -88,10 +88,10 @@ TEST_CASE("a chapter declares named variants and a baseline; --mode picks one, a
                    .sections = {},
                    .claims = {},
                    .ops_unit = "tick",
-                   .variants = {{"sync", "a thread each"},
-                                {"async-blocking", "the pitfall"},
-                                {"async-offload", "a pool"},
-                                {"async-chunked", "slices"}},
+                   .variants = {{"sync", wb::Model::threads, "a thread each"},
+                                {"async-blocking", wb::Model::coroutines, "the pitfall"},
+                                {"async-offload", wb::Model::coroutines, "a pool"},
+                                {"async-chunked", wb::Model::coroutines, "slices"}},
                    .baseline = "async-blocking"});
     c.knob("--n", n, "n", 1, 10, "n");
     c.claim({.id = "c1",
@@ -107,6 +107,8 @@ TEST_CASE("a chapter declares named variants and a baseline; --mode picks one, a
   CHECK(d["variants"] == nlohmann::json({"sync", "async-blocking", "async-offload", "async-chunked"}));
   CHECK(d["baseline"] == "async-blocking");
   CHECK(d["variant_info"][2]["summary"] == "a pool");
+  CHECK(d["variant_info"][0]["model"] == "threads");
+  CHECK(d["variant_info"][2]["model"] == "coroutines");
 
   // One variant runs here; the body sees its name and its place in the list.
   std::vector<std::string> seen;
@@ -116,6 +118,7 @@ TEST_CASE("a chapter declares named variants and a baseline; --mode picks one, a
   CHECK(c1.run([&](const wb::Variant& v, wb::Run& run) {
     seen.push_back(v.name());
     index = v.index();
+    CHECK_FALSE(v.blocking());  // declared as coroutines: main() runs run_async
     CHECK(v.is("async-offload"));
     CHECK_FALSE(v.is("sync"));
     CHECK_THROWS_AS(v.is("async"), std::logic_error);  // not declared: a bug in the chapter
@@ -139,6 +142,49 @@ TEST_CASE("a chapter declares named variants and a baseline; --mode picks one, a
   }
 }
 
+TEST_CASE("a run knows its seed and its knobs as words; a helper process runs from parse()", "[options][helper]") {
+  std::int64_t n = 3;
+  std::string helper = "off";
+  std::vector<std::string> helper_ran;
+  auto make = [&] {
+    wb::Chapter c({.name = "selfish", .title = "starts itself", .sections = {}, .claims = {}, .ops_unit = "op"});
+    c.knob("--n", n, "n", 1, 10, "n");
+    c.helper_process("--child", helper, "internal", {"off", "on"}, [&](std::int64_t seed) {
+      helper_ran.push_back(helper + " seed " + std::to_string(seed));
+      return 7;
+    });
+    return c;
+  };
+  // A trial: its args() are the knobs and --seed, without the helper's option, and its variant
+  // is sync (threads) by default.
+  auto c = make();
+  REQUIRE_FALSE(c.parse({"--mode", "sync", "--n", "5", "--seed", "42", "--json", "/dev/null"}).has_value());
+  std::vector<std::string> args;
+  std::int64_t seed = 0;
+  bool blocking = false;
+  CHECK(c.run([&](const wb::Variant& v, wb::Run& run) {
+    args = run.args();
+    seed = run.seed();
+    blocking = v.blocking();
+    run.measure([] { return wb::Outcome{1, "d"}; });
+  }) == 0);
+  CHECK(seed == 42);
+  CHECK(blocking);
+  CHECK(args == std::vector<std::string>{"--n", "5", "--seed", "42"});
+  CHECK(helper_ran.empty());
+  // The helper's option: parse() runs it, with the seed, and its exit code is the process's.
+  auto h = make();
+  const auto code = h.parse({"--n", "5", "--child", "on", "--seed", "9"});
+  REQUIRE(code.has_value());
+  CHECK(*code == 7);
+  CHECK(helper_ran == std::vector<std::string>{"on seed 9"});
+  // The first choice must be the default: "a trial as usual".
+  std::string wrong = "on";
+  wb::Chapter w({.name = "w", .title = "w", .sections = {}, .claims = {}, .ops_unit = "op"});
+  CHECK_THROWS_AS(w.helper_process("--child", wrong, "x", {"off", "on"}, [](std::int64_t) { return 0; }),
+                  std::logic_error);
+}
+
 TEST_CASE("a chapter's variant list is checked when it is declared", "[options][variants]") {
   auto info = [](std::vector<wb::VariantInfo> variants, std::string baseline = {}) {
     return wb::ChapterInfo{.name = "x",
@@ -149,10 +195,12 @@ TEST_CASE("a chapter's variant list is checked when it is declared", "[options][
                            .variants = std::move(variants),
                            .baseline = std::move(baseline)};
   };
-  CHECK_THROWS_AS(wb::Chapter(info({{"a", ""}, {"a", ""}})), std::logic_error);       // twice
-  CHECK_THROWS_AS(wb::Chapter(info({{"Async", ""}})), std::logic_error);              // not a plain word
-  CHECK_THROWS_AS(wb::Chapter(info({{"all", ""}})), std::logic_error);                // a --mode keyword
-  CHECK_THROWS_AS(wb::Chapter(info({{"a", ""}, {"b", ""}}, "c")), std::logic_error);  // baseline not among them
+  CHECK_THROWS_AS(wb::Chapter(info({{"a", wb::Model::threads, ""}, {"a", wb::Model::threads, ""}})),
+                  std::logic_error);                                                          // twice
+  CHECK_THROWS_AS(wb::Chapter(info({{"Async", wb::Model::threads, ""}})), std::logic_error);  // not a plain word
+  CHECK_THROWS_AS(wb::Chapter(info({{"all", wb::Model::threads, ""}})), std::logic_error);    // a --mode keyword
+  CHECK_THROWS_AS(wb::Chapter(info({{"a", wb::Model::threads, ""}, {"b", wb::Model::threads, ""}}, "c")),
+                  std::logic_error);  // baseline not among them
   wb::Chapter fine(info({}));
   CHECK(fine.describe()["variants"] == nlohmann::json({"sync", "async"}));
   CHECK(fine.describe()["baseline"] == "sync");

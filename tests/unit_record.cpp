@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/digest.hpp"
+#include "common/files.hpp"
 #include "common/process.hpp"
 #include "common/record.hpp"
 

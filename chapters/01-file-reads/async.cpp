@@ -16,6 +16,7 @@
 
 #include "chapters/01-file-reads/reader.hpp"
 #include "chapters/01-file-reads/scenario.hpp"
+#include "common/first_error.hpp"
 #include "common/work.hpp"
 
 namespace asio = boost::asio;
@@ -26,7 +27,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   std::vector<std::uint64_t> digests(workload.size());
   std::size_t next_file = 0;  // one thread runs every coroutine: no atomics needed
   std::uint64_t bytes_read = 0;
-  FirstError error;        // the first failure stops the others, and is rethrown after run()
+  wb::FirstError error;    // the first failure stops the others, and is rethrown after run()
   asio::io_context io(1);  // concurrency hint 1: this thread alone runs it
   FileReader reader(params, run);
 
@@ -53,13 +54,9 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     }
     wb::event(-1, "worker " + std::to_string(worker_id) + " done");
   };
-  // Exception policy: a worker's exception is kept; the rest stop.
-  auto guarded = [&](std::exception_ptr e) {
-    if (e) error.keep(e);
-  };
-
   // A coroutine per worker, all on this thread.
-  for (std::int64_t k = 0; k < params.concurrency; ++k) asio::co_spawn(io, worker(k), guarded);
+  // Exception policy: a worker's exception is kept; the rest stop.
+  for (std::int64_t k = 0; k < params.concurrency; ++k) asio::co_spawn(io, worker(k), error.handler());
   io.run();  // returns when every worker has finished (so they may use this frame's locals)
   error.rethrow();
 

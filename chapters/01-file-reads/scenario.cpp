@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/digest.hpp"
+#include "common/files.hpp"
 #include "common/options.hpp"
 #include "common/work.hpp"
 
@@ -200,7 +201,8 @@ void write_all(int fd, const char* data, std::size_t n, const std::string& path)
 
 }  // namespace
 
-Workload::Workload(const Params& p, std::int64_t seed) {
+Workload::Workload(const Params& p, const wb::Run& run) {
+  const std::int64_t seed = run.seed();
   const bool cold = p.cache == "cold";
   if (!p.dir.empty()) {
     std::error_code ec;
@@ -258,7 +260,7 @@ Workload::Workload(const Params& p, std::int64_t seed) {
 
 Workload::~Workload() = default;  // the ScratchDir removes generated files
 
-void Workload::report(wb::Run& run) const {
+void Workload::finish(wb::Run& run) const {
   run.counter("cache_resident_pct", resident_pct_);
   run.info("filesystem", filesystem_);
   const double wall = run.record().metrics.wall_s;

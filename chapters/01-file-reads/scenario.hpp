@@ -6,15 +6,13 @@
 // (the options, the files, the digest, the simulated work) lives here, once.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <exception>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/chapter.hpp"
+#include "common/files.hpp"
 #include "common/process.hpp"
 
 namespace file_reads {
@@ -36,9 +34,9 @@ wb::Chapter make_chapter(Params& params);
 
 // The files to read.  Generated files (seeded content) are removed by the destructor; a --dir
 // is only read.  Throws wb::UsageError for input the user can fix.
-class Workload {
+class Workload : public wb::Workload {
  public:
-  Workload(const Params& params, std::int64_t seed);
+  Workload(const Params& params, const wb::Run& run);  // the files' content is drawn from run.seed()
   Workload(const Workload&) = delete;
   Workload& operator=(const Workload&) = delete;
   ~Workload();
@@ -46,8 +44,9 @@ class Workload {
   const std::vector<std::string>& paths() const { return paths_; }
   std::size_t size() const { return paths_.size(); }
   std::uint64_t total_bytes() const { return total_bytes_; }
-  // Counters about the set-up: bytes, how much of it was in the page cache when the run began.
-  void report(wb::Run& run) const;
+  // Counters about the set-up (how much of it was in the page cache when the run began) and
+  // the rate the measured region read at.
+  void finish(wb::Run& run) const;
 
  private:
   std::unique_ptr<wb::ScratchDir> generated_;  // null for --dir
@@ -70,26 +69,6 @@ FileResult read_file_blocking(const std::string& path, std::vector<char>& buffer
 // The run's result: the per-file digests combined in file order, so the order in which
 // files happened to finish does not matter.
 std::string combine_digests(const std::vector<std::uint64_t>& per_file);
-
-// The first failure of any worker: kept, the other workers stop taking new files, and it is
-// rethrown once they have all returned.
-class FirstError {
- public:
-  void keep(std::exception_ptr e) {
-    std::lock_guard lock(mutex_);
-    if (!first_) first_ = e;
-    failed_ = true;
-  }
-  bool failed() const { return failed_; }
-  void rethrow() const {
-    if (first_) std::rethrow_exception(first_);
-  }
-
- private:
-  std::mutex mutex_;
-  std::exception_ptr first_;
-  std::atomic<bool> failed_{false};
-};
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "chapters/01-file-reads/scenario.hpp"
+#include "common/first_error.hpp"
 #include "common/threads.hpp"
 #include "common/work.hpp"
 
@@ -21,7 +22,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   std::vector<std::uint64_t> digests(workload.size());
   std::atomic<std::size_t> next_file{0};  // the worker threads share it: atomics
   std::atomic<std::uint64_t> bytes_read{0};
-  FirstError error;  // the first failure stops the others, and is rethrown after the join
+  wb::FirstError error;  // the first failure stops the others, and is rethrown after the join
 
   // One worker: takes the next file, reads it to the end, repeats.  Each read() parks the
   // worker's thread in the kernel; the other threads (if any) run meanwhile.
@@ -46,13 +47,9 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     }
     wb::event(-1, "worker " + std::to_string(worker_id) + " done");
   };
-  // Exception policy: a worker's exception (or a thread the OS refused) is kept; the rest stop.
-  auto guarded = [&](std::exception_ptr e) {
-    if (e) error.keep(e);
-  };
-
   // A thread per worker (with --concurrency 1, this thread): the blocking twin of co_spawn.
-  wb::run_on_threads(params.concurrency, worker, guarded);  // returns when every worker has finished
+  // Exception policy: a worker's exception (or a thread the OS refused) is kept; the rest stop.
+  wb::run_on_threads(params.concurrency, worker, error.handler());  // returns when every worker has finished
   error.rethrow();
 
   run.counter("bytes_read", static_cast<double>(bytes_read));

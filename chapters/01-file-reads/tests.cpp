@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/files.hpp"
 #include "tests/support.hpp"
 
 using nlohmann::json;

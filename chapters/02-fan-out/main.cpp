@@ -1,5 +1,6 @@
-// Chapter 02 — fan-out/fan-in.  The fixed main() of every chapter: parse the options, build
-// the scenario, run the chosen variant(s), print or emit the results, return an exit code.
+// Chapter 02 — fan-out/fan-in.  Every chapter's main() has this one shape (chapters/README.md):
+// parse the options, set up what is not measured, measure the chosen variant, finish after the
+// clock stops.
 #include "chapters/02-fan-out/scenario.hpp"
 
 int main(int argc, char** argv) {
@@ -7,10 +8,10 @@ int main(int argc, char** argv) {
   wb::Chapter chapter = fan_out::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
   return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
-    const fan_out::Workload workload(params, chapter.seed());  // starts the backend: not measured
+    fan_out::Workload workload(params, run);  // set-up: not measured
     run.measure([&] {
-      return variant.is("sync") ? fan_out::run_sync(params, workload, run) : fan_out::run_async(params, workload, run);
+      return variant.blocking() ? fan_out::run_sync(params, workload, run) : fan_out::run_async(params, workload, run);
     });
-    fan_out::report_memory(run);
+    workload.finish(run);  // after the measured region: not measured
   });
 }

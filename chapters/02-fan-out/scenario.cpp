@@ -36,7 +36,7 @@ wb::Chapter make_chapter(Params& p) {
          {"as-they-finish", "at-the-end"});
   c.knob("--policy", p.policy, "collect-all: wait for every call; fail-fast: the first failure cancels the rest",
          {"collect-all", "fail-fast"});
-  wb::backend_knob(c, p.backend);
+  c.backend_knob(p.backend);
   c.knob("--backend-threads", p.backend_threads, "threads of the backend this run starts", 1, 64, "threads");
   c.counter_doc("calls_ok", "calls", "calls answered 200 with the expected body");
   c.counter_doc("calls_failed", "calls", "calls that failed (HTTP 500, connection error)");
@@ -151,7 +151,9 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, std::int64_t seed) : BackendCalls(p.backend, static_cast<int>(p.backend_threads)) {
+Workload::Workload(const Params& p, const wb::Run& run)
+    : BackendWorkload(p.backend, static_cast<int>(p.backend_threads)) {
+  const std::int64_t seed = run.seed();
   // A group the calls can never complete would hold them forever.
   if (p.gather_calls > p.tasks)
     throw wb::UsageError("--gather-calls " + std::to_string(p.gather_calls) + " is more than --tasks " +
@@ -219,7 +221,7 @@ void record_calls(const std::vector<CallResult>& results, std::int64_t peak_in_f
   run.counter("fan_in_ms", fan_in_ms);
 }
 
-void report_memory(wb::Run& run) {
+void Workload::finish(wb::Run& run) const {
   auto& rec = run.record();
   if (rec.status != "ok") return;  // a run that failed part-way has no meaningful per-call figure
   const auto& u = rec.metrics.resources;

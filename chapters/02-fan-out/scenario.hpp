@@ -49,9 +49,12 @@ struct CallResult {
 
 // The backend and the N requests.  Set up before the measured region: starting the backend
 // and drawing each call's delay are not what the chapter measures.
-class Workload : public wb::BackendCalls {
+class Workload : public wb::BackendWorkload {
  public:
-  Workload(const Params& params, std::int64_t seed);
+  Workload(const Params& params, const wb::Run& run);  // each call's delay is drawn from run.seed()
+  // After the clock: memory per call in flight — user RSS (VmHWM above the baseline) and the
+  // kernel's share per thread, which VmHWM does not see (see wb::kKernelStackKib).
+  void finish(wb::Run& run) const;
 };
 
 // What a call that threw ended as: cancelled, when the caller stopped it (`cancelled`) or the
@@ -98,10 +101,6 @@ std::string fan_in(const std::vector<CallResult>& results, bool fail_fast);
 // Counters both variants report the same way, from inside the measured region: calls ok /
 // failed / cancelled, the most calls in flight at once, the fan-in latency.
 void record_calls(const std::vector<CallResult>& results, std::int64_t peak_in_flight, double fan_in_ms, wb::Run& run);
-
-// After the region: memory per call in flight — user RSS (VmHWM above the baseline) and the
-// kernel's share per thread, which VmHWM does not see (see wb::kKernelStackKib).
-void report_memory(wb::Run& run);
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);

@@ -1,5 +1,5 @@
-// Chapter 03 — timeouts.  The fixed main() of every chapter: parse the options, build the
-// scenario, run the chosen variant(s), print or emit the results, return an exit code.
+// Chapter 03 — timeouts.  Every chapter's main() has this one shape (chapters/README.md): parse the
+// options, set up what is not measured, measure the chosen variant, finish after the clock stops.
 #include "chapters/03-timeouts/scenario.hpp"
 
 int main(int argc, char** argv) {
@@ -7,10 +7,11 @@ int main(int argc, char** argv) {
   wb::Chapter chapter = timeouts::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
   return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
-    const timeouts::Workload workload(params, chapter.seed());  // starts the backend: not measured
+    timeouts::Workload workload(params, run);  // set-up: not measured
     run.measure([&] {
-      return variant.is("sync") ? timeouts::run_sync(params, workload, run)
+      return variant.blocking() ? timeouts::run_sync(params, workload, run)
                                 : timeouts::run_async(params, workload, run);
     });
+    workload.finish(run);  // after the measured region: not measured
   });
 }

@@ -24,7 +24,7 @@ wb::Chapter make_chapter(Params& p) {
          "sync only: future = std::async + future::wait_for (the caller stops waiting, the call runs on); "
          "socket = poll() with the time left before every read (the call really ends)",
          {"future", "socket"});
-  wb::backend_knob(c, p.backend);
+  c.backend_knob(p.backend);
   c.knob("--bytes", p.bytes, "size of each answer", 0, 1 << 20, "bytes");
   c.counter_doc("calls_ok", "calls", "answered before the deadline");
   c.counter_doc("timeouts", "calls", "the caller gave up at the deadline");
@@ -87,13 +87,13 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, std::int64_t seed) : BackendCalls(p.backend, 2) {
-  wb::SplitMix64 rng(static_cast<std::uint64_t>(seed) ^ 0x7173ULL);
+Workload::Workload(const Params& p, const wb::Run& run) : BackendWorkload(p.backend, 2) {
+  wb::SplitMix64 rng(static_cast<std::uint64_t>(run.seed()) ^ 0x7173ULL);
   auto uniform = [&rng] { return static_cast<double>(rng.next() >> 11) / 9007199254740992.0; };
   for (std::int64_t i = 0; i < p.calls; ++i) {
     wb::WorkRequest r;
     r.id = static_cast<std::uint64_t>(i);
-    r.seed = static_cast<std::uint64_t>(seed);
+    r.seed = static_cast<std::uint64_t>(run.seed());
     r.bytes = p.bytes;
     const double kind = uniform();
     const double share = uniform();

@@ -34,9 +34,9 @@ wb::Chapter make_chapter(Params& params);
 
 // The requests, with their latencies drawn from --seed: a fast call takes 10–50 % of the
 // deadline, a slow one 150–300 %, a stalled one forever — half a deadline of margin either side.
-class Workload : public wb::BackendCalls {
+class Workload : public wb::BackendWorkload {
  public:
-  Workload(const Params& params, std::int64_t seed);
+  Workload(const Params& params, const wb::Run& run);  // the calls' fates are drawn from run.seed()
 };
 
 enum class CallStatus { ok, timed_out, failed };

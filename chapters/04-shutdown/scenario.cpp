@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "common/threads.hpp"
+
 namespace graceful_shutdown {
 
 wb::Chapter make_chapter(Params& p) {
@@ -23,7 +25,7 @@ wb::Chapter make_chapter(Params& p) {
          "send this process SIGTERM after this long (0: run until a signal arrives from outside)", 0, 3'600'000, "ms");
   c.knob("--second-signal-after-ms", p.second_signal_after_ms,
          "and a second SIGTERM this long after the first: stop now (0: none)", 0, 3'600'000, "ms");
-  wb::backend_knob(c, p.backend);
+  c.backend_knob(p.backend);
   c.counter_doc("accepted", "jobs", "jobs taken into the queue");
   c.counter_doc("completed", "jobs", "jobs whose backend call finished");
   c.counter_doc("aborted", "jobs", "accepted jobs ended on purpose at shutdown (in flight or still queued)");
@@ -78,7 +80,9 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p) : backend_(p.backend, 2) {}
+Workload::Workload(const Params& p, const wb::Run& run) : BackendWorkload(p.backend, 2) {
+  if (run.variant().blocking()) wb::block_stop_signals();
+}
 
 wb::WorkRequest job_request(const Params& params, std::uint64_t id) {
   wb::WorkRequest r;

@@ -40,14 +40,12 @@ struct Params {
 
 wb::Chapter make_chapter(Params& params);
 
-// Sets up the backend before the measured region.
-class Workload {
+// Starts the backend before the measured region.  For the blocking variant it also blocks the
+// stop signals: that service takes them with sigtimedwait on one thread, so every thread must
+// block them — the harness's too, which start with the measured region and inherit the mask.
+class Workload : public wb::BackendWorkload {
  public:
-  explicit Workload(const Params& params);
-  const wb::Endpoint& endpoint() const { return backend_.endpoint(); }
-
- private:
-  wb::Backend backend_;
+  Workload(const Params& params, const wb::Run& run);
 };
 
 // The request for job `id` (its answer is checked against it).

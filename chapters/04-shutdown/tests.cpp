@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/files.hpp"
 #include "tests/support.hpp"
 
 using nlohmann::json;

@@ -216,7 +216,8 @@ std::pair<bool, bool> probe(const wb::Endpoint& e) {
 
 }  // namespace
 
-Server::Server(const wb::Variant& variant, const Params& p) {
+Workload::Workload(const Params& p, const wb::Run& run) {
+  const wb::Variant& variant = run.variant();
   std::vector<std::string> argv = {WB_HTTP_SERVER_EXE,
                                    "--model",
                                    wb::to_string(variant),
@@ -249,7 +250,7 @@ Server::Server(const wb::Variant& variant, const Params& p) {
   // The /work answer at this run's --bytes: the digest says what was asked, not only that the
   // two servers agree on a fixed set of questions.
   const std::string work = "/work?delay_ms=0&bytes=" + std::to_string(p.bytes);
-  for (const std::string target :
+  for (const std::string& target :
        {std::string("/healthz"), std::string("/readyz"), work, std::string("/nope"), std::string("/work?bytes=-1")}) {
     const auto [status, body] = get(endpoint_, target);
     const std::string answer = target + " " + std::to_string(status) + " " + body;
@@ -258,7 +259,7 @@ Server::Server(const wb::Variant& variant, const Params& p) {
   digest_ = wb::Digest::hex(d.finish());
 }
 
-int Server::stop() {
+int Workload::stop() {
   child_->signal(SIGTERM);
   // Probe as an orchestrator would while the service goes: alive and not ready until the drain
   // stops accepting, when a probe's connection is refused (or reset: it was in the backlog).
@@ -276,7 +277,7 @@ int Server::stop() {
   return child_->wait();  // no second SIGTERM: it could arrive as the service exits, past its handler
 }
 
-wb::Outcome drive(const Params& p, Server& server, wb::Run& run, wb::ResourceUsage& server_usage) {
+wb::Outcome drive(const Params& p, Workload& server, wb::Run& run) {
   wb::LoadSpec spec;
   spec.server = server.endpoint();
   spec.target = "/work?delay_ms=" + std::to_string(p.delay_ms) + "&bytes=" + std::to_string(p.bytes);
@@ -289,7 +290,7 @@ wb::Outcome drive(const Params& p, Server& server, wb::Run& run, wb::ResourceUsa
   wb::ProcessWatch watch;
   watch.start(server.pid());
   const auto result = wb::run_load(spec, run.latency(), p.rate > 0 ? &uncorrected : nullptr);
-  server_usage = watch.stop();
+  server.server_usage() = watch.stop();
 
   run.counter("requests_ok", static_cast<double>(result.ok));
   run.counter("errors", static_cast<double>(result.error_count()));
@@ -304,15 +305,21 @@ wb::Outcome drive(const Params& p, Server& server, wb::Run& run, wb::ResourceUsa
   return {result.ok, server.answers_digest()};
 }
 
-void report(const wb::ResourceUsage& server_usage, wb::Run& run) {
+void Workload::finish(wb::Run& run) {
   auto& rec = run.record();
+  const int drained = stop();  // SIGTERM: the service drains and must exit 0
+  run.counter("draining_alive_not_ready_probes", static_cast<double>(draining_alive_not_ready_));
+  if (drained != 0 && rec.status == "ok") {
+    rec.status = "failed";
+    rec.reason = "the server did not drain cleanly (exit " + std::to_string(drained) + ")";
+  }
   // The client's own cost, before the server's replaces it as the trial's resources.
   const auto& client = rec.metrics.resources;
   run.counter("client_cpu_s", client.cpu_user_s + client.cpu_sys_s);
   run.counter("client_peak_threads", static_cast<double>(client.peak_threads));
   run.info("resources_of", "server");  // the load generator's own are the client_* counters
   if (rec.status != "ok") return;
-  auto u = server_usage;
+  auto u = server_usage_;
   u.wall_s = rec.metrics.wall_s;
   rec.metrics.resources = u;
   const double growth = static_cast<double>(std::max<std::int64_t>(0, u.peak_rss_kib - u.start_rss_kib));

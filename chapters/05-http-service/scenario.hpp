@@ -41,9 +41,12 @@ wb::Chapter make_chapter(Params& params);
 // (still starting: §23's "readiness is not liveness").  Then it asks a fixed set of questions
 // (health, readiness, a /work answer, a 404, a bad query): both servers share their handler, so
 // the answers — and their digest, the trial's result digest — must be the same.
-class Server {
+//
+// After the measured region, finish() stops it (SIGTERM: a drain that must exit 0) and makes the
+// server's figures, watched from outside during the load, the trial's resources.
+class Workload : public wb::Workload {
  public:
-  Server(const wb::Variant& variant, const Params& params);
+  Workload(const Params& params, const wb::Run& run);  // run.variant(): the server's model
   const wb::Endpoint& endpoint() const { return endpoint_; }
   int pid() const { return child_->pid(); }
   const std::string& answers_digest() const { return digest_; }
@@ -55,6 +58,9 @@ class Server {
   int stop();
   // Probes after SIGTERM that found the service alive (/healthz 200) and not ready (/readyz 503).
   std::int64_t draining_alive_not_ready_probes() const { return draining_alive_not_ready_; }
+  // The server's resources during the load (drive() fills it in).
+  wb::ResourceUsage& server_usage() { return server_usage_; }
+  void finish(wb::Run& run);
 
  private:
   std::unique_ptr<wb::ChildProcess> child_;
@@ -64,14 +70,20 @@ class Server {
   std::int64_t draining_alive_not_ready_ = 0;
   std::int64_t unready_ms_ = 0;
   double ready_after_ms_ = 0;
+  wb::ResourceUsage server_usage_;
 };
 
 // The measured region: the load, with the server's resources watched from outside (into
-// `server_usage`).
-wb::Outcome drive(const Params& params, Server& server, wb::Run& run, wb::ResourceUsage& server_usage);
+// workload.server_usage()).
+wb::Outcome drive(const Params& params, Workload& workload, wb::Run& run);
 
-// After the region: the server's figures become the trial's resources; the client's own move to
-// counters; memory per connection (user RSS growth + 16 KiB kernel stack per thread).
-void report(const wb::ResourceUsage& server_usage, wb::Run& run);
+// The load is the same for both variants; what differs is the server the Workload started
+// (http-server --model sync, built from sync.cpp, or --model async, from async.cpp).
+inline wb::Outcome run_sync(const Params& params, Workload& workload, wb::Run& run) {
+  return drive(params, workload, run);
+}
+inline wb::Outcome run_async(const Params& params, Workload& workload, wb::Run& run) {
+  return drive(params, workload, run);
+}
 
 }  // namespace http_service

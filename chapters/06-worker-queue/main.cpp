@@ -1,6 +1,6 @@
-// Chapter 06 — a worker queue with backpressure.  The fixed main() of every chapter: parse the
-// options, build the scenario, run the chosen variant(s), print or emit the results, return an
-// exit code.
+// Chapter 06 — a worker queue with backpressure.  Every chapter's main() has this one shape
+// (chapters/README.md): parse the options, set up what is not measured, measure the chosen variant,
+// finish after the clock stops.
 #include "chapters/06-worker-queue/scenario.hpp"
 
 int main(int argc, char** argv) {
@@ -8,10 +8,11 @@ int main(int argc, char** argv) {
   wb::Chapter chapter = worker_queue::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
   return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
-    const worker_queue::Workload workload(params);  // starts the backend, draws the schedule: not measured
+    worker_queue::Workload workload(params, run);  // set-up: not measured
     run.measure([&] {
-      return variant.is("sync") ? worker_queue::run_sync(params, workload, run)
+      return variant.blocking() ? worker_queue::run_sync(params, workload, run)
                                 : worker_queue::run_async(params, workload, run);
     });
+    workload.finish(run);  // after the measured region: not measured
   });
 }

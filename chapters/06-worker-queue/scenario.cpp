@@ -30,7 +30,7 @@ wb::Chapter make_chapter(Params& p) {
   c.knob("--workers", p.workers, "jobs processed at once (threads or coroutines)", 1, 1'000, "workers");
   c.knob("--job-ms", p.job_ms, "how long each job's backend call takes", 1, 60'000, "ms");
   c.knob("--payload-kib", p.payload_kib, "data each job carries while it waits and runs", 0, 16'384, "KiB");
-  wb::backend_knob(c, p.backend);
+  c.backend_knob(p.backend);
   c.counter_doc("scheduled", "jobs", "jobs the schedule asked the producers to submit");
   c.counter_doc("accepted", "jobs", "jobs that entered the queue");
   c.counter_doc("completed", "jobs", "accepted jobs whose backend call finished");
@@ -104,8 +104,9 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p)
-    : backend_(p.backend, 2), capacity_per_s_(static_cast<double>(p.workers) * 1000.0 / static_cast<double>(p.job_ms)) {
+Workload::Workload(const Params& p, const wb::Run& /*run*/)
+    : BackendWorkload(p.backend, 2),
+      capacity_per_s_(static_cast<double>(p.workers) * 1000.0 / static_cast<double>(p.job_ms)) {
   // Submit times, evenly spaced at the pattern's rate.
   const bool burst = p.pattern == "burst";
   const double rate = burst ? capacity_per_s_ * static_cast<double>(p.burst_factor) : static_cast<double>(p.rate_per_s);

@@ -52,15 +52,13 @@ struct Job {
 
 // The backend, and every job's submit time as an offset from the start — the same schedule for
 // both variants.  Producer p submits jobs p, p + producers, p + 2 * producers, ...
-class Workload {
+class Workload : public wb::BackendWorkload {
  public:
-  explicit Workload(const Params& params);
-  const wb::Endpoint& endpoint() const { return backend_.endpoint(); }
+  Workload(const Params& params, const wb::Run& run);
   const std::vector<Clock::duration>& schedule() const { return schedule_; }
   double capacity_per_s() const { return capacity_per_s_; }
 
  private:
-  wb::Backend backend_;
   std::vector<Clock::duration> schedule_;
   double capacity_per_s_;
 };

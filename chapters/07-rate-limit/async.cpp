@@ -15,6 +15,7 @@
 
 #include "chapters/07-rate-limit/scenario.hpp"
 #include "common/backend_call.hpp"
+#include "common/first_error.hpp"
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -25,7 +26,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
   asio::io_context io(1);  // concurrency hint 1: this thread alone runs every client
   Gate gate(params);
-  std::exception_ptr first_error;
+  wb::FirstError error;  // the first failure (a call): the others end early
   // The clients wait here until the gate opens: a timer that never expires, cancelled by the
   // last arrival (cancel() completes every pending wait with operation_aborted).
   asio::steady_timer start_line(io, Clock::time_point::max());
@@ -41,7 +42,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
           asio::as_tuple(asio::use_awaitable));  // this coroutine suspends until the last arrives
     }
     asio::steady_timer turn(io);
-    for (std::int64_t k = 0; k < params.calls && !first_error; ++k) {
+    for (std::int64_t k = 0; k < params.calls && !error.failed(); ++k) {
       const auto id = static_cast<std::uint64_t>(c * params.calls + k);
       const auto arrived = Clock::now();
       const auto go = gate.ask();
@@ -64,12 +65,10 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
 
   // Exception policy: the first error (a call that failed) ends the run.
   for (std::int64_t c = 0; c < params.clients; ++c) {
-    asio::co_spawn(io, client(c), [&](std::exception_ptr e) {
-      if (e && !first_error) first_error = e;
-    });
+    asio::co_spawn(io, client(c), error.handler());
   }
   io.run();
-  if (first_error) std::rethrow_exception(first_error);
+  error.rethrow();
   return gate.record(params, run);
 }
 

@@ -1,5 +1,6 @@
-// Chapter 07 — rate limiting.  The fixed main() of every chapter: parse the options, build the
-// scenario, run the chosen variant(s), print or emit the results, return an exit code.
+// Chapter 07 — rate limiting.  Every chapter's main() has this one shape (chapters/README.md):
+// parse the options, set up what is not measured, measure the chosen variant, finish after the
+// clock stops.
 #include "chapters/07-rate-limit/scenario.hpp"
 
 int main(int argc, char** argv) {
@@ -7,10 +8,11 @@ int main(int argc, char** argv) {
   wb::Chapter chapter = rate_limit::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
   return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
-    const rate_limit::Workload workload(params);  // starts the backend: not measured
+    rate_limit::Workload workload(params, run);  // set-up: not measured
     run.measure([&] {
-      return variant.is("sync") ? rate_limit::run_sync(params, workload, run)
+      return variant.blocking() ? rate_limit::run_sync(params, workload, run)
                                 : rate_limit::run_async(params, workload, run);
     });
+    workload.finish(run);  // after the measured region: not measured
   });
 }

@@ -33,7 +33,7 @@ wb::Chapter make_chapter(Params& p) {
          "line); as-started: each client asks as soon as it runs, so a machine that starts threads slower than "
          "the rate never queues them",
          {"together", "as-started"});
-  wb::backend_knob(c, p.backend);
+  c.backend_knob(p.backend);
   c.counter_doc("admitted", "calls", "calls the limiter let through");
   c.counter_doc("rejected", "calls", "calls turned away (when-limited=reject, or a full leaky bucket)");
   c.counter_doc("lost", "calls", "clients x calls - admitted - rejected: must be 0");
@@ -120,7 +120,7 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p) : backend_(p.backend, 2) {}
+Workload::Workload(const Params& p, const wb::Run& /*run*/) : BackendWorkload(p.backend, 2) {}
 
 Limits limits_of(const Params& p) { return Limits{p.rate_per_s, p.burst, std::chrono::milliseconds(p.window_ms)}; }
 

@@ -13,6 +13,7 @@
 
 #include "chapters/07-rate-limit/scenario.hpp"
 #include "common/backend_call.hpp"
+#include "common/first_error.hpp"
 #include "common/threads.hpp"
 
 namespace asio = boost::asio;
@@ -24,9 +25,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
   asio::io_context io;  // sockets need one; nobody runs it: every call blocks its thread
   Gate gate(params);
-  std::atomic<bool> stop{false};  // a thread was refused: the others end early
-  std::exception_ptr first_error;
-  std::mutex error_mu;
+  wb::FirstError error;  // the first failure (a call, a thread refused): the others end early
   std::mutex start_mu;
   std::condition_variable start_line;  // the clients wait here until the gate opens
 
@@ -39,10 +38,11 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
         start_line.notify_all();
       } else if (!gate.open()) {
         wb::event(c, "wait at the start line");
-        start_line.wait(lock, [&] { return gate.open() || stop; });  // this thread sleeps until the last arrives
+        start_line.wait(lock,
+                        [&] { return gate.open() || error.failed(); });  // this thread sleeps until the last arrives
       }
     }
-    for (std::int64_t k = 0; k < params.calls && !stop; ++k) {
+    for (std::int64_t k = 0; k < params.calls && !error.failed(); ++k) {
       const auto id = static_cast<std::uint64_t>(c * params.calls + k);
       const auto arrived = Clock::now();
       const auto go = gate.ask();
@@ -64,16 +64,14 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
 
   // Exception policy: the first error (a call that failed, a thread refused) ends the run.
   wb::run_on_threads(params.clients, client, [&](std::exception_ptr e) {
-    if (!e) return;
+    bool first = false;
     {
-      const std::lock_guard lock(start_mu);
-      stop = true;  // under the start line's lock, so no client misses the wake-up
+      const std::lock_guard lock(start_mu);  // kept under the start line's lock, so no client misses the wake-up
+      first = error.keep(e);
     }
-    start_line.notify_all();
-    const std::lock_guard lock(error_mu);
-    if (!first_error) first_error = e;
+    if (first) start_line.notify_all();
   });
-  if (first_error) std::rethrow_exception(first_error);
+  error.rethrow();
   return gate.record(params, run);
 }
 

@@ -15,6 +15,7 @@
 
 #include "chapters/08-circuit-breaker/scenario.hpp"
 #include "common/backend_call.hpp"
+#include "common/first_error.hpp"
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -41,7 +42,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   asio::io_context io(1);  // concurrency hint 1: this thread alone runs every client
   const auto start = Clock::now();
   Calls calls(params, start);
-  std::exception_ptr first_error;
+  wb::FirstError error;
 
   // A client: a call every call_every_ms (staggered), through the breaker, until the end.
   auto client = [&](std::int64_t c) -> asio::awaitable<void> {
@@ -71,12 +72,10 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
 
   // Exception policy: the clients handle what calls do; an exception reaching here is a bug.
   for (std::int64_t c = 0; c < params.clients; ++c) {
-    asio::co_spawn(io, client(c), [&](std::exception_ptr e) {
-      if (e && !first_error) first_error = e;
-    });
+    asio::co_spawn(io, client(c), error.handler());
   }
   io.run();
-  if (first_error) std::rethrow_exception(first_error);
+  error.rethrow();
   return calls.record(params, run);
 }
 

@@ -33,7 +33,7 @@ wb::Chapter make_chapter(Params& p) {
   c.knob("--open-ms", p.open_ms, "how long the breaker stays open before it lets probes through", 0, 600'000, "ms");
   c.knob("--half-open-probes", p.half_open_probes, "calls let through in half-open; all must succeed to close it", 1,
          1'000, "calls");
-  wb::backend_knob(c, p.backend);
+  c.backend_knob(p.backend);
   c.counter_doc("attempted", "calls", "calls the clients wanted to make");
   c.counter_doc("refused", "calls", "calls the open (or busy half-open) breaker refused at once");
   c.counter_doc("ok", "calls", "calls answered correctly");
@@ -107,7 +107,7 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p) : backend_(p.backend, 2) {
+Workload::Workload(const Params& p, const wb::Run& /*run*/) : BackendWorkload(p.backend, 2) {
   if (p.failure_threshold > p.window_calls)
     throw wb::UsageError("--failure-threshold " + std::to_string(p.failure_threshold) +
                          " is more than --window-calls " + std::to_string(p.window_calls) +

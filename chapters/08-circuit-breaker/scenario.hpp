@@ -47,13 +47,10 @@ struct Params {
 
 wb::Chapter make_chapter(Params& params);
 
-class Workload {
+// Starts the backend before the measured region.
+class Workload : public wb::BackendWorkload {
  public:
-  explicit Workload(const Params& params);
-  const wb::Endpoint& endpoint() const { return backend_.endpoint(); }
-
- private:
-  wb::Backend backend_;
+  Workload(const Params& params, const wb::Run& run);
 };
 
 BreakerConfig breaker_config(const Params& params);

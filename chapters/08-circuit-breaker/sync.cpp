@@ -13,6 +13,7 @@
 
 #include "chapters/08-circuit-breaker/scenario.hpp"
 #include "common/backend_call.hpp"
+#include "common/first_error.hpp"
 #include "common/threads.hpp"
 
 namespace asio = boost::asio;
@@ -26,8 +27,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   asio::io_context io;  // sockets need one; nobody runs it: every call blocks its thread
   const auto start = Clock::now();
   Calls calls(params, start);
-  std::exception_ptr first_error;
-  std::mutex error_mu;
+  wb::FirstError error;
 
   // A client: a call every call_every_ms (staggered), through the breaker, until the end.
   auto client = [&](std::int64_t c) {
@@ -60,11 +60,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
 
   // Exception policy: the clients handle what calls do; an exception reaching here (a thread
   // the OS refused) ends the run.
-  wb::run_on_threads(params.clients, client, [&](std::exception_ptr e) {
-    const std::lock_guard lock(error_mu);
-    if (e && !first_error) first_error = e;
-  });
-  if (first_error) std::rethrow_exception(first_error);
+  wb::run_on_threads(params.clients, client, error.handler());
+  error.rethrow();
   return calls.record(params, run);
 }
 

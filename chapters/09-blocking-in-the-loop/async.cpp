@@ -20,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "chapters/09-blocking-in-the-loop/scenario.hpp"
+#include "common/first_error.hpp"
 
 namespace asio = boost::asio;
 using std::chrono::microseconds;
@@ -27,11 +28,12 @@ using std::chrono::milliseconds;
 
 namespace blocking_in_the_loop {
 
-wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run, const std::string& variant) {
+wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run) {
+  const std::string& variant = run.variant().name();
   asio::io_context io(1);  // concurrency hint 1: this thread alone runs every task
   asio::thread_pool pool(static_cast<std::size_t>(variant == "async-offload" ? params.blockers : 0));
   Beats beats(params, Clock::now(), run);
-  std::exception_ptr first_error;
+  wb::FirstError error;
 
   // A heartbeat: wake at every tick, note how late.
   auto heartbeat = [&](std::int64_t h) -> asio::awaitable<void> {
@@ -75,14 +77,11 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
 
   // A coroutine each: the heartbeats, then the blockers.  Exception policy: a failing blocking
   // call (a file that vanished) ends the run with its error.
-  auto note = [&](std::exception_ptr e) {
-    if (e && !first_error) first_error = e;
-  };
-  for (std::int64_t h = 0; h < params.heartbeats; ++h) asio::co_spawn(io, heartbeat(h), note);
-  for (std::int64_t b = 0; b < params.blockers; ++b) asio::co_spawn(io, blocker(b), note);
+  for (std::int64_t h = 0; h < params.heartbeats; ++h) asio::co_spawn(io, heartbeat(h), error.handler());
+  for (std::int64_t b = 0; b < params.blockers; ++b) asio::co_spawn(io, blocker(b), error.handler());
   io.run();
   pool.join();
-  if (first_error) std::rethrow_exception(first_error);
+  error.rethrow();
   return beats.record(params);
 }
 

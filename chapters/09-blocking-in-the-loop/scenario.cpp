@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/files.hpp"
 #include "common/options.hpp"
 
 namespace blocking_in_the_loop {
@@ -18,18 +19,21 @@ using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
 wb::Chapter make_chapter(Params& p) {
-  wb::Chapter c({.name = "blocking-in-the-loop",
-                 .title = "Blocking in the event loop: one blocking call stalls every task on the thread",
-                 .sections = {"28"},
-                 .claims = {"C26"},
-                 .ops_unit = "tick",
-                 .variants = {{"sync", "a thread per task: a blocking call stalls its own thread only"},
-                              {"async-blocking",
-                               "the pitfall: coroutines on one thread, the blocking call made on the loop thread"},
-                              {"async-offload", "the blocking call runs on an asio::thread_pool and is awaited"},
-                              {"async-chunked", "the work in --slice-us slices, co_await post(...) between them"}},
-                 .baseline = "async-blocking",
-                 .headline = "lag_p99_ms"});
+  wb::Chapter c(
+      {.name = "blocking-in-the-loop",
+       .title = "Blocking in the event loop: one blocking call stalls every task on the thread",
+       .sections = {"28"},
+       .claims = {"C26"},
+       .ops_unit = "tick",
+       .variants = {{"sync", wb::Model::threads, "a thread per task: a blocking call stalls its own thread only"},
+                    {"async-blocking", wb::Model::coroutines,
+                     "the pitfall: coroutines on one thread, the blocking call made on the loop thread"},
+                    {"async-offload", wb::Model::coroutines,
+                     "the blocking call runs on an asio::thread_pool and is awaited"},
+                    {"async-chunked", wb::Model::coroutines,
+                     "the work in --slice-us slices, co_await post(...) between them"}},
+       .baseline = "async-blocking",
+       .headline = "lag_p99_ms"});
   c.knob("--heartbeats", p.heartbeats, "timer tasks ticking every --tick-ms (their lag is the loop's health)", 1,
          10'000, "tasks");
   c.knob("--tick-ms", p.tick_ms, "how often each heartbeat ticks", 1, 10'000, "ms");
@@ -121,7 +125,7 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p) {
+Workload::Workload(const Params& p, const wb::Run& /*run*/) {
   if (p.block_kind != "file") return;
   dir_ = std::make_unique<wb::ScratchDir>(p.tmp_dir, "wb-blocking");
   const std::string path = dir_->path() + "/scratch";

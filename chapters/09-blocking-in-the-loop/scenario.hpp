@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/chapter.hpp"
+#include "common/files.hpp"
 #include "common/process.hpp"
 
 namespace blocking_in_the_loop {
@@ -46,9 +47,9 @@ struct Params {
 wb::Chapter make_chapter(Params& params);
 
 // Set-up, not measured: the scratch file for block-kind file.
-class Workload {
+class Workload : public wb::Workload {
  public:
-  explicit Workload(const Params& params);
+  Workload(const Params& params, const wb::Run& run);
   int file_descriptor() const { return fd_; }
   std::int64_t file_bytes() const { return bytes_; }
   ~Workload();
@@ -107,7 +108,7 @@ class Beats {
 };
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
-// variant: async-blocking, async-offload or async-chunked.
-wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run, const std::string& variant);
+// run.variant(): async-blocking, async-offload or async-chunked.
+wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);
 
 }  // namespace blocking_in_the_loop

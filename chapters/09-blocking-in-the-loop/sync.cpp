@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "chapters/09-blocking-in-the-loop/scenario.hpp"
+#include "common/first_error.hpp"
 #include "common/threads.hpp"
 
 using std::chrono::microseconds;
@@ -19,8 +20,7 @@ namespace blocking_in_the_loop {
 
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run) {
   Beats beats(params, Clock::now(), run);
-  std::exception_ptr first_error;
-  std::mutex error_mu;
+  wb::FirstError error;
 
   // A heartbeat: wake at every tick, note how late.
   auto heartbeat = [&](std::int64_t h) {
@@ -48,12 +48,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   // A thread each: the heartbeats, then the blockers (task numbers after the heartbeats').
   wb::run_on_threads(
       params.heartbeats + params.blockers,
-      [&](std::int64_t t) { t < params.heartbeats ? heartbeat(t) : blocker(t - params.heartbeats); },
-      [&](std::exception_ptr e) {
-        const std::lock_guard lock(error_mu);
-        if (e && !first_error) first_error = e;
-      });
-  if (first_error) std::rethrow_exception(first_error);
+      [&](std::int64_t t) { t < params.heartbeats ? heartbeat(t) : blocker(t - params.heartbeats); }, error.handler());
+  error.rethrow();
   return beats.record(params);
 }
 

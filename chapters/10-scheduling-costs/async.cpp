@@ -37,7 +37,7 @@ wb::Outcome notify(const Params& p, wb::Run& run) {
   asio::io_context io(1);
   Channel inbox[2] = {Channel(io, 1), Channel(io, 1)};
   std::uint64_t passes = 0;
-  Failure failure;
+  wb::FirstError error;
   auto unit = [&](int me) -> asio::awaitable<void> {
     for (std::int64_t k = 0; k < p.round_trips; ++k) {
       wb::event(me, "wait for the turn");
@@ -46,12 +46,12 @@ wb::Outcome notify(const Params& p, wb::Run& run) {
       inbox[1 - me].try_send(boost::system::error_code{});
     }
   };
-  for (int me = 0; me < 2; ++me) asio::co_spawn(io, unit(me), failure.handler());
+  for (int me = 0; me < 2; ++me) asio::co_spawn(io, unit(me), error.handler());
   const auto ctx0 = context_switches();
   const auto t0 = Clock::now();
   inbox[0].try_send(boost::system::error_code{});
   io.run();
-  failure.rethrow();
+  error.rethrow();
   return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
 }
 
@@ -61,7 +61,7 @@ wb::Outcome direct(const Params& p, wb::Run& run) {
   pin_if_asked(p);
   asio::io_context io(1);
   std::uint64_t passes = 0;
-  Failure failure;
+  wb::FirstError error;
   auto unit = [&](int me) -> asio::awaitable<void> {
     for (std::int64_t k = 0; k < p.round_trips; ++k) {
       wb::event(me, "wait for the turn");
@@ -69,11 +69,11 @@ wb::Outcome direct(const Params& p, wb::Run& run) {
       ++passes;
     }
   };
-  for (int me = 0; me < 2; ++me) asio::co_spawn(io, unit(me), failure.handler());
+  for (int me = 0; me < 2; ++me) asio::co_spawn(io, unit(me), error.handler());
   const auto ctx0 = context_switches();
   const auto t0 = Clock::now();
   io.run();
-  failure.rethrow();
+  error.rethrow();
   return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
 }
 
@@ -89,7 +89,7 @@ wb::Outcome ring(const Params& p, wb::Run& run, std::int64_t size) {
     writes.emplace_back(io, inbox.release(static_cast<std::size_t>(2 * i + 1)));
   }
   std::uint64_t passes = 0;
-  Failure failure;
+  wb::FirstError error;
   auto unit = [&](std::int64_t me) -> asio::awaitable<void> {
     char byte = 0;
     for (std::int64_t k = 0; k < hops_of(me, size, switches(p)); ++k) {
@@ -100,13 +100,13 @@ wb::Outcome ring(const Params& p, wb::Run& run, std::int64_t size) {
                                                                                   use_awaitable);
     }
   };
-  for (std::int64_t me = 0; me < size; ++me) asio::co_spawn(io, unit(me), failure.handler());
+  for (std::int64_t me = 0; me < size; ++me) asio::co_spawn(io, unit(me), error.handler());
   const auto ctx0 = context_switches();
   const auto t0 = Clock::now();
   const char token = 't';
   asio::write(writes[0], asio::buffer(&token, 1));
   io.run();
-  failure.rethrow();
+  error.rethrow();
   return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
 }
 
@@ -120,7 +120,7 @@ wb::Outcome spawn(const Params& p, wb::Run& run) {
   asio::io_context io(1);
   Channel done(io, static_cast<std::size_t>(p.batch));  // "joined": one message per finished unit
   std::uint64_t sum = 0;
-  Failure failure;
+  wb::FirstError error;
   auto unit = [&](std::int64_t id) -> asio::awaitable<void> {
     sink.fetch_add(work(p.work_ns, static_cast<std::uint64_t>(id)), std::memory_order_relaxed);
     sum += static_cast<std::uint64_t>(id);
@@ -131,7 +131,7 @@ wb::Outcome spawn(const Params& p, wb::Run& run) {
       const auto last = std::min(p.spawns, first + p.batch);
       for (std::int64_t id = first; id < last; ++id)
         asio::co_spawn(io, unit(id), [&](std::exception_ptr e) {
-          failure.handler()(e);
+          error.handler()(e);
           done.try_send(boost::system::error_code{});
         });
       wb::event(-1, "wait for the units");
@@ -139,9 +139,9 @@ wb::Outcome spawn(const Params& p, wb::Run& run) {
     }
   };
   t0 = Clock::now();
-  asio::co_spawn(io, spawner(), failure.handler());
+  asio::co_spawn(io, spawner(), error.handler());
   io.run();
-  failure.rethrow();
+  error.rethrow();
   return record_spawn(p, run, inline_s, seconds_since(t0), sum);
 }
 
@@ -151,7 +151,7 @@ wb::Outcome park(const Params& p, wb::Run& run) {
   asio::steady_timer release(io, asio::steady_timer::time_point::max());
   Channel closing(io);
   std::int64_t finished = 0;
-  Failure failure;
+  wb::FirstError error;
   auto unit = [&]() -> asio::awaitable<void> {
     wb::event(-1, "park");
     if (p.park_on == "timer")
@@ -161,18 +161,19 @@ wb::Outcome park(const Params& p, wb::Run& run) {
     ++finished;
   };
   Parking parking(p, "stackless");
-  parking.grow([&] { return asio::co_spawn(io, unit(), failure.handler()), true; },
+  parking.grow([&] { return asio::co_spawn(io, unit(), error.handler()), true; },
                [&](std::int64_t) { io.poll(); });  // each new unit runs to its co_await
   release.cancel();
   closing.close();
   io.run();
-  failure.rethrow();
+  error.rethrow();
   return parking.record(run, finished);
 }
 
 }  // namespace
 
-wb::Outcome run_stackless(const Params& p, wb::Run& run) {
+wb::Outcome run_async(const Params& p, const Workload& workload, wb::Run& run) {
+  if (run.variant().is("stackful")) return run_stackful(p, workload, run);  // stackful.cpp: the same, on asio::spawn
   if (p.scenario == "switch")
     return p.via == "notify" ? notify(p, run) : p.via == "direct" ? direct(p, run) : ring(p, run, p.ring);
   if (p.scenario == "spawn") return spawn(p, run);

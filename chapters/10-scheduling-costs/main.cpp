@@ -1,6 +1,6 @@
-// Chapter 10 — scheduling costs.  The fixed main() of every chapter: parse the options, run the
-// chosen variant(s), print or emit the results, return an exit code.  Three variants: threads
-// (sync.cpp), stackless (async.cpp), stackful (stackful.cpp).
+// Chapter 10 — scheduling costs.  Every chapter's main() has this one shape (chapters/README.md):
+// parse the options, set up what is not measured, measure the chosen variant, finish after the
+// clock stops.  Three variants: threads (sync.cpp), stackless (async.cpp), stackful (stackful.cpp).
 #include "chapters/10-scheduling-costs/scenario.hpp"
 
 int main(int argc, char** argv) {
@@ -8,11 +8,11 @@ int main(int argc, char** argv) {
   wb::Chapter chapter = scheduling_costs::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
   return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
-    scheduling_costs::work(1, 0);  // calibrates the work loop before the clock starts: not measured
+    scheduling_costs::Workload workload(params, run);  // set-up: not measured
     run.measure([&] {
-      return variant.is("threads")     ? scheduling_costs::run_threads(params, run)
-             : variant.is("stackless") ? scheduling_costs::run_stackless(params, run)
-                                       : scheduling_costs::run_stackful(params, run);
+      return variant.blocking() ? scheduling_costs::run_sync(params, workload, run)
+                                : scheduling_costs::run_async(params, workload, run);
     });
+    workload.finish(run);  // after the measured region: not measured
   });
 }

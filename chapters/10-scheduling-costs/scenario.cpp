@@ -24,16 +24,18 @@ namespace scheduling_costs {
 using Clock = std::chrono::steady_clock;
 
 wb::Chapter make_chapter(Params& p) {
-  wb::Chapter c(
-      {.name = "scheduling-costs",
-       .title = "What a unit of concurrency costs: a switch, a spawn, its memory, how many fit",
-       .sections = {"4", "12", "28"},
-       .claims = {"C4", "C5", "C8", "C27"},
-       .ops_unit = "unit",
-       .variants = {{"threads", "a std::thread per unit, scheduled by the kernel, a stack of its own"},
-                    {"stackless", "an Asio C++20 coroutine per unit (co_spawn): a heap frame, one thread"},
-                    {"stackful", "an asio::spawn coroutine per unit (Boost.Context): its own stack, one thread"}},
-       .baseline = "threads"});
+  wb::Chapter c({.name = "scheduling-costs",
+                 .title = "What a unit of concurrency costs: a switch, a spawn, its memory, how many fit",
+                 .sections = {"4", "12", "28"},
+                 .claims = {"C4", "C5", "C8", "C27"},
+                 .ops_unit = "unit",
+                 .variants = {{"threads", wb::Model::threads,
+                               "a std::thread per unit, scheduled by the kernel, a stack of its own"},
+                              {"stackless", wb::Model::coroutines,
+                               "an Asio C++20 coroutine per unit (co_spawn): a heap frame, one thread"},
+                              {"stackful", wb::Model::coroutines,
+                               "an asio::spawn coroutine per unit (Boost.Context): its own stack, one thread"}},
+                 .baseline = "threads"});
   c.knob("--scenario", p.scenario,
          "switch (hand a turn back and forth), spawn (create, run, wait), memory (park N, fit RSS), ceiling (park "
          "until a limit)",

@@ -132,7 +132,7 @@ wb::Outcome park(const Params& p, wb::Run& run) {
 
 }  // namespace
 
-wb::Outcome run_threads(const Params& p, wb::Run& run) {
+wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run) {
   if (p.scenario == "switch") return p.via == "notify" ? notify(p, run) : ring(p, run, p.via == "direct" ? 2 : p.ring);
   if (p.scenario == "spawn") return spawn(p, run);
   return park(p, run);

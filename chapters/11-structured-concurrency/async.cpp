@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "chapters/11-structured-concurrency/scenario.hpp"
+#include "common/first_error.hpp"
 #include "common/trace.hpp"
 
 namespace asio = boost::asio;
@@ -28,10 +29,11 @@ using std::chrono::milliseconds;
 
 namespace structured_concurrency {
 
-wb::Outcome run_async(const Params& p, wb::Run& run, bool scoped) {
+wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& run) {
+  const bool scoped = run.variant().is("async-scoped");
   asio::io_context io(1);
   Tally tally(run);
-  std::exception_ptr failure;
+  wb::FirstError error;
 
   // Waits `ms`; cancellation (the scoped variant's ||) ends the wait with an exception.
   auto call = [&](Scope& scope, std::int64_t ms) -> asio::awaitable<void> {
@@ -64,8 +66,8 @@ wb::Outcome run_async(const Params& p, wb::Run& run, bool scoped) {
     } else {
       for (const bool needed : {true, false, false}) {
         ++scope->running;
-        asio::co_spawn(io, helper(scope, needed), [&failure, deadline](std::exception_ptr e, std::int64_t) {
-          if (e && !failure) failure = e;
+        asio::co_spawn(io, helper(scope, needed), [&error, deadline](std::exception_ptr e, std::int64_t) {
+          error.keep(e);
           deadline->cancel();  // the first answer (or a failure) wakes the handler
         });
       }
@@ -80,11 +82,9 @@ wb::Outcome run_async(const Params& p, wb::Run& run, bool scoped) {
   };
   // Exception policy: the first exception ends the run with it.  io.run() returns only when
   // the detached helpers too have ended.
-  asio::co_spawn(io, requests(), [&](std::exception_ptr e) {
-    if (e && !failure) failure = e;
-  });
+  asio::co_spawn(io, requests(), error.handler());
   io.run();
-  if (failure) std::rethrow_exception(failure);
+  error.rethrow();
   return tally.record(p);
 }
 

@@ -1,6 +1,7 @@
-// Chapter 11 — structured concurrency.  The fixed main() of every chapter: parse the options,
-// run the chosen variant(s), print or emit the results, return an exit code.  Four variants:
-// sync-detached and sync-scoped (sync.cpp), async-detached and async-scoped (async.cpp).
+// Chapter 11 — structured concurrency.  Every chapter's main() has this one shape
+// (chapters/README.md): parse the options, set up what is not measured, measure the chosen variant,
+// finish after the clock stops.  Four variants: sync-detached and sync-scoped (sync.cpp),
+// async-detached and async-scoped (async.cpp).
 #include "chapters/11-structured-concurrency/scenario.hpp"
 
 int main(int argc, char** argv) {
@@ -8,11 +9,11 @@ int main(int argc, char** argv) {
   wb::Chapter chapter = structured_concurrency::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
   return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
+    structured_concurrency::Workload workload(params, run);  // set-up: not measured
     run.measure([&] {
-      const bool scoped = variant.is("sync-scoped") || variant.is("async-scoped");
-      return variant.is("sync-detached") || variant.is("sync-scoped")
-                 ? structured_concurrency::run_sync(params, run, scoped)
-                 : structured_concurrency::run_async(params, run, scoped);
+      return variant.blocking() ? structured_concurrency::run_sync(params, workload, run)
+                                : structured_concurrency::run_async(params, workload, run);
     });
+    workload.finish(run);  // after the measured region: not measured
   });
 }

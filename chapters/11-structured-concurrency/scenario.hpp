@@ -98,7 +98,11 @@ class Tally {
 // The value any helper answers for a request (a speculative one would have answered the same).
 inline std::int64_t answer(std::int64_t request) { return 1000 + request; }
 
-wb::Outcome run_sync(const Params& p, wb::Run& run, bool scoped);
-wb::Outcome run_async(const Params& p, wb::Run& run, bool scoped);
+// Nothing to set up: every helper is started inside the measured region.
+using Workload = wb::NoSetUp;
+
+// Each of the two runs the detached or the scoped way, by run.variant().
+wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
+wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);
 
 }  // namespace structured_concurrency

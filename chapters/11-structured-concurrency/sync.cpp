@@ -17,7 +17,8 @@ using std::chrono::milliseconds;
 
 namespace structured_concurrency {
 
-wb::Outcome run_sync(const Params& p, wb::Run& run, bool scoped) {
+wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run) {
+  const bool scoped = run.variant().is("sync-scoped");
   Tally tally(run);
 
   // Waits `ms` unless stop is requested (a detached helper's token never is); returns whether

@@ -84,8 +84,9 @@ asio::awaitable<std::error_code> as_value(Children& ch, std::int64_t child) {
 
 }  // namespace
 
-wb::Outcome run_coroutines(const Params& p, wb::Run& run, const std::string& variant) {
-  Children ch(p);
+wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& run) {
+  const std::string& variant = run.variant().name();
+  Children ch(p, run.seed());
   asio::io_context io(1);
   std::string where_if_none = "nowhere";
 

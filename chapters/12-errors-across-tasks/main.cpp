@@ -1,21 +1,21 @@
-// Chapter 12 — errors across tasks.  The fixed main() of every chapter: parse the options, run
-// the chosen variant(s), print or emit the results, return an exit code.  Eight variants:
-// thread-terminate, async-future, jthread-ptr (sync.cpp); co-spawn-detached,
-// co-spawn-rethrow, co-spawn-handler, parallel-group, as-tuple (async.cpp).  --thread-child on is
-// thread-terminate's own child process (the one that aborts).
+// Chapter 12 — errors across tasks.  Every chapter's main() has this one shape
+// (chapters/README.md): parse the options, set up what is not measured, measure the chosen variant,
+// finish after the clock stops.  Eight variants: thread-terminate, async-future, jthread-ptr
+// (sync.cpp); co-spawn-detached, co-spawn-rethrow, co-spawn-handler, parallel-group, as-tuple
+// (async.cpp).  thread-terminate's own child process (the one that aborts) is --thread-child on,
+// which parse() runs instead of a trial (Chapter::helper_process).
 #include "chapters/12-errors-across-tasks/scenario.hpp"
 
 int main(int argc, char** argv) {
   errors_across_tasks::Params params;
   wb::Chapter chapter = errors_across_tasks::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
-  params.seed = chapter.seed();
-  if (params.thread_child != "off") return errors_across_tasks::thread_child(params);
   return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
+    errors_across_tasks::Workload workload(params, run);  // set-up: not measured
     run.measure([&] {
-      return variant.is("thread-terminate") || variant.is("async-future") || variant.is("jthread-ptr")
-                 ? errors_across_tasks::run_threads(params, run, variant.name())
-                 : errors_across_tasks::run_coroutines(params, run, variant.name());
+      return variant.blocking() ? errors_across_tasks::run_sync(params, workload, run)
+                                : errors_across_tasks::run_async(params, workload, run);
     });
+    workload.finish(run);  // after the measured region: not measured
   });
 }

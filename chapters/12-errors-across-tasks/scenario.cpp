@@ -14,23 +14,29 @@ const char* kJoining[] = {"async-future", "jthread-ptr", "co-spawn-handler", "pa
 }
 
 wb::Chapter make_chapter(Params& p) {
-  wb::Chapter c({.name = "errors-across-tasks",
-                 .title = "Errors across tasks: where a child's failure surfaces, when, and what it takes with it",
-                 .sections = {"11", "27"},
-                 .claims = {"C11", "C25"},
-                 .ops_unit = "child",
-                 .variants = {{"thread-terminate",
-                               "std::thread: an escaping exception calls std::terminate (in a child "
-                               "process)"},
-                              {"async-future", "std::async: future::get() rethrows at the join"},
-                              {"jthread-ptr", "std::jthread catching into an exception_ptr the parent reads"},
-                              {"co-spawn-detached", "co_spawn(..., detached): the outcome is dropped, unseen"},
-                              {"co-spawn-rethrow", "co_spawn with a rethrowing handler: it escapes io_context::run()"},
-                              {"co-spawn-handler", "co_spawn with a handler taking the exception_ptr: seen at once"},
-                              {"parallel-group", "make_parallel_group, wait_for_all: every outcome, once all ended"},
-                              {"as-tuple", "errors as values: error_code results read as tuples, nothing thrown"}},
-                 .baseline = "async-future",
-                 .headline = "notice_ms_max"});
+  wb::Chapter c(
+      {.name = "errors-across-tasks",
+       .title = "Errors across tasks: where a child's failure surfaces, when, and what it takes with it",
+       .sections = {"11", "27"},
+       .claims = {"C11", "C25"},
+       .ops_unit = "child",
+       .variants = {{"thread-terminate", wb::Model::threads,
+                     "std::thread: an escaping exception calls std::terminate (in a child "
+                     "process)"},
+                    {"async-future", wb::Model::threads, "std::async: future::get() rethrows at the join"},
+                    {"jthread-ptr", wb::Model::threads, "std::jthread catching into an exception_ptr the parent reads"},
+                    {"co-spawn-detached", wb::Model::coroutines,
+                     "co_spawn(..., detached): the outcome is dropped, unseen"},
+                    {"co-spawn-rethrow", wb::Model::coroutines,
+                     "co_spawn with a rethrowing handler: it escapes io_context::run()"},
+                    {"co-spawn-handler", wb::Model::coroutines,
+                     "co_spawn with a handler taking the exception_ptr: seen at once"},
+                    {"parallel-group", wb::Model::coroutines,
+                     "make_parallel_group, wait_for_all: every outcome, once all ended"},
+                    {"as-tuple", wb::Model::coroutines,
+                     "errors as values: error_code results read as tuples, nothing thrown"}},
+       .baseline = "async-future",
+       .headline = "notice_ms_max"});
   c.knob("--children", p.children, "children the parent starts", 1, 1000, "children");
   c.knob("--failures", p.failures, "children that fail (1, 3, 5, ...; capped at the odd ones there are)", 0, 1000,
          "children");
@@ -46,9 +52,9 @@ wb::Chapter make_chapter(Params& p) {
   c.knob("--retries", p.retries, "retries of a transient failure before giving up", 0, 1000, "retries");
   c.knob("--backoff-ms", p.backoff_ms, "the first retry waits a random time below this; each next one doubles it", 0,
          60'000, "ms");
-  c.knob("--thread-child", p.thread_child,
-         "internal: thread-terminate runs itself in a child process with this (narrate: and narrates)",
-         {"off", "on", "narrate"});
+  c.helper_process("--thread-child", p.thread_child,
+                   "internal: thread-terminate runs itself in a child process with this (narrate: and narrates)",
+                   {"off", "on", "narrate"}, [&p](std::int64_t seed) { return thread_child(p, seed); });
   c.counter_doc("failures_injected", "failures", "attempts that failed");
   c.counter_doc("failures_retried", "failures", "failures a child handled by retrying");
   c.counter_doc("failures_observed", "failures", "failures the parent saw (the info observed_where says where)");
@@ -135,8 +141,8 @@ std::error_code failure_code(bool transient) {
   return std::make_error_code(transient ? std::errc::resource_unavailable_try_again : std::errc::io_error);
 }
 
-Children::Children(const Params& p)
-    : p_(p), failed_at_us_(static_cast<std::size_t>(p.children)), start_(Clock::now()) {}
+Children::Children(const Params& p, std::int64_t seed)
+    : p_(p), seed_(seed), failed_at_us_(static_cast<std::size_t>(p.children)), start_(Clock::now()) {}
 
 bool Children::fails_now(std::int64_t child, std::int64_t attempt, std::int64_t step) const {
   const bool failing = child % 2 == 1 && child / 2 < p_.failures;
@@ -148,7 +154,7 @@ std::chrono::milliseconds Children::backoff(std::int64_t child, std::int64_t att
   const auto cap = p_.backoff_ms << std::min<std::int64_t>(attempt, 20);
   if (cap <= 0) return std::chrono::milliseconds(0);
   // A hash of (seed, child, attempt): the same jitter in every variant and every process.
-  std::uint64_t x = static_cast<std::uint64_t>(p_.seed) * 0x9E3779B97F4A7C15ULL ^
+  std::uint64_t x = static_cast<std::uint64_t>(seed_) * 0x9E3779B97F4A7C15ULL ^
                     static_cast<std::uint64_t>(child) << 32 ^ static_cast<std::uint64_t>(attempt);
   x ^= x >> 31;
   x *= 0xbf58476d1ce4e5b9ULL;

@@ -49,7 +49,6 @@ struct Params {
   std::int64_t retries = 3;
   std::int64_t backoff_ms = 5;
   std::string thread_child = "off";  // on: this process is thread-terminate's child (internal)
-  std::int64_t seed = 1;             // set from --seed: the backoff's jitter
 };
 
 wb::Chapter make_chapter(Params& params);
@@ -67,7 +66,7 @@ std::error_code failure_code(bool transient);
 // The plan and the tally every variant shares.  Safe from any thread.
 class Children {
  public:
-  explicit Children(const Params& p);
+  Children(const Params& p, std::int64_t seed);  // seed: --seed, the backoff's jitter
   const Params& params() const { return p_; }
   // Whether child `child`'s attempt `attempt` fails at step `step`.
   bool fails_now(std::int64_t child, std::int64_t attempt, std::int64_t step) const;
@@ -94,6 +93,7 @@ class Children {
 
  private:
   const Params& p_;
+  std::int64_t seed_;
   void report(char letter) const;
   std::atomic<std::int64_t> injected_{0}, retried_{0}, completed_{0}, gave_up_{0}, observed_{0}, notice_us_max_{0};
   int report_fd_ = -1;
@@ -103,9 +103,15 @@ class Children {
   std::string where_;
 };
 
-wb::Outcome run_threads(const Params& p, wb::Run& run, const std::string& variant);
-wb::Outcome run_coroutines(const Params& p, wb::Run& run, const std::string& variant);
-// thread-terminate's child process: the children on std::threads; reports on stdout.
-int thread_child(const Params& p);
+// Nothing to set up: every child is started inside the measured region.
+using Workload = wb::NoSetUp;
+
+// run.variant() picks the way: thread-terminate, async-future, jthread-ptr (sync.cpp);
+// co-spawn-detached, co-spawn-rethrow, co-spawn-handler, parallel-group, as-tuple (async.cpp).
+wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
+wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);
+// thread-terminate's child process (--thread-child on): the children on std::threads; reports
+// on stdout.  Chapter::helper_process runs it instead of a trial.
+int thread_child(const Params& params, std::int64_t seed);
 
 }  // namespace errors_across_tasks

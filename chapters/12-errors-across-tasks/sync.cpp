@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "chapters/12-errors-across-tasks/scenario.hpp"
+#include "common/files.hpp"
 #include "common/process.hpp"
 #include "common/trace.hpp"
 
@@ -62,10 +63,10 @@ std::error_code run_child(Children& ch, std::int64_t child) {
 
 }  // namespace
 
-int thread_child(const Params& p) {
+int thread_child(const Params& p, std::int64_t seed) {
   if (p.thread_child == "narrate")
     wb::start_tracing({.narrate = true, .trace_file = {}, .process_label = "thread-terminate", .pid_for_trace = 1});
-  Children ch(p);
+  Children ch(p, seed);
   ch.report_to(1);  // stdout: a letter per event, written at once
   std::vector<std::error_code> results(static_cast<std::size_t>(p.children));
   std::vector<std::thread> children;
@@ -79,36 +80,17 @@ int thread_child(const Params& p) {
   return 0;
 }
 
-wb::Outcome run_threads(const Params& p, wb::Run& run, const std::string& variant) {
-  Children ch(p);
+wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run) {
+  const std::string& variant = run.variant().name();
+  Children ch(p, run.seed());
   if (variant == "thread-terminate") {
     // This very program again, as thread-terminate's child process; its letters tell what
     // happened before it ended, however it ended.
     const wb::TempDir tmp("wb-errors");
     wb::ProcessSpec spec;
-    spec.argv = {"/proc/self/exe",
-                 "--thread-child",
-                 wb::tracing() ? "narrate" : "on",
-                 "--children",
-                 std::to_string(p.children),
-                 "--failures",
-                 std::to_string(p.failures),
-                 "--failure-kind",
-                 p.failure_kind,
-                 "--steps",
-                 std::to_string(p.steps),
-                 "--step-ms",
-                 std::to_string(p.step_ms),
-                 "--fail-at-step",
-                 std::to_string(p.fail_at_step),
-                 "--transient-attempts",
-                 std::to_string(p.transient_attempts),
-                 "--retries",
-                 std::to_string(p.retries),
-                 "--backoff-ms",
-                 std::to_string(p.backoff_ms),
-                 "--seed",
-                 std::to_string(p.seed)};
+    spec.argv = {wb::self_executable()};
+    spec.argv.insert(spec.argv.end(), run.args().begin(), run.args().end());  // this trial's knobs and --seed
+    spec.argv.insert(spec.argv.end(), {"--thread-child", wb::tracing() ? "narrate" : "on"});
     spec.stdout_path = tmp.file("events");  // stderr is ours: std::terminate's last words, the narration
     spec.timeout = std::chrono::seconds(120);
     const auto result = wb::run_process(spec);

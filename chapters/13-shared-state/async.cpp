@@ -28,6 +28,7 @@
 
 #include "chapters/13-shared-state/async_mutex.hpp"
 #include "chapters/13-shared-state/scenario.hpp"
+#include "common/first_error.hpp"
 #include "common/threads.hpp"
 #include "common/trace.hpp"
 
@@ -41,7 +42,9 @@ using Clock = std::chrono::steady_clock;
 using Lock = asio::experimental::concurrent_channel<void(error_code)>;
 using Mailbox = asio::experimental::concurrent_channel<void(error_code, Op)>;
 
-wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const std::string& variant) {
+wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run) {
+  if (p.pitfall == "on") return run_pitfall(p, run);  // pitfall.cpp
+  const std::string& variant = run.variant().name();
   asio::io_context io(static_cast<int>(p.threads));
   std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
   std::vector<asio::strand<asio::io_context::executor_type>> strands;
@@ -55,8 +58,7 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const st
     mailboxes.push_back(std::make_unique<Mailbox>(io, 256));
   }
   std::atomic<std::int64_t> waits{0};
-  std::exception_ptr failure;
-  std::mutex failure_mu;
+  wb::FirstError error;  // from any of --threads threads
 
   // One update, made safe the variant's way.
   auto update = [&](std::int64_t task, const Op& op) -> asio::awaitable<void> {
@@ -106,18 +108,14 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const st
   };
 
   // Exception policy: the first exception a task throws ends the run with it.
-  auto note = [&](std::exception_ptr e) {
-    const std::lock_guard lock(failure_mu);
-    if (e && !failure) failure = e;
-  };
   const auto t0 = Clock::now();
   if (variant == "actor")
-    for (std::int64_t o = 0; o < w.owners(); ++o) asio::co_spawn(io, owner(o), note);
-  for (std::int64_t t = 0; t < p.tasks; ++t) asio::co_spawn(io, task(t), note);
+    for (std::int64_t o = 0; o < w.owners(); ++o) asio::co_spawn(io, owner(o), error.handler());
+  for (std::int64_t t = 0; t < p.tasks; ++t) asio::co_spawn(io, task(t), error.handler());
   wb::run_on_threads(
-      p.threads, [&](std::int64_t) { io.run(); }, note);
+      p.threads, [&](std::int64_t) { io.run(); }, error.handler());
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (failure) std::rethrow_exception(failure);
+  error.rethrow();
   return w.record(state, seconds, waits.load(), run);
 }
 

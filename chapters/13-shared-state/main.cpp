@@ -1,7 +1,7 @@
-// Chapter 13 — shared state.  The fixed main() of every chapter: parse the options, run the
-// chosen variant(s), print or emit the results, return an exit code.  Six variants: mutex,
-// atomic and sharded (sync.cpp), strand, actor and async-mutex (async.cpp); with --pitfall on
-// each holds the state across a wait instead (pitfall.cpp).
+// Chapter 13 — shared state.  Every chapter's main() has this one shape (chapters/README.md): parse
+// the options, set up what is not measured, measure the chosen variant, finish after the clock
+// stops.  Seven variants: mutex, atomic and sharded (sync.cpp); strand, actor, async-mutex and
+// channel-lock (async.cpp); with --pitfall on each holds the state across a wait (pitfall.cpp).
 #include "chapters/13-shared-state/scenario.hpp"
 
 int main(int argc, char** argv) {
@@ -9,12 +9,11 @@ int main(int argc, char** argv) {
   wb::Chapter chapter = shared_state::make_chapter(params);
   if (auto done = chapter.parse(argc, argv)) return *done;
   return chapter.run([&](const wb::Variant& variant, wb::Run& run) {
-    const shared_state::Workload workload(params, chapter.seed());  // the updates: not measured
+    shared_state::Workload workload(params, run);  // set-up: not measured
     run.measure([&] {
-      if (params.pitfall == "on") return shared_state::run_pitfall(params, run, variant.name());
-      return variant.is("mutex") || variant.is("atomic") || variant.is("sharded")
-                 ? shared_state::run_sync(params, workload, run, variant.name())
-                 : shared_state::run_async(params, workload, run, variant.name());
+      return variant.blocking() ? shared_state::run_sync(params, workload, run)
+                                : shared_state::run_async(params, workload, run);
     });
+    workload.finish(run);  // after the measured region: not measured
   });
 }

@@ -133,7 +133,8 @@ using Mailbox = asio::experimental::channel<void(boost::system::error_code, int)
 
 }  // namespace
 
-wb::Outcome run_pitfall(const Params& p, wb::Run& run, const std::string& variant) {
+wb::Outcome run_pitfall(const Params& p, wb::Run& run) {
+  const std::string& variant = run.variant().name();
   std::fprintf(stderr,
                "pitfall, %s: two tasks hold the state across a co_await, %lld thread(s) run the io_context; "
                "watchdog %lld ms\n",

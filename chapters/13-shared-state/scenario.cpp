@@ -9,22 +9,25 @@
 namespace shared_state {
 
 wb::Chapter make_chapter(Params& p) {
-  wb::Chapter c({.name = "shared-state",
-                 .title = "Shared state: a mutex, an atomic, a strand, an actor, an async mutex, shards",
-                 .sections = {"16", "25", "28"},
-                 .claims = {"C3", "C23", "C28"},
-                 .ops_unit = "update",
-                 .variants = {{"mutex", "std::mutex around each update, tasks on --threads threads"},
-                              {"atomic", "std::atomic slots: fetch_add / fetch_sub, no lock"},
-                              {"sharded", "--shards mutexes, each guarding a share of the slots"},
-                              {"strand", "coroutines on --threads threads; each update runs on the state's strand"},
-                              {"actor", "one coroutine owns the state; updates are messages on a channel"},
-                              {"async-mutex",
-                               "a lock for coroutines: one compare-exchange when free; when taken, the "
-                               "task suspends in a queue and the unlock resumes it through the executor"},
-                              {"channel-lock", "a channel of capacity 1 as a lock: send acquires, receive releases"}},
-                 .baseline = "mutex",
-                 .headline = "ns_per_op"});
+  wb::Chapter c(
+      {.name = "shared-state",
+       .title = "Shared state: a mutex, an atomic, a strand, an actor, an async mutex, shards",
+       .sections = {"16", "25", "28"},
+       .claims = {"C3", "C23", "C28"},
+       .ops_unit = "update",
+       .variants = {{"mutex", wb::Model::threads, "std::mutex around each update, tasks on --threads threads"},
+                    {"atomic", wb::Model::threads, "std::atomic slots: fetch_add / fetch_sub, no lock"},
+                    {"sharded", wb::Model::threads, "--shards mutexes, each guarding a share of the slots"},
+                    {"strand", wb::Model::coroutines,
+                     "coroutines on --threads threads; each update runs on the state's strand"},
+                    {"actor", wb::Model::coroutines, "one coroutine owns the state; updates are messages on a channel"},
+                    {"async-mutex", wb::Model::coroutines,
+                     "a lock for coroutines: one compare-exchange when free; when taken, the "
+                     "task suspends in a queue and the unlock resumes it through the executor"},
+                    {"channel-lock", wb::Model::coroutines,
+                     "a channel of capacity 1 as a lock: send acquires, receive releases"}},
+       .baseline = "mutex",
+       .headline = "ns_per_op"});
   c.knob("--state", p.state, "counter (each update adds one) or accounts (transfers; the total must not change)",
          {"counter", "accounts"});
   c.knob("--contention", p.contention,
@@ -134,7 +137,7 @@ std::uint64_t mix(std::uint64_t x) {
 
 }  // namespace
 
-Workload::Workload(const Params& p, std::int64_t seed) : p_(p), seed_(seed) {
+Workload::Workload(const Params& p, const wb::Run& run) : p_(p), seed_(run.seed()) {
   if (p.state == "counter") {
     slots_ = owners() * kSpread;
     start_ = 0;

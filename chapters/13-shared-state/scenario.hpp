@@ -53,9 +53,9 @@ struct Op {
 
 // The state's layout and the updates, the same for every variant: slots, their starting
 // balances, task t's k-th update, and which lock (of `locks`) guards a slot.
-class Workload {
+class Workload : public wb::Workload {
  public:
-  Workload(const Params& p, std::int64_t seed);
+  Workload(const Params& params, const wb::Run& run);  // the updates are drawn from run.seed()
   std::int64_t slots() const { return slots_; }
   std::int64_t start_balance() const { return start_; }
   Op op(std::int64_t task, std::int64_t k) const;
@@ -83,12 +83,14 @@ inline void apply(std::vector<std::int64_t>& s, const Op& op) {
   s[static_cast<std::size_t>(op.to)] += op.amount;
 }
 
-wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run, const std::string& variant);
-wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run, const std::string& variant);
+// run.variant() picks the way: mutex, atomic, sharded (sync.cpp); strand, actor, async-mutex,
+// channel-lock (async.cpp).  With --pitfall on, both hand over to run_pitfall.
+wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
+wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);
 
-// --pitfall on: the two tasks in a watched child.  A deadlock is this scenario's finding, not a
+// --pitfall on (pitfall.cpp): the two tasks in a watched child.  A deadlock is this scenario's finding, not a
 // failed run: the trial is ok, with deadlocked = 1 and the updates made before it.  The digest is
 // of the plan every variant ran (its outcome differs by design, as in chapter 12).
-wb::Outcome run_pitfall(const Params& p, wb::Run& run, const std::string& variant);
+wb::Outcome run_pitfall(const Params& params, wb::Run& run);
 
 }  // namespace shared_state

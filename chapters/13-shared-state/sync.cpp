@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "chapters/13-shared-state/scenario.hpp"
+#include "common/first_error.hpp"
 #include "common/threads.hpp"
 #include "common/trace.hpp"
 
@@ -18,7 +19,9 @@ namespace shared_state {
 
 using Clock = std::chrono::steady_clock;
 
-wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run, const std::string& variant) {
+wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run) {
+  if (p.pitfall == "on") return run_pitfall(p, run);  // pitfall.cpp
+  const std::string& variant = run.variant().name();
   std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
   std::vector<std::atomic<std::int64_t>> atomics(static_cast<std::size_t>(w.slots()));
   for (auto& a : atomics) a = w.start_balance();
@@ -28,7 +31,7 @@ wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run, const std
   std::vector<Lock> padded(static_cast<std::size_t>(variant == "sharded" ? p.shards : w.owners()));
   auto lock_at = [&](std::size_t i) -> std::mutex& { return padded[i].m; };
   std::atomic<std::int64_t> waits{0};
-  std::exception_ptr failure;
+  wb::FirstError error;  // a thread the OS refused
 
   // Takes a lock, counting the times it was taken already.
   auto take = [&](std::mutex& m) {
@@ -66,11 +69,9 @@ wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run, const std
   };
 
   const auto t0 = Clock::now();
-  wb::run_on_threads(p.threads, worker, [&](std::exception_ptr e) {
-    if (e && !failure) failure = e;
-  });
+  wb::run_on_threads(p.threads, worker, error.handler());
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (failure) std::rethrow_exception(failure);
+  error.rethrow();
   if (variant == "atomic")
     for (std::size_t s = 0; s < state.size(); ++s) state[s] = atomics[s].load();
   return w.record(state, seconds, waits.load(), run);
