@@ -33,6 +33,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/os_limits.hpp"
 #include "common/resources.hpp"
 #include "common/work_params.hpp"
 

@@ -320,7 +320,7 @@ int Chapter::Impl::run_here(const Variant& v, const std::function<void(const Var
                             TrialRecord* out) const {
   Run run(v, {narrate, trace_file, v.name(), v.index() + 1});
   run.seed_ = seed;
-  for (const auto& a = knob_args(); const auto& word : a) run.args_.push_back(word);
+  run.args_ = knob_args();
   if (!helper_name.empty()) {  // a helper is started with its own value of that option
     const auto it = std::find(run.args_.begin(), run.args_.end(), helper_name);
     if (it != run.args_.end()) run.args_.erase(it, it + 2);

@@ -18,6 +18,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/os_limits.hpp"
 #include "common/resources.hpp"
 
 namespace wb {

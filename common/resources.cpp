@@ -86,17 +86,6 @@ std::int64_t read_thread_count() {
   return -1;
 }
 
-long raise_fd_limit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-  }
-  return static_cast<long>(rl.rlim_cur);
-}
-
 std::int64_t open_sockets() {
   std::int64_t n = 0;
   std::error_code ec;

@@ -67,10 +67,6 @@ struct ProcStatus {
 ProcStatus read_proc_status();
 ProcStatus read_proc_status(int pid);  // another process's
 
-// Raises this process's soft limit on open descriptors to its hard limit (10,000 sockets need
-// 10,000 descriptors; the usual soft limit is 1,024).  Returns the limit now in force.
-long raise_fd_limit();
-
 // How many sockets this process has open now (the entries of /proc/self/fd that link to
 // "socket:[...]"): what a timed-out call may have left open.  Sockets only: an io_context opens
 // its epoll, eventfd and timerfd descriptors on first use, and keeps them.

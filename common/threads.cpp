@@ -3,7 +3,15 @@
 #include <thread>
 #include <vector>
 
+#include "common/os_limits.hpp"
+
 namespace wb {
+
+std::runtime_error thread_refused(std::size_t number, std::size_t wanted, const std::system_error& e) {
+  return std::runtime_error("the OS refused thread " + std::to_string(number) + " of " + std::to_string(wanted) + ": " +
+                            e.what() + " (the thread ceiling: " + describe(thread_limits()) +
+                            "; or ulimit -v, the address space every thread's stack reserves)");
+}
 
 void run_on_threads(std::int64_t n, const std::function<void(std::int64_t)>& body,
                     const std::function<void(std::exception_ptr)>& done) {

@@ -14,14 +14,10 @@
 namespace wb {
 
 // The error for thread `number` (1-based) of `wanted` that the OS refused (EAGAIN at the
-// thread ceiling), naming the limits that set the ceiling.  A sync variant asked for more
-// threads than the machine allows fails with this, cleanly, instead of crashing.
-inline std::runtime_error thread_refused(std::size_t number, std::size_t wanted, const std::system_error& e) {
-  return std::runtime_error("the OS refused thread " + std::to_string(number) + " of " + std::to_string(wanted) + ": " +
-                            e.what() +
-                            " (the thread ceiling: kernel.threads-max, kernel.pid_max, ulimit -u, cgroup pids.max; "
-                            "or ulimit -v, the address space every thread's stack reserves)");
-}
+// thread ceiling), naming the limits that set the ceiling and the room each left at that moment
+// (common/os_limits.hpp).  A sync variant asked for more threads than the machine allows fails
+// with this, cleanly, instead of crashing.
+std::runtime_error thread_refused(std::size_t number, std::size_t wanted, const std::system_error& e);
 
 // The blocking twin of `co_spawn(io, body(k), done)` for k in [0, n): runs body(k) on a thread
 // of its own (with n = 1, on the calling thread: one after the other needs no thread), hands

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <compare>
 #include <map>
 #include <stdexcept>
 
 #include "common/files.hpp"
-#include "common/process.hpp"
 #include "runners/metrics.hpp"
 #include "runners/results_files.hpp"
 
@@ -139,16 +139,21 @@ json build_ledger(const CheckReport& report, const std::vector<ClaimInfo>& catal
 }
 
 json ledger_changes(const json& old_ledger, const json& new_ledger) {
+  // One row of evidence: which claim, chapter, declaration and point it is.
+  struct Key {
+    std::string claim, chapter, declaration, point;
+    auto operator<=>(const Key&) const = default;
+  };
   struct Entry {
     std::string verdict, host;
   };
   const auto index = [](const json& ledger) {
-    std::map<std::string, Entry> out;
+    std::map<Key, Entry> out;
     for (const auto& c : ledger.value("claims", json::array())) {
-      for (const auto& ch : c.value("chapters", json::array())) {
-        for (const auto& e : ch.value("evidence", json::array())) {
-          const std::string key = c.value("id", "") + "\t" + ch.value("chapter", "") + "\t" +
-                                  e.value("declaration", "") + "\t" + e.value("point", "");
+      for (const auto& chapter : c.value("chapters", json::array())) {
+        for (const auto& e : chapter.value("evidence", json::array())) {
+          const Key key{c.value("id", ""), chapter.value("chapter", ""), e.value("declaration", ""),
+                        e.value("point", "")};
           out[key] = {e.value("verdict", ""), e.value("host", "")};
         }
       }
@@ -161,16 +166,11 @@ json ledger_changes(const json& old_ledger, const json& new_ledger) {
   for (const auto& [key, n] : news) {
     const auto o = olds.find(key);
     if (o == olds.end() || o->second.verdict == n.verdict || o->second.verdict.empty() || n.verdict.empty()) continue;
-    std::vector<std::string> parts;
-    std::size_t from = 0;
-    for (std::size_t tab; (tab = key.find('\t', from)) != std::string::npos; from = tab + 1)
-      parts.push_back(key.substr(from, tab - from));
-    parts.push_back(key.substr(from));
     const bool decided_both = o->second.verdict != "inconclusive" && n.verdict != "inconclusive";
-    changes.push_back({{"claim", parts[0]},
-                       {"chapter", parts[1]},
-                       {"declaration", parts[2]},
-                       {"point", parts[3]},
+    changes.push_back({{"claim", key.claim},
+                       {"chapter", key.chapter},
+                       {"declaration", key.declaration},
+                       {"point", key.point},
                        {"old", o->second.verdict},
                        {"new", n.verdict},
                        {"old_host", o->second.host},

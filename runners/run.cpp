@@ -212,14 +212,14 @@ void print_compact(const json& trials, const json& descriptions) {
     for (const auto& k : varying) point += (point.empty() ? "" : " ") + k + "=" + param_text(g.params[k]);
     return point.empty() ? std::string("defaults") : point;
   };
-  int cw = 7, pw = 8, vw = 5;
+  int chapter_width = 7, point_width = 8, variant_width = 5;
   for (const auto& g : groups) {
-    cw = std::max(cw, static_cast<int>(g.chapter.size()));
-    pw = std::max(pw, static_cast<int>(point_of(g).size()));
-    for (const auto& [v, reps] : g.by_variant) vw = std::max(vw, static_cast<int>(v.size()));
+    chapter_width = std::max(chapter_width, static_cast<int>(g.chapter.size()));
+    point_width = std::max(point_width, static_cast<int>(point_of(g).size()));
+    for (const auto& [v, reps] : g.by_variant) variant_width = std::max(variant_width, static_cast<int>(v.size()));
   }
-  std::printf("\n%-*s %-*s %-*s %10s %10s %10s %7s %9s %10s %6s %10s\n", cw, "chapter", pw, "point", vw, "var", "wall",
-              "lat p50", "lat p99", "threads", "peak RSS", "cpu", "ok", "wall/base");
+  std::printf("\n%-*s %-*s %-*s %10s %10s %10s %7s %9s %10s %6s %10s\n", chapter_width, "chapter", point_width, "point",
+              variant_width, "var", "wall", "lat p50", "lat p99", "threads", "peak RSS", "cpu", "ok", "wall/base");
   std::string last_chapter;
   for (const auto& g : groups) {
     const json description = descriptions.value(g.chapter, json::object());
@@ -243,9 +243,9 @@ void print_compact(const json& trials, const json& descriptions) {
       } else if (base_wall > 0 && r.status == "ok") {
         ratio = wb::format_number("%.2fx", m.wall_s / base_wall);
       }
-      std::printf("%-*s %-*s %-*s %10s %10s %10s %7lld %9s %10s %6s %10s\n", cw,
-                  g.chapter == last_chapter ? "" : g.chapter.c_str(), pw, point.c_str(), vw, v.c_str(),
-                  wb::human_seconds(m.wall_s).c_str(), latency(m.latency.p50_us).c_str(),
+      std::printf("%-*s %-*s %-*s %10s %10s %10s %7lld %9s %10s %6s %10s\n", chapter_width,
+                  g.chapter == last_chapter ? "" : g.chapter.c_str(), point_width, point.c_str(), variant_width,
+                  v.c_str(), wb::human_seconds(m.wall_s).c_str(), latency(m.latency.p50_us).c_str(),
                   latency(m.latency.p99_us).c_str(), static_cast<long long>(m.resources.peak_threads),
                   wb::human_kib(static_cast<double>(m.resources.peak_rss_kib)).c_str(),
                   wb::human_seconds(m.resources.cpu_user_s + m.resources.cpu_sys_s).c_str(), ok.c_str(), ratio.c_str());
@@ -277,8 +277,9 @@ void print_full(const json& trials, const json& descriptions) {
 }  // namespace
 
 int cmd_run(std::vector<ChapterEntry>& all, const RunOptions& options) {
-  const auto& [names, sets, sweeps, repeat, quick, mode, out, trial_timeout, summary, claims_catalog] = options;
-  PlanRequest req;
+  const auto& [names, request, out, trial_timeout, summary, claims_catalog] = options;
+  PlanRequest req = request;
+  const std::string& mode = req.mode;
   std::vector<ChapterEntry*> chosen;
   if (names.empty()) {
     for (auto& c : all) chosen.push_back(&c);
@@ -289,15 +290,6 @@ int cmd_run(std::vector<ChapterEntry>& all, const RunOptions& options) {
     c->description = describe_chapter(*c);
     req.chapters.push_back(c);
   }
-  try {
-    for (const auto& s : sets) req.sets.push_back(parse_assignment(s, "--set"));
-    for (const auto& s : sweeps) req.sweeps.push_back(parse_sweep(s));
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
-  }
-  req.repeat = repeat;
-  req.quick = quick;
-  req.mode = mode;
   std::vector<TrialSpec> plan;
   try {
     plan = make_plan(req);

@@ -11,13 +11,12 @@
 
 namespace wb::runner {
 
+// The command line of `workbench run`, bound option by option (workbench.cpp): what to plan —
+// --set, --sweep, --repeat, --quick and --mode go straight into `plan`; cmd_run adds the chapters
+// `names` picks — and how to run and report it.
 struct RunOptions {
-  std::vector<std::string> names;   // chapters to run; empty = all
-  std::vector<std::string> sets;    // "KEY=VALUE"
-  std::vector<std::string> sweeps;  // "KEY=V1,V2,..."
-  int repeat = 1;
-  bool quick = false;
-  std::string mode = "all";  // all (or both) | a variant | a comma-separated list of variants
+  std::vector<std::string> names;  // chapters to run; empty = all
+  PlanRequest plan;
   std::string out;
   double trial_timeout = 60;
   std::string summary = "compact";  // compact | full | none

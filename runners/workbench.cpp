@@ -63,32 +63,44 @@ int main(int argc, char** argv) {
   describe->add_option("chapter", describe_name, "chapter name")->required();
 
   auto* run = app.add_subcommand("run", "run trials and write a results file");
-  std::vector<std::string> names, sets, sweeps;
-  int repeat = 1;
-  std::string mode = "all";
-  std::string out = std::string(WB_SOURCE_ROOT) + "/results/latest.json";
-  double trial_timeout = 60;
-  std::string summary = "compact";
-  bool quick = false;
-  run->add_option("chapters", names, "chapters to run (default: all)");
-  run->add_option("--set", sets, "set a parameter for every trial: KEY=VALUE (repeatable)")->type_name("K=V");
-  run->add_option("--sweep", sweeps, "run each value: KEY=V1,V2,... (repeatable: the cartesian product)")
-      ->type_name("K=V,...");
-  run->add_option("--repeat", repeat, "trials per variant and parameter point")
+  RunOptions run_options;
+  run_options.out = std::string(WB_SOURCE_ROOT) + "/results/latest.json";
+  auto& plan = run_options.plan;
+  // --set and --sweep are parsed as they are read: a malformed one is bad usage (exit 2).
+  auto parsed = [](auto parse) {
+    return [parse](const std::string& text) {
+      try {
+        parse(text);
+      } catch (const std::invalid_argument& e) {
+        throw CLI::ValidationError(e.what());
+      }
+    };
+  };
+  run->add_option("chapters", run_options.names, "chapters to run (default: all)");
+  std::vector<std::string> set_words, sweep_words;  // as typed; parsed into plan by each()
+  run->add_option("--set", set_words, "set a parameter for every trial: KEY=VALUE (repeatable)")
+      ->type_name("K=V")
+      ->each(parsed([&plan](const std::string& t) { plan.sets.push_back(parse_assignment(t, "--set")); }));
+  run->add_option("--sweep", sweep_words, "run each value: KEY=V1,V2,... (repeatable: the cartesian product)")
+      ->type_name("K=V,...")
+      ->each(parsed([&plan](const std::string& t) { plan.sweeps.push_back(parse_sweep(t)); }));
+  run->add_option("--repeat", plan.repeat, "trials per variant and parameter point")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  run->add_option("--mode", mode,
+  run->add_option("--mode", plan.mode,
                   "variants to run: all (both is its old name), a variant (sync, async, or one a chapter declares: "
                   "`workbench describe CHAPTER`), or a comma-separated list")
       ->type_name("VARIANTS")
       ->capture_default_str();
-  run->add_option("--out", out, "results file (written atomically; every trial journaled in OUT.journal at once)")
+  run->add_option("--out", run_options.out,
+                  "results file (written atomically; every trial journaled in OUT.journal at once)")
       ->capture_default_str();
-  run->add_option("--trial-timeout", trial_timeout, "seconds before the watchdog kills a trial")
+  run->add_option("--trial-timeout", run_options.trial_timeout, "seconds before the watchdog kills a trial")
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
-  run->add_flag("--quick", quick, "add each chapter's quick sweep (a few points that show its lesson in seconds)");
-  run->add_option("--summary", summary, "at the end: a line per variant and point, every metric, or nothing")
+  run->add_flag("--quick", plan.quick, "add each chapter's quick sweep (a few points that show its lesson in seconds)");
+  run->add_option("--summary", run_options.summary,
+                  "at the end: a line per variant and point, every metric, or nothing")
       ->check(CLI::IsMember({"compact", "full", "none"}))
       ->capture_default_str();
 
@@ -219,7 +231,8 @@ int main(int argc, char** argv) {
       std::cout << describe_chapter(find_chapter(chapters, describe_name)).dump(2) << '\n';
       return 0;
     }
-    return cmd_run(chapters, {names, sets, sweeps, repeat, quick, mode, out, trial_timeout, summary, claims_catalog});
+    run_options.claims_catalog = claims_catalog;
+    return cmd_run(chapters, run_options);
   } catch (const UsageError& e) {
     std::cerr << "workbench: " << e.what() << '\n';
     return 2;

@@ -7,7 +7,6 @@
 
 #include "common/files.hpp"
 #include "common/format.hpp"
-#include "common/process.hpp"
 #include "common/record.hpp"
 #include "runners/check.hpp"
 #include "runners/compare.hpp"

@@ -5,7 +5,6 @@
 
 #include "common/digest.hpp"
 #include "common/files.hpp"
-#include "common/process.hpp"
 #include "common/record.hpp"
 
 using nlohmann::json;

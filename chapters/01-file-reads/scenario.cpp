@@ -21,27 +21,28 @@ namespace file_reads {
 
 namespace fs = std::filesystem;
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "file-reads",
                  .title = "Reading files: blocking read(2) on threads vs coroutines on io_uring",
                  .sections = {"1.1", "1.2", "2.2", "3.1", "3.2"},
                  .claims = {"C1", "C2", "C3", "C6", "C7"},
                  .ops_unit = "file"});
-  c.knob("--files", p.files, "how many files to generate", 1, 1'000'000, "files");
-  c.knob("--size-kib", p.size_kib, "size of each generated file", 1, 1024 * 1024, "KiB");
-  c.text_knob("--dir", p.dir, "read the files of this directory instead of generating them",
+  c.knob("--files", params.files, "how many files to generate", 1, 1'000'000, "files");
+  c.knob("--size-kib", params.size_kib, "size of each generated file", 1, 1024 * 1024, "KiB");
+  c.text_knob("--dir", params.dir, "read the files of this directory instead of generating them",
               wb::must_be_directory("--dir"));
-  c.text_knob("--tmp-dir", p.tmp_dir, "where generated files are written (and removed afterwards)",
+  c.text_knob("--tmp-dir", params.tmp_dir, "where generated files are written (and removed afterwards)",
               wb::must_be_directory("--tmp-dir"));
-  c.knob("--cache", p.cache, "warm: files as the page cache has them; cold: dropped from it first", {"warm", "cold"});
-  c.knob("--process-ms", p.process_ms, "simulated work after each file is read", 0, 60'000, "ms");
-  c.knob("--process-kind", p.process_kind,
+  c.knob("--cache", params.cache, "warm: files as the page cache has them; cold: dropped from it first",
+         {"warm", "cold"});
+  c.knob("--process-ms", params.process_ms, "simulated work after each file is read", 0, 60'000, "ms");
+  c.knob("--process-kind", params.process_kind,
          "cpu: the work keeps a core busy; wait: it waits (as for a reply from a service), holding no core",
          {"cpu", "wait"});
-  c.knob("--concurrency", p.concurrency, "files in flight at once: threads (sync), coroutines (async)", 1, 4096,
+  c.knob("--concurrency", params.concurrency, "files in flight at once: threads (sync), coroutines (async)", 1, 4096,
          "files");
-  c.knob("--chunk-kib", p.chunk_kib, "bytes asked for by each read call", 1, 16 * 1024, "KiB");
-  c.knob("--backend", p.backend,
+  c.knob("--chunk-kib", params.chunk_kib, "bytes asked for by each read call", 1, 16 * 1024, "KiB");
+  c.knob("--backend", params.backend,
          "async only: io_uring, a blocking thread pool (as Tokio's fs does), or auto (io_uring when it works)",
          {"auto", "io_uring", "pool"});
   c.counter_doc("bytes_read", "bytes", "bytes read from all files");
@@ -201,13 +202,13 @@ void write_all(int fd, const char* data, std::size_t n, const std::string& path)
 
 }  // namespace
 
-Workload::Workload(const Params& p, const wb::Run& run) {
+Workload::Workload(const Params& params, const wb::Run& run) {
   const std::int64_t seed = run.seed();
-  const bool cold = p.cache == "cold";
-  if (!p.dir.empty()) {
+  const bool cold = params.cache == "cold";
+  if (!params.dir.empty()) {
     std::error_code ec;
     std::vector<std::string> found;
-    for (const auto& entry : fs::directory_iterator(p.dir, ec)) {
+    for (const auto& entry : fs::directory_iterator(params.dir, ec)) {
       // Regular files and symlinks (a dangling one is a file that vanished: reading it fails
       // with a clear message, which is what a test of that case needs).
       const auto st = entry.symlink_status().type();
@@ -216,15 +217,15 @@ Workload::Workload(const Params& p, const wb::Run& run) {
         found.push_back(entry.path().string());
       }
     }
-    if (ec) throw wb::UsageError("cannot list --dir " + p.dir + ": " + ec.message());
-    if (found.empty()) throw wb::UsageError("--dir " + p.dir + " holds no files to read");
+    if (ec) throw wb::UsageError("cannot list --dir " + params.dir + ": " + ec.message());
+    if (found.empty()) throw wb::UsageError("--dir " + params.dir + " holds no files to read");
     std::sort(found.begin(), found.end());
     paths_ = std::move(found);
   } else {
-    generated_ = std::make_unique<wb::ScratchDir>(p.tmp_dir, "wb-file-reads");
-    const auto bytes = static_cast<std::size_t>(p.size_kib) * 1024;
+    generated_ = std::make_unique<wb::ScratchDir>(params.tmp_dir, "wb-file-reads");
+    const auto bytes = static_cast<std::size_t>(params.size_kib) * 1024;
     std::vector<char> content(bytes);
-    for (std::int64_t i = 0; i < p.files; ++i) {
+    for (std::int64_t i = 0; i < params.files; ++i) {
       wb::SplitMix64 rng(static_cast<std::uint64_t>(seed) * 1'000'003 + static_cast<std::uint64_t>(i));
       for (std::size_t off = 0; off < bytes; off += 8) {
         const auto v = rng.next();

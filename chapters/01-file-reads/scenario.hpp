@@ -13,7 +13,6 @@
 
 #include "common/chapter.hpp"
 #include "common/files.hpp"
-#include "common/process.hpp"
 
 namespace file_reads {
 

@@ -13,31 +13,31 @@
 
 namespace fan_out {
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "fan-out",
                  .title = "Fan-out/fan-in: a thread per backend call vs a coroutine per call",
                  .sections = {"3.1", "3.2", "11.3", "18"},
                  .claims = {"C3", "C4", "C5", "C6", "C7", "C11", "C16"},
                  .ops_unit = "call"});
-  c.knob("--tasks", p.tasks, "backend calls the request fans out into", 1, 100'000, "calls");
-  c.knob("--delay-ms", p.delay_ms, "how long the backend takes for each call", 0, 60'000, "ms");
-  c.knob("--jitter-ms", p.jitter_ms, "plus up to this much more, drawn per call from --seed", 0, 60'000, "ms");
-  c.knob("--bytes", p.bytes, "size of each answer", 0, 1 << 20, "bytes");
-  c.knob("--max-in-flight", p.max_in_flight, "calls running at once (0 = all of them)", 0, 100'000, "calls");
-  c.knob("--fail-rate", p.fail_rate, "share of calls the backend fails (HTTP 500), drawn from --seed", 0.0, 1.0,
+  c.knob("--tasks", params.tasks, "backend calls the request fans out into", 1, 100'000, "calls");
+  c.knob("--delay-ms", params.delay_ms, "how long the backend takes for each call", 0, 60'000, "ms");
+  c.knob("--jitter-ms", params.jitter_ms, "plus up to this much more, drawn per call from --seed", 0, 60'000, "ms");
+  c.knob("--bytes", params.bytes, "size of each answer", 0, 1 << 20, "bytes");
+  c.knob("--max-in-flight", params.max_in_flight, "calls running at once (0 = all of them)", 0, 100'000, "calls");
+  c.knob("--fail-rate", params.fail_rate, "share of calls the backend fails (HTTP 500), drawn from --seed", 0.0, 1.0,
          "share");
-  c.knob("--gather-calls", p.gather_calls,
+  c.knob("--gather-calls", params.gather_calls,
          "the backend answers no call before this many have arrived (0 = off): makes that many calls certain "
          "to be in flight at once, however slowly threads start",
          0, 100'000, "calls");
-  c.knob("--join-threads", p.join_threads,
+  c.knob("--join-threads", params.join_threads,
          "sync only: join each call's thread as soon as the call ends, or keep every finished thread until the "
          "fan-in (a finished thread keeps its stack until it is joined)",
          {"as-they-finish", "at-the-end"});
-  c.knob("--policy", p.policy, "collect-all: wait for every call; fail-fast: the first failure cancels the rest",
+  c.knob("--policy", params.policy, "collect-all: wait for every call; fail-fast: the first failure cancels the rest",
          {"collect-all", "fail-fast"});
-  c.backend_knob(p.backend);
-  c.knob("--backend-threads", p.backend_threads, "threads of the backend this run starts", 1, 64, "threads");
+  c.backend_knob(params.backend);
+  c.knob("--backend-threads", params.backend_threads, "threads of the backend this run starts", 1, 64, "threads");
   c.counter_doc("calls_ok", "calls", "calls answered 200 with the expected body");
   c.counter_doc("calls_failed", "calls", "calls that failed (HTTP 500, connection error)");
   c.counter_doc("calls_cancelled", "calls", "calls stopped, or never started, because a sibling failed (fail-fast)");
@@ -151,33 +151,34 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, const wb::Run& run)
-    : BackendWorkload(p.backend, static_cast<int>(p.backend_threads)) {
+Workload::Workload(const Params& params, const wb::Run& run)
+    : BackendWorkload(params.backend, static_cast<int>(params.backend_threads)) {
   const std::int64_t seed = run.seed();
   // A group the calls can never complete would hold them forever.
-  if (p.gather_calls > p.tasks)
-    throw wb::UsageError("--gather-calls " + std::to_string(p.gather_calls) + " is more than --tasks " +
-                         std::to_string(p.tasks));
-  if (p.gather_calls > 0 && p.max_in_flight > 0 && p.gather_calls > p.max_in_flight) {
-    throw wb::UsageError("--gather-calls " + std::to_string(p.gather_calls) + " is more than --max-in-flight " +
-                         std::to_string(p.max_in_flight) + ": the calls held back could never arrive");
+  if (params.gather_calls > params.tasks)
+    throw wb::UsageError("--gather-calls " + std::to_string(params.gather_calls) + " is more than --tasks " +
+                         std::to_string(params.tasks));
+  if (params.gather_calls > 0 && params.max_in_flight > 0 && params.gather_calls > params.max_in_flight) {
+    throw wb::UsageError("--gather-calls " + std::to_string(params.gather_calls) + " is more than --max-in-flight " +
+                         std::to_string(params.max_in_flight) + ": the calls held back could never arrive");
   }
-  if (p.gather_calls > 0 && p.tasks % p.gather_calls != 0) {
-    throw wb::UsageError("--gather-calls " + std::to_string(p.gather_calls) + " does not divide --tasks " +
-                         std::to_string(p.tasks) + ": the last group could never complete");
+  if (params.gather_calls > 0 && params.tasks % params.gather_calls != 0) {
+    throw wb::UsageError("--gather-calls " + std::to_string(params.gather_calls) + " does not divide --tasks " +
+                         std::to_string(params.tasks) + ": the last group could never complete");
   }
-  requests_.reserve(static_cast<std::size_t>(p.tasks));
+  requests_.reserve(static_cast<std::size_t>(params.tasks));
   wb::SplitMix64 rng(static_cast<std::uint64_t>(seed) ^ 0xfa0fa0ULL);
-  for (std::int64_t i = 0; i < p.tasks; ++i) {
+  for (std::int64_t i = 0; i < params.tasks; ++i) {
     wb::WorkRequest r;
     r.id = static_cast<std::uint64_t>(i);
     r.seed = static_cast<std::uint64_t>(seed);
     r.delay_ms =
-        p.delay_ms +
-        (p.jitter_ms > 0 ? static_cast<std::int64_t>(rng.next() % static_cast<std::uint64_t>(p.jitter_ms + 1)) : 0);
-    r.bytes = p.bytes;
-    r.fail = p.fail_rate;
-    r.gather = p.gather_calls;
+        params.delay_ms +
+        (params.jitter_ms > 0 ? static_cast<std::int64_t>(rng.next() % static_cast<std::uint64_t>(params.jitter_ms + 1))
+                              : 0);
+    r.bytes = params.bytes;
+    r.fail = params.fail_rate;
+    r.gather = params.gather_calls;
     requests_.push_back(r);
   }
 }

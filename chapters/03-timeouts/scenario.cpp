@@ -8,24 +8,24 @@
 
 namespace timeouts {
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "timeouts",
                  .title = "Timeouts: does the operation stop, or only the waiting?",
                  .sections = {"11.4", "21"},
                  .claims = {"C3", "C12", "C19"},
                  .ops_unit = "call"});
-  c.knob("--calls", p.calls, "calls to the backend in all", 1, 10'000, "calls");
-  c.knob("--concurrency", p.concurrency, "calls in flight at once", 1, 1'000, "calls");
-  c.knob("--deadline-ms", p.deadline_ms, "each call's deadline", 1, 60'000, "ms");
-  c.knob("--slow-rate", p.slow_rate, "share of calls that answer after the deadline (150-300 % of it)", 0.0, 1.0,
+  c.knob("--calls", params.calls, "calls to the backend in all", 1, 10'000, "calls");
+  c.knob("--concurrency", params.concurrency, "calls in flight at once", 1, 1'000, "calls");
+  c.knob("--deadline-ms", params.deadline_ms, "each call's deadline", 1, 60'000, "ms");
+  c.knob("--slow-rate", params.slow_rate, "share of calls that answer after the deadline (150-300 % of it)", 0.0, 1.0,
          "share");
-  c.knob("--stall-rate", p.stall_rate, "share of calls that never answer", 0.0, 1.0, "share");
-  c.knob("--sync-timeout", p.sync_timeout,
+  c.knob("--stall-rate", params.stall_rate, "share of calls that never answer", 0.0, 1.0, "share");
+  c.knob("--sync-timeout", params.sync_timeout,
          "sync only: future = std::async + future::wait_for (the caller stops waiting, the call runs on); "
          "socket = poll() with the time left before every read (the call really ends)",
          {"future", "socket"});
-  c.backend_knob(p.backend);
-  c.knob("--bytes", p.bytes, "size of each answer", 0, 1 << 20, "bytes");
+  c.backend_knob(params.backend);
+  c.knob("--bytes", params.bytes, "size of each answer", 0, 1 << 20, "bytes");
   c.counter_doc("calls_ok", "calls", "answered before the deadline");
   c.counter_doc("timeouts", "calls", "the caller gave up at the deadline");
   c.counter_doc("calls_failed", "calls", "errors other than a timeout");
@@ -87,24 +87,24 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, const wb::Run& run) : BackendWorkload(p.backend, 2) {
+Workload::Workload(const Params& params, const wb::Run& run) : BackendWorkload(params.backend, 2) {
   wb::SplitMix64 rng(static_cast<std::uint64_t>(run.seed()) ^ 0x7173ULL);
   auto uniform = [&rng] { return static_cast<double>(rng.next() >> 11) / 9007199254740992.0; };
-  for (std::int64_t i = 0; i < p.calls; ++i) {
+  for (std::int64_t i = 0; i < params.calls; ++i) {
     wb::WorkRequest r;
     r.id = static_cast<std::uint64_t>(i);
     r.seed = static_cast<std::uint64_t>(run.seed());
-    r.bytes = p.bytes;
+    r.bytes = params.bytes;
     const double kind = uniform();
     const double share = uniform();
-    if (kind < p.stall_rate) {
+    if (kind < params.stall_rate) {
       r.stall = 1.0;  // this call never gets an answer
-    } else if (kind < p.stall_rate + p.slow_rate) {
-      r.delay_ms = static_cast<std::int64_t>(static_cast<double>(p.deadline_ms) * (1.5 + 1.5 * share));
+    } else if (kind < params.stall_rate + params.slow_rate) {
+      r.delay_ms = static_cast<std::int64_t>(static_cast<double>(params.deadline_ms) * (1.5 + 1.5 * share));
     } else {
       // Half the deadline at most: a build or a machine several times slower than this one still
       // answers a fast call in time, so which calls time out is --seed's choice alone.
-      r.delay_ms = static_cast<std::int64_t>(static_cast<double>(p.deadline_ms) * (0.1 + 0.4 * share));
+      r.delay_ms = static_cast<std::int64_t>(static_cast<double>(params.deadline_ms) * (0.1 + 0.4 * share));
     }
     requests_.push_back(r);
   }

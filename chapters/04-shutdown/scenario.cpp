@@ -9,23 +9,24 @@
 
 namespace graceful_shutdown {
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "shutdown",
                  .title = "Graceful shutdown: stop accepting, drain within a deadline, abort the rest, exit 0",
                  .sections = {"9", "22"},
                  .claims = {"C20"},
                  .ops_unit = "job"});
-  c.knob("--producers", p.producers, "producers submitting jobs", 1, 64, "producers");
-  c.knob("--submit-every-ms", p.submit_every_ms, "each producer submits a job this often", 1, 10'000, "ms");
-  c.knob("--workers", p.workers, "jobs processed at once", 1, 1'000, "workers");
-  c.knob("--queue-capacity", p.queue_capacity, "accepted jobs waiting for a worker, at most", 1, 100'000, "jobs");
-  c.knob("--job-ms", p.job_ms, "how long each job's backend call takes", 0, 60'000, "ms");
-  c.knob("--drain-ms", p.drain_ms, "after the first signal, time allowed to finish accepted jobs", 0, 600'000, "ms");
-  c.knob("--shutdown-after-ms", p.shutdown_after_ms,
+  c.knob("--producers", params.producers, "producers submitting jobs", 1, 64, "producers");
+  c.knob("--submit-every-ms", params.submit_every_ms, "each producer submits a job this often", 1, 10'000, "ms");
+  c.knob("--workers", params.workers, "jobs processed at once", 1, 1'000, "workers");
+  c.knob("--queue-capacity", params.queue_capacity, "accepted jobs waiting for a worker, at most", 1, 100'000, "jobs");
+  c.knob("--job-ms", params.job_ms, "how long each job's backend call takes", 0, 60'000, "ms");
+  c.knob("--drain-ms", params.drain_ms, "after the first signal, time allowed to finish accepted jobs", 0, 600'000,
+         "ms");
+  c.knob("--shutdown-after-ms", params.shutdown_after_ms,
          "send this process SIGTERM after this long (0: run until a signal arrives from outside)", 0, 3'600'000, "ms");
-  c.knob("--second-signal-after-ms", p.second_signal_after_ms,
+  c.knob("--second-signal-after-ms", params.second_signal_after_ms,
          "and a second SIGTERM this long after the first: stop now (0: none)", 0, 3'600'000, "ms");
-  c.backend_knob(p.backend);
+  c.backend_knob(params.backend);
   c.counter_doc("accepted", "jobs", "jobs taken into the queue");
   c.counter_doc("completed", "jobs", "jobs whose backend call finished");
   c.counter_doc("aborted", "jobs", "accepted jobs ended on purpose at shutdown (in flight or still queued)");
@@ -80,7 +81,7 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, const wb::Run& run) : BackendWorkload(p.backend, 2) {
+Workload::Workload(const Params& params, const wb::Run& run) : BackendWorkload(params.backend, 2) {
   if (run.variant().blocking()) wb::block_stop_signals();
 }
 

@@ -25,29 +25,29 @@ int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurr
 
 }  // namespace
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "http-service",
                  .title = "Request-response HTTP service: a thread per connection vs a coroutine per connection",
                  .sections = {"12", "13", "23"},
                  .claims = {"C3", "C4", "C5", "C6", "C7", "C9", "C13", "C20", "C21"},
                  .ops_unit = "request"});
-  c.knob("--connections", p.connections, "keep-alive connections the load generator holds open", 1, 20'000,
+  c.knob("--connections", params.connections, "keep-alive connections the load generator holds open", 1, 20'000,
          "connections");
-  c.knob("--duration-ms", p.duration_ms, "how long requests are sent", 100, 600'000, "ms");
-  c.knob("--rate", p.rate, "requests per second in total, on a fixed schedule (open loop); 0 = closed loop", 0.0, 1e7,
-         "requests/s");
-  c.knob("--delay-ms", p.delay_ms, "the service's simulated downstream latency per request", 0, 60'000, "ms");
-  c.knob("--bytes", p.bytes, "size of each answer's body", 0, 1 << 20, "bytes");
-  c.knob("--server-threads", p.server_threads, "threads of the async server (0 = the cores)", 0, 256, "threads");
-  c.knob("--shape", p.shape, "async server: one io_context for all threads, or one per thread (SO_REUSEPORT)",
+  c.knob("--duration-ms", params.duration_ms, "how long requests are sent", 100, 600'000, "ms");
+  c.knob("--rate", params.rate, "requests per second in total, on a fixed schedule (open loop); 0 = closed loop", 0.0,
+         1e7, "requests/s");
+  c.knob("--delay-ms", params.delay_ms, "the service's simulated downstream latency per request", 0, 60'000, "ms");
+  c.knob("--bytes", params.bytes, "size of each answer's body", 0, 1 << 20, "bytes");
+  c.knob("--server-threads", params.server_threads, "threads of the async server (0 = the cores)", 0, 256, "threads");
+  c.knob("--shape", params.shape, "async server: one io_context for all threads, or one per thread (SO_REUSEPORT)",
          {"shared", "reuseport"});
-  c.knob("--client-threads", p.client_threads, "threads of the load generator", 1, 64, "threads");
-  c.knob("--max-connections", p.max_connections, "the server's connection limit (more are answered 503)", 1, 1'000'000,
-         "connections");
-  c.knob("--timeout-ms", p.timeout_ms, "the client's per-request timeout", 1, 600'000, "ms");
-  c.knob("--startup-ms", p.startup_ms, "the service's start-up, during which it is alive but not ready", 0, 60'000,
+  c.knob("--client-threads", params.client_threads, "threads of the load generator", 1, 64, "threads");
+  c.knob("--max-connections", params.max_connections, "the server's connection limit (more are answered 503)", 1,
+         1'000'000, "connections");
+  c.knob("--timeout-ms", params.timeout_ms, "the client's per-request timeout", 1, 600'000, "ms");
+  c.knob("--startup-ms", params.startup_ms, "the service's start-up, during which it is alive but not ready", 0, 60'000,
          "ms");
-  c.knob("--unready-ms", p.unready_ms,
+  c.knob("--unready-ms", params.unready_ms,
          "after SIGTERM, how long the service says it is not ready while it still serves, before it drains", 0, 60'000,
          "ms");
   c.counter_doc("requests_ok", "requests", "answers with a 2xx status");
@@ -216,7 +216,7 @@ std::pair<bool, bool> probe(const wb::Endpoint& e) {
 
 }  // namespace
 
-Workload::Workload(const Params& p, const wb::Run& run) {
+Workload::Workload(const Params& params, const wb::Run& run) {
   const wb::Variant& variant = run.variant();
   std::vector<std::string> argv = {WB_HTTP_SERVER_EXE,
                                    "--model",
@@ -224,19 +224,20 @@ Workload::Workload(const Params& p, const wb::Run& run) {
                                    "--port",
                                    "0",
                                    "--max-connections",
-                                   std::to_string(p.max_connections)};
+                                   std::to_string(params.max_connections)};
   if (variant.is("async")) {
-    argv.insert(argv.end(),
-                {"--threads", std::to_string(p.server_threads > 0 ? p.server_threads : cores()), "--shape", p.shape});
+    argv.insert(argv.end(), {"--threads", std::to_string(params.server_threads > 0 ? params.server_threads : cores()),
+                             "--shape", params.shape});
   }
-  argv.insert(argv.end(), {"--startup-ms", std::to_string(p.startup_ms), "--unready-ms", std::to_string(p.unready_ms)});
-  unready_ms_ = p.unready_ms;
+  argv.insert(argv.end(),
+              {"--startup-ms", std::to_string(params.startup_ms), "--unready-ms", std::to_string(params.unready_ms)});
+  unready_ms_ = params.unready_ms;
   auto started = wb::start_service(argv, "the service");
   child_ = std::move(started.child);
   endpoint_ = started.endpoint;
   // Probe as an orchestrator would until the service says it is ready.
   const auto listening = std::chrono::steady_clock::now();
-  const auto give_up = listening + std::chrono::milliseconds(p.startup_ms) + std::chrono::seconds(30);
+  const auto give_up = listening + std::chrono::milliseconds(params.startup_ms) + std::chrono::seconds(30);
   for (;;) {
     const auto [alive, ready] = probe(endpoint_);
     if (ready) break;
@@ -249,7 +250,7 @@ Workload::Workload(const Params& p, const wb::Run& run) {
   wb::Digest d;
   // The /work answer at this run's --bytes: the digest says what was asked, not only that the
   // two servers agree on a fixed set of questions.
-  const std::string work = "/work?delay_ms=0&bytes=" + std::to_string(p.bytes);
+  const std::string work = "/work?delay_ms=0&bytes=" + std::to_string(params.bytes);
   for (const std::string& target :
        {std::string("/healthz"), std::string("/readyz"), work, std::string("/nope"), std::string("/work?bytes=-1")}) {
     const auto [status, body] = get(endpoint_, target);
@@ -277,19 +278,19 @@ int Workload::stop() {
   return child_->wait();  // no second SIGTERM: it could arrive as the service exits, past its handler
 }
 
-wb::Outcome drive(const Params& p, Workload& server, wb::Run& run) {
+wb::Outcome drive(const Params& params, Workload& server, wb::Run& run) {
   wb::LoadSpec spec;
   spec.server = server.endpoint();
-  spec.target = "/work?delay_ms=" + std::to_string(p.delay_ms) + "&bytes=" + std::to_string(p.bytes);
-  spec.connections = static_cast<int>(p.connections);
-  spec.rate = p.rate;
-  spec.duration_ms = p.duration_ms;
-  spec.timeout_ms = p.timeout_ms;
-  spec.threads = static_cast<int>(p.client_threads);
+  spec.target = "/work?delay_ms=" + std::to_string(params.delay_ms) + "&bytes=" + std::to_string(params.bytes);
+  spec.connections = static_cast<int>(params.connections);
+  spec.rate = params.rate;
+  spec.duration_ms = params.duration_ms;
+  spec.timeout_ms = params.timeout_ms;
+  spec.threads = static_cast<int>(params.client_threads);
   wb::Histogram uncorrected;
   wb::ProcessWatch watch;
   watch.start(server.pid());
-  const auto result = wb::run_load(spec, run.latency(), p.rate > 0 ? &uncorrected : nullptr);
+  const auto result = wb::run_load(spec, run.latency(), params.rate > 0 ? &uncorrected : nullptr);
   server.server_usage() = watch.stop();
 
   run.counter("requests_ok", static_cast<double>(result.ok));
@@ -298,7 +299,7 @@ wb::Outcome drive(const Params& p, Workload& server, wb::Run& run) {
   run.counter("connected", result.connected);
   run.counter("alive_not_ready_probes", static_cast<double>(server.alive_not_ready_probes()));
   run.counter("ready_after_ms", server.ready_after_ms());
-  if (p.rate > 0) {
+  if (params.rate > 0) {
     run.counter("uncorrected_p50_ms", uncorrected.quantile_ns(0.50) / 1e6);
     run.counter("uncorrected_p99_ms", uncorrected.quantile_ns(0.99) / 1e6);
   }

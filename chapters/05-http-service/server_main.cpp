@@ -19,6 +19,7 @@
 
 #include "chapters/05-http-service/servers.hpp"
 #include "common/options.hpp"
+#include "common/os_limits.hpp"
 #include "common/resources.hpp"
 
 int main(int argc, char** argv) {

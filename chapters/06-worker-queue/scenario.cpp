@@ -7,30 +7,32 @@ namespace worker_queue {
 
 using std::chrono::duration;
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "worker-queue",
                  .title = "A worker queue under load: block, reject or drop when full — and what unbounded costs",
                  .sections = {"14", "28"},
                  .claims = {"C14"},
                  .ops_unit = "job"});
-  c.knob("--producers", p.producers, "producers submitting jobs (threads or coroutines)", 1, 256, "producers");
-  c.knob("--rate-per-s", p.rate_per_s, "steady pattern: jobs per second, all producers together", 1, 100'000, "jobs/s");
-  c.knob("--pattern", p.pattern,
+  c.knob("--producers", params.producers, "producers submitting jobs (threads or coroutines)", 1, 256, "producers");
+  c.knob("--rate-per-s", params.rate_per_s, "steady pattern: jobs per second, all producers together", 1, 100'000,
+         "jobs/s");
+  c.knob("--pattern", params.pattern,
          "steady: a job every 1/rate s; burst: burst-factor x the workers' capacity, then quiet", {"steady", "burst"});
-  c.knob("--burst-factor", p.burst_factor, "burst: submit this many times faster than the workers can go", 1, 100, "x");
-  c.knob("--burst-ms", p.burst_ms, "burst: how long the burst lasts (then nothing until --duration-ms)", 1, 60'000,
+  c.knob("--burst-factor", params.burst_factor, "burst: submit this many times faster than the workers can go", 1, 100,
+         "x");
+  c.knob("--burst-ms", params.burst_ms, "burst: how long the burst lasts (then nothing until --duration-ms)", 1, 60'000,
          "ms");
-  c.knob("--duration-ms", p.duration_ms, "how long the producers submit (the run ends when the queue is empty)", 1,
+  c.knob("--duration-ms", params.duration_ms, "how long the producers submit (the run ends when the queue is empty)", 1,
          600'000, "ms");
-  c.knob("--queue-capacity", p.queue_capacity, "jobs waiting for a worker, at most; 0 = unbounded", 0, 1'000'000,
+  c.knob("--queue-capacity", params.queue_capacity, "jobs waiting for a worker, at most; 0 = unbounded", 0, 1'000'000,
          "jobs");
-  c.knob("--when-full", p.when_full,
+  c.knob("--when-full", params.when_full,
          "a full queue makes the producer: block (wait for room), reject (turn the job away), drop-oldest (make room)",
          {"block", "reject", "drop-oldest"});
-  c.knob("--workers", p.workers, "jobs processed at once (threads or coroutines)", 1, 1'000, "workers");
-  c.knob("--job-ms", p.job_ms, "how long each job's backend call takes", 1, 60'000, "ms");
-  c.knob("--payload-kib", p.payload_kib, "data each job carries while it waits and runs", 0, 16'384, "KiB");
-  c.backend_knob(p.backend);
+  c.knob("--workers", params.workers, "jobs processed at once (threads or coroutines)", 1, 1'000, "workers");
+  c.knob("--job-ms", params.job_ms, "how long each job's backend call takes", 1, 60'000, "ms");
+  c.knob("--payload-kib", params.payload_kib, "data each job carries while it waits and runs", 0, 16'384, "KiB");
+  c.backend_knob(params.backend);
   c.counter_doc("scheduled", "jobs", "jobs the schedule asked the producers to submit");
   c.counter_doc("accepted", "jobs", "jobs that entered the queue");
   c.counter_doc("completed", "jobs", "accepted jobs whose backend call finished");
@@ -104,13 +106,15 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, const wb::Run& /*run*/)
-    : BackendWorkload(p.backend, 2),
-      capacity_per_s_(static_cast<double>(p.workers) * 1000.0 / static_cast<double>(p.job_ms)) {
+Workload::Workload(const Params& params, const wb::Run& /*run*/)
+    : BackendWorkload(params.backend, 2),
+      capacity_per_s_(static_cast<double>(params.workers) * 1000.0 / static_cast<double>(params.job_ms)) {
   // Submit times, evenly spaced at the pattern's rate.
-  const bool burst = p.pattern == "burst";
-  const double rate = burst ? capacity_per_s_ * static_cast<double>(p.burst_factor) : static_cast<double>(p.rate_per_s);
-  const double seconds = static_cast<double>(burst ? std::min(p.burst_ms, p.duration_ms) : p.duration_ms) / 1000.0;
+  const bool burst = params.pattern == "burst";
+  const double rate =
+      burst ? capacity_per_s_ * static_cast<double>(params.burst_factor) : static_cast<double>(params.rate_per_s);
+  const double seconds =
+      static_cast<double>(burst ? std::min(params.burst_ms, params.duration_ms) : params.duration_ms) / 1000.0;
   const auto jobs = static_cast<std::int64_t>(rate * seconds);
   if (jobs > 10'000'000) throw wb::UsageError("the schedule asks for more than 10,000,000 jobs: lower the rate");
   schedule_.reserve(static_cast<std::size_t>(jobs));

@@ -8,32 +8,33 @@ namespace rate_limit {
 
 using std::chrono::duration;
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "rate-limit",
                  .title = "Rate limiting: five algorithms, and what waiting for a turn costs in each model",
                  .sections = {"20"},
                  .claims = {"C18"},
                  .ops_unit = "call"});
-  c.knob("--clients", p.clients, "callers (threads or coroutines), each making --calls calls", 1, 1'000'000, "clients");
-  c.knob("--calls", p.calls, "calls each client makes, one after the other", 1, 1'000'000, "calls");
-  c.knob("--algorithm", p.algorithm,
+  c.knob("--clients", params.clients, "callers (threads or coroutines), each making --calls calls", 1, 1'000'000,
+         "clients");
+  c.knob("--calls", params.calls, "calls each client makes, one after the other", 1, 1'000'000, "calls");
+  c.knob("--algorithm", params.algorithm,
          "the limiter: token-bucket (bursts up to --burst), leaky-bucket (an even pace, up to --burst waiting), "
          "fixed-window, sliding-log, sliding-window (rate x window per --window-ms)",
          algorithms());
-  c.knob("--rate-per-s", p.rate_per_s, "the average rate the limiter holds", 0.1, 1e6, "calls/s");
-  c.knob("--burst", p.burst, "token bucket: its capacity; leaky bucket: how many may wait in it", 1, 1'000'000,
+  c.knob("--rate-per-s", params.rate_per_s, "the average rate the limiter holds", 0.1, 1e6, "calls/s");
+  c.knob("--burst", params.burst, "token bucket: its capacity; leaky bucket: how many may wait in it", 1, 1'000'000,
          "calls");
-  c.knob("--window-ms", p.window_ms, "window algorithms: their window (they allow rate x window per window)", 1,
+  c.knob("--window-ms", params.window_ms, "window algorithms: their window (they allow rate x window per window)", 1,
          3'600'000, "ms");
-  c.knob("--when-limited", p.when_limited, "a limited caller: wait (for its turn) or reject (turned away at once)",
+  c.knob("--when-limited", params.when_limited, "a limited caller: wait (for its turn) or reject (turned away at once)",
          {"wait", "reject"});
-  c.knob("--call-ms", p.call_ms, "how long each backend call takes", 0, 60'000, "ms");
-  c.knob("--start", p.start,
+  c.knob("--call-ms", params.call_ms, "how long each backend call takes", 0, 60'000, "ms");
+  c.knob("--start", params.start,
          "together: the limiter opens once every client is ready at it, so all of them ask at once (a start "
          "line); as-started: each client asks as soon as it runs, so a machine that starts threads slower than "
          "the rate never queues them",
          {"together", "as-started"});
-  c.backend_knob(p.backend);
+  c.backend_knob(params.backend);
   c.counter_doc("admitted", "calls", "calls the limiter let through");
   c.counter_doc("rejected", "calls", "calls turned away (when-limited=reject, or a full leaky bucket)");
   c.counter_doc("lost", "calls", "clients x calls - admitted - rejected: must be 0");
@@ -120,9 +121,11 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, const wb::Run& /*run*/) : BackendWorkload(p.backend, 2) {}
+Workload::Workload(const Params& params, const wb::Run& /*run*/) : BackendWorkload(params.backend, 2) {}
 
-Limits limits_of(const Params& p) { return Limits{p.rate_per_s, p.burst, std::chrono::milliseconds(p.window_ms)}; }
+Limits limits_of(const Params& params) {
+  return Limits{params.rate_per_s, params.burst, std::chrono::milliseconds(params.window_ms)};
+}
 
 wb::WorkRequest call_request(const Params& params, std::uint64_t id) {
   wb::WorkRequest r;

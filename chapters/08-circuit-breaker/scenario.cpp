@@ -7,33 +7,35 @@ namespace circuit_breaker {
 using std::chrono::duration;
 using std::chrono::milliseconds;
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "circuit-breaker",
                  .title = "A circuit breaker: fail fast while a dependency is down, probe it, close when it is back",
                  .sections = {"19"},
                  .claims = {"C17"},
                  .ops_unit = "call"});
-  c.knob("--clients", p.clients, "callers (threads or coroutines)", 1, 10'000, "clients");
-  c.knob("--call-every-ms", p.call_every_ms, "each client calls this often (later, when a call takes longer)", 1,
+  c.knob("--clients", params.clients, "callers (threads or coroutines)", 1, 10'000, "clients");
+  c.knob("--call-every-ms", params.call_every_ms, "each client calls this often (later, when a call takes longer)", 1,
          60'000, "ms");
-  c.knob("--call-ms", p.call_ms, "how long a healthy call takes", 0, 60'000, "ms");
-  c.knob("--timeout-ms", p.timeout_ms, "a caller gives up on a call after this long", 1, 600'000, "ms");
-  c.knob("--healthy-ms", p.healthy_ms, "the backend is healthy this long,", 0, 600'000, "ms");
-  c.knob("--outage-ms", p.outage_ms, "then down this long,", 0, 600'000, "ms");
-  c.knob("--recovered-ms", p.recovered_ms, "then healthy again this long", 0, 600'000, "ms");
-  c.knob("--outage-kind", p.outage_kind, "down means: error (every call fails at once) or stall (no call is answered)",
-         {"error", "stall"});
-  c.knob("--breaker", p.breaker, "on: calls go through the breaker; off: straight to the backend", {"on", "off"});
-  c.knob("--failure-threshold", p.failure_threshold, "failures among the window's calls that open the breaker", 1,
+  c.knob("--call-ms", params.call_ms, "how long a healthy call takes", 0, 60'000, "ms");
+  c.knob("--timeout-ms", params.timeout_ms, "a caller gives up on a call after this long", 1, 600'000, "ms");
+  c.knob("--healthy-ms", params.healthy_ms, "the backend is healthy this long,", 0, 600'000, "ms");
+  c.knob("--outage-ms", params.outage_ms, "then down this long,", 0, 600'000, "ms");
+  c.knob("--recovered-ms", params.recovered_ms, "then healthy again this long", 0, 600'000, "ms");
+  c.knob("--outage-kind", params.outage_kind,
+         "down means: error (every call fails at once) or stall (no call is answered)", {"error", "stall"});
+  c.knob("--breaker", params.breaker, "on: calls go through the breaker; off: straight to the backend", {"on", "off"});
+  c.knob("--failure-threshold", params.failure_threshold, "failures among the window's calls that open the breaker", 1,
          10'000, "calls");
-  c.knob("--window-calls", p.window_calls, "the breaker's sliding window", 1, 10'000, "calls");
-  c.knob("--minimum-calls", p.minimum_calls, "no verdict before this many calls are in the window", 1, 10'000, "calls");
-  c.knob("--slow-call-ms", p.slow_call_ms, "a success slower than this counts as a failure (0: never)", 0, 600'000,
+  c.knob("--window-calls", params.window_calls, "the breaker's sliding window", 1, 10'000, "calls");
+  c.knob("--minimum-calls", params.minimum_calls, "no verdict before this many calls are in the window", 1, 10'000,
+         "calls");
+  c.knob("--slow-call-ms", params.slow_call_ms, "a success slower than this counts as a failure (0: never)", 0, 600'000,
          "ms");
-  c.knob("--open-ms", p.open_ms, "how long the breaker stays open before it lets probes through", 0, 600'000, "ms");
-  c.knob("--half-open-probes", p.half_open_probes, "calls let through in half-open; all must succeed to close it", 1,
-         1'000, "calls");
-  c.backend_knob(p.backend);
+  c.knob("--open-ms", params.open_ms, "how long the breaker stays open before it lets probes through", 0, 600'000,
+         "ms");
+  c.knob("--half-open-probes", params.half_open_probes, "calls let through in half-open; all must succeed to close it",
+         1, 1'000, "calls");
+  c.backend_knob(params.backend);
   c.counter_doc("attempted", "calls", "calls the clients wanted to make");
   c.counter_doc("refused", "calls", "calls the open (or busy half-open) breaker refused at once");
   c.counter_doc("ok", "calls", "calls answered correctly");
@@ -107,23 +109,23 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, const wb::Run& /*run*/) : BackendWorkload(p.backend, 2) {
-  if (p.failure_threshold > p.window_calls)
-    throw wb::UsageError("--failure-threshold " + std::to_string(p.failure_threshold) +
-                         " is more than --window-calls " + std::to_string(p.window_calls) +
+Workload::Workload(const Params& params, const wb::Run& /*run*/) : BackendWorkload(params.backend, 2) {
+  if (params.failure_threshold > params.window_calls)
+    throw wb::UsageError("--failure-threshold " + std::to_string(params.failure_threshold) +
+                         " is more than --window-calls " + std::to_string(params.window_calls) +
                          ": the breaker could never open");
-  if (p.minimum_calls > p.window_calls)
-    throw wb::UsageError("--minimum-calls " + std::to_string(p.minimum_calls) + " is more than --window-calls " +
-                         std::to_string(p.window_calls) + ": the window never holds that many");
+  if (params.minimum_calls > params.window_calls)
+    throw wb::UsageError("--minimum-calls " + std::to_string(params.minimum_calls) + " is more than --window-calls " +
+                         std::to_string(params.window_calls) + ": the window never holds that many");
 }
 
-BreakerConfig breaker_config(const Params& p) {
-  return BreakerConfig{.failure_threshold = p.failure_threshold,
-                       .window_calls = p.window_calls,
-                       .minimum_calls = p.minimum_calls,
-                       .slow_call = milliseconds(p.slow_call_ms),
-                       .open_for = milliseconds(p.open_ms),
-                       .probes = p.half_open_probes};
+BreakerConfig breaker_config(const Params& params) {
+  return BreakerConfig{.failure_threshold = params.failure_threshold,
+                       .window_calls = params.window_calls,
+                       .minimum_calls = params.minimum_calls,
+                       .slow_call = milliseconds(params.slow_call_ms),
+                       .open_for = milliseconds(params.open_ms),
+                       .probes = params.half_open_probes};
 }
 
 Calls::Calls(const Params& params, Clock::time_point start)

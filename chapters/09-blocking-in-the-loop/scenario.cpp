@@ -18,7 +18,7 @@ namespace blocking_in_the_loop {
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c(
       {.name = "blocking-in-the-loop",
        .title = "Blocking in the event loop: one blocking call stalls every task on the thread",
@@ -34,19 +34,19 @@ wb::Chapter make_chapter(Params& p) {
                      "the work in --slice-us slices, co_await post(...) between them"}},
        .baseline = "async-blocking",
        .headline = "lag_p99_ms"});
-  c.knob("--heartbeats", p.heartbeats, "timer tasks ticking every --tick-ms (their lag is the loop's health)", 1,
+  c.knob("--heartbeats", params.heartbeats, "timer tasks ticking every --tick-ms (their lag is the loop's health)", 1,
          10'000, "tasks");
-  c.knob("--tick-ms", p.tick_ms, "how often each heartbeat ticks", 1, 10'000, "ms");
-  c.knob("--blockers", p.blockers, "tasks that make a blocking call every --every-ms", 0, 64, "tasks");
-  c.knob("--block-ms", p.block_ms, "how long each blocking call takes", 1, 10'000, "ms");
-  c.knob("--every-ms", p.every_ms, "each blocker starts a blocking call this often", 1, 60'000, "ms");
-  c.knob("--block-kind", p.block_kind,
+  c.knob("--tick-ms", params.tick_ms, "how often each heartbeat ticks", 1, 10'000, "ms");
+  c.knob("--blockers", params.blockers, "tasks that make a blocking call every --every-ms", 0, 64, "tasks");
+  c.knob("--block-ms", params.block_ms, "how long each blocking call takes", 1, 10'000, "ms");
+  c.knob("--every-ms", params.every_ms, "each blocker starts a blocking call this often", 1, 60'000, "ms");
+  c.knob("--block-kind", params.block_kind,
          "sleep (the thread waits), cpu (the thread computes), file (blocking reads of a scratch file)",
          {"sleep", "cpu", "file"});
-  c.knob("--slice-us", p.slice_us, "async-chunked: work done between two yields to the loop", 1, 10'000'000, "us");
-  c.knob("--duration-ms", p.duration_ms, "how long the heartbeats tick", 1, 600'000, "ms");
-  c.knob("--file-kib", p.file_kib, "block-kind file: the scratch file read over and over", 64, 1'048'576, "KiB");
-  c.text_knob("--tmp-dir", p.tmp_dir, "where the scratch file is written (and removed afterwards)",
+  c.knob("--slice-us", params.slice_us, "async-chunked: work done between two yields to the loop", 1, 10'000'000, "us");
+  c.knob("--duration-ms", params.duration_ms, "how long the heartbeats tick", 1, 600'000, "ms");
+  c.knob("--file-kib", params.file_kib, "block-kind file: the scratch file read over and over", 64, 1'048'576, "KiB");
+  c.text_knob("--tmp-dir", params.tmp_dir, "where the scratch file is written (and removed afterwards)",
               wb::must_be_directory("--tmp-dir"));
   c.counter_doc("ticks", "ticks", "heartbeat ticks that ran");
   c.counter_doc("ticks_missed", "ticks", "ticks skipped because the heartbeat woke after the next one was due");
@@ -125,19 +125,19 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-Workload::Workload(const Params& p, const wb::Run& /*run*/) {
-  if (p.block_kind != "file") return;
-  dir_ = std::make_unique<wb::ScratchDir>(p.tmp_dir, "wb-blocking");
+Workload::Workload(const Params& params, const wb::Run& /*run*/) {
+  if (params.block_kind != "file") return;
+  dir_ = std::make_unique<wb::ScratchDir>(params.tmp_dir, "wb-blocking");
   const std::string path = dir_->path() + "/scratch";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + path);
   std::vector<char> chunk(64 * 1024);
   for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i * 131);
-  for (std::int64_t done = 0; done < p.file_kib * 1024; done += static_cast<std::int64_t>(chunk.size())) {
+  for (std::int64_t done = 0; done < params.file_kib * 1024; done += static_cast<std::int64_t>(chunk.size())) {
     if (::pwrite(fd_, chunk.data(), chunk.size(), done) != static_cast<ssize_t>(chunk.size()))
       throw std::system_error(errno, std::generic_category(), "cannot write " + path);
   }
-  bytes_ = p.file_kib * 1024;
+  bytes_ = params.file_kib * 1024;
 }
 
 Workload::~Workload() {

@@ -25,7 +25,6 @@
 
 #include "common/chapter.hpp"
 #include "common/files.hpp"
-#include "common/process.hpp"
 
 namespace blocking_in_the_loop {
 

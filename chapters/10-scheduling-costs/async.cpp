@@ -32,14 +32,14 @@ namespace scheduling_costs {
 namespace {
 
 // switch via notify: two units pass the turn through a channel each (one buffered message).
-wb::Outcome notify(const Params& p, wb::Run& run) {
-  pin_if_asked(p);
+wb::Outcome notify(const Params& params, wb::Run& run) {
+  pin_if_asked(params);
   asio::io_context io(1);
   Channel inbox[2] = {Channel(io, 1), Channel(io, 1)};
   std::uint64_t passes = 0;
   wb::FirstError error;
   auto unit = [&](int me) -> asio::awaitable<void> {
-    for (std::int64_t k = 0; k < p.round_trips; ++k) {
+    for (std::int64_t k = 0; k < params.round_trips; ++k) {
       wb::event(me, "wait for the turn");
       co_await inbox[me].async_receive(use_awaitable);
       ++passes;
@@ -52,18 +52,18 @@ wb::Outcome notify(const Params& p, wb::Run& run) {
   inbox[0].try_send(boost::system::error_code{});
   io.run();
   error.rethrow();
-  return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
+  return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes);
 }
 
 // switch via direct: each unit yields the thread with co_await post(...); the io_context's
 // queue is first in, first out, so the two take turns.
-wb::Outcome direct(const Params& p, wb::Run& run) {
-  pin_if_asked(p);
+wb::Outcome direct(const Params& params, wb::Run& run) {
+  pin_if_asked(params);
   asio::io_context io(1);
   std::uint64_t passes = 0;
   wb::FirstError error;
   auto unit = [&](int me) -> asio::awaitable<void> {
-    for (std::int64_t k = 0; k < p.round_trips; ++k) {
+    for (std::int64_t k = 0; k < params.round_trips; ++k) {
       wb::event(me, "wait for the turn");
       co_await asio::post(io, use_awaitable);
       ++passes;
@@ -74,13 +74,13 @@ wb::Outcome direct(const Params& p, wb::Run& run) {
   const auto t0 = Clock::now();
   io.run();
   error.rethrow();
-  return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
+  return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes);
 }
 
 // switch via ring: each unit waits until its pipe is readable (epoll), reads the byte, writes
 // it into the next unit's pipe.
-wb::Outcome ring(const Params& p, wb::Run& run, std::int64_t size) {
-  pin_if_asked(p);
+wb::Outcome ring(const Params& params, wb::Run& run, std::int64_t size) {
+  pin_if_asked(params);
   asio::io_context io(1);
   Pipes inbox(size, /*nonblocking=*/true);
   std::vector<asio::posix::stream_descriptor> reads, writes;
@@ -92,7 +92,7 @@ wb::Outcome ring(const Params& p, wb::Run& run, std::int64_t size) {
   wb::FirstError error;
   auto unit = [&](std::int64_t me) -> asio::awaitable<void> {
     char byte = 0;
-    for (std::int64_t k = 0; k < hops_of(me, size, switches(p)); ++k) {
+    for (std::int64_t k = 0; k < hops_of(me, size, switches(params)); ++k) {
       wb::event(me, "wait for the turn");
       co_await reads[static_cast<std::size_t>(me)].async_read_some(asio::buffer(&byte, 1), use_awaitable);
       ++passes;
@@ -107,28 +107,28 @@ wb::Outcome ring(const Params& p, wb::Run& run, std::int64_t size) {
   asio::write(writes[0], asio::buffer(&token, 1));
   io.run();
   error.rethrow();
-  return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
+  return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes);
 }
 
 // spawn: create --batch units, each does --work-ns of work, wait for them all; --spawns in all.
-wb::Outcome spawn(const Params& p, wb::Run& run) {
+wb::Outcome spawn(const Params& params, wb::Run& run) {
   std::atomic<std::uint64_t> sink{0};
   auto t0 = Clock::now();
-  for (std::int64_t id = 0; id < p.spawns; ++id) sink += work(p.work_ns, static_cast<std::uint64_t>(id));
+  for (std::int64_t id = 0; id < params.spawns; ++id) sink += work(params.work_ns, static_cast<std::uint64_t>(id));
   const double inline_s = seconds_since(t0);
 
   asio::io_context io(1);
-  Channel done(io, static_cast<std::size_t>(p.batch));  // "joined": one message per finished unit
+  Channel done(io, static_cast<std::size_t>(params.batch));  // "joined": one message per finished unit
   std::uint64_t sum = 0;
   wb::FirstError error;
   auto unit = [&](std::int64_t id) -> asio::awaitable<void> {
-    sink.fetch_add(work(p.work_ns, static_cast<std::uint64_t>(id)), std::memory_order_relaxed);
+    sink.fetch_add(work(params.work_ns, static_cast<std::uint64_t>(id)), std::memory_order_relaxed);
     sum += static_cast<std::uint64_t>(id);
     co_return;
   };
   auto spawner = [&]() -> asio::awaitable<void> {
-    for (std::int64_t first = 0; first < p.spawns; first += p.batch) {
-      const auto last = std::min(p.spawns, first + p.batch);
+    for (std::int64_t first = 0; first < params.spawns; first += params.batch) {
+      const auto last = std::min(params.spawns, first + params.batch);
       for (std::int64_t id = first; id < last; ++id)
         asio::co_spawn(io, unit(id), [&](std::exception_ptr e) {
           error.handler()(e);
@@ -142,11 +142,11 @@ wb::Outcome spawn(const Params& p, wb::Run& run) {
   asio::co_spawn(io, spawner(), error.handler());
   io.run();
   error.rethrow();
-  return record_spawn(p, run, inline_s, seconds_since(t0), sum);
+  return record_spawn(params, run, inline_s, seconds_since(t0), sum);
 }
 
 // memory, ceiling: units wait on one timer that never expires (or one channel) until released.
-wb::Outcome park(const Params& p, wb::Run& run) {
+wb::Outcome park(const Params& params, wb::Run& run) {
   asio::io_context io(1);
   asio::steady_timer release(io, asio::steady_timer::time_point::max());
   Channel closing(io);
@@ -154,13 +154,13 @@ wb::Outcome park(const Params& p, wb::Run& run) {
   wb::FirstError error;
   auto unit = [&]() -> asio::awaitable<void> {
     wb::event(-1, "park");
-    if (p.park_on == "timer")
+    if (params.park_on == "timer")
       co_await release.async_wait(asio::as_tuple(use_awaitable));  // operation_aborted: released
     else
       co_await closing.async_receive(asio::as_tuple(use_awaitable));  // channel_closed: released
     ++finished;
   };
-  Parking parking(p, "stackless");
+  Parking parking(params, "stackless");
   parking.grow([&] { return asio::co_spawn(io, unit(), error.handler()), true; },
                [&](std::int64_t) { io.poll(); });  // each new unit runs to its co_await
   release.cancel();
@@ -172,12 +172,15 @@ wb::Outcome park(const Params& p, wb::Run& run) {
 
 }  // namespace
 
-wb::Outcome run_async(const Params& p, const Workload& workload, wb::Run& run) {
-  if (run.variant().is("stackful")) return run_stackful(p, workload, run);  // stackful.cpp: the same, on asio::spawn
-  if (p.scenario == "switch")
-    return p.via == "notify" ? notify(p, run) : p.via == "direct" ? direct(p, run) : ring(p, run, p.ring);
-  if (p.scenario == "spawn") return spawn(p, run);
-  return park(p, run);
+wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run) {
+  if (run.variant().is("stackful"))
+    return run_stackful(params, workload, run);  // stackful.cpp: the same, on asio::spawn
+  if (params.scenario == "switch")
+    return params.via == "notify"   ? notify(params, run)
+           : params.via == "direct" ? direct(params, run)
+                                    : ring(params, run, params.ring);
+  if (params.scenario == "spawn") return spawn(params, run);
+  return park(params, run);
 }
 
 }  // namespace scheduling_costs

@@ -5,25 +5,23 @@
 #include <chrono>
 #include <climits>
 #include <cmath>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <system_error>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/digest.hpp"
+#include "common/os_limits.hpp"
 #include "common/resources.hpp"
 
 namespace scheduling_costs {
 
 using Clock = std::chrono::steady_clock;
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "scheduling-costs",
                  .title = "What a unit of concurrency costs: a switch, a spawn, its memory, how many fit",
                  .sections = {"4", "12", "28"},
@@ -36,31 +34,34 @@ wb::Chapter make_chapter(Params& p) {
                               {"stackful", wb::Model::coroutines,
                                "an asio::spawn coroutine per unit (Boost.Context): its own stack, one thread"}},
                  .baseline = "threads"});
-  c.knob("--scenario", p.scenario,
+  c.knob("--scenario", params.scenario,
          "switch (hand a turn back and forth), spawn (create, run, wait), memory (park N, fit RSS), ceiling (park "
          "until a limit)",
          {"switch", "spawn", "memory", "ceiling"});
-  c.knob("--via", p.via,
+  c.knob("--via", params.via,
          "switch: notify (condition variable / channel), direct (pipe / co_await post), ring (--ring units woken by "
          "readiness on pipes)",
          {"notify", "direct", "ring"});
-  c.knob("--pin", p.pin, "switch: one-core (every unit on the first CPU, as context-switch benchmarks do) or none",
+  c.knob("--pin", params.pin, "switch: one-core (every unit on the first CPU, as context-switch benchmarks do) or none",
          {"one-core", "none"});
-  c.knob("--round-trips", p.round_trips, "switch: round trips (two one-way switches each)", 1, 100'000'000, "trips");
-  c.knob("--ring", p.ring, "switch via ring: units in the ring", 2, 1'000, "units");
-  c.knob("--spawns", p.spawns, "spawn: units created in all", 1, 100'000'000, "units");
-  c.knob("--batch", p.batch, "spawn: units created before waiting for them (1: one at a time)", 1, 10'000, "units");
-  c.knob("--work-ns", p.work_ns, "spawn: each unit's work (the same work is also timed inline)", 0, 100'000'000, "ns");
-  c.knob("--units", p.units, "memory: units parked at the top of the climb", 16, 30'000'000, "units");
-  c.knob("--park-on", p.park_on,
+  c.knob("--round-trips", params.round_trips, "switch: round trips (two one-way switches each)", 1, 100'000'000,
+         "trips");
+  c.knob("--ring", params.ring, "switch via ring: units in the ring", 2, 1'000, "units");
+  c.knob("--spawns", params.spawns, "spawn: units created in all", 1, 100'000'000, "units");
+  c.knob("--batch", params.batch, "spawn: units created before waiting for them (1: one at a time)", 1, 10'000,
+         "units");
+  c.knob("--work-ns", params.work_ns, "spawn: each unit's work (the same work is also timed inline)", 0, 100'000'000,
+         "ns");
+  c.knob("--units", params.units, "memory: units parked at the top of the climb", 16, 30'000'000, "units");
+  c.knob("--park-on", params.park_on,
          "memory, ceiling: what a coroutine waits on (threads always wait on a condition "
          "variable)",
          {"timer", "channel"});
-  c.knob("--ceiling-units", p.ceiling_units, "ceiling: stop climbing here if no limit stops it first", 16, 100'000'000,
-         "units");
-  c.knob("--memory-budget-mib", p.memory_budget_mib, "ceiling: stop before the process's RSS passes this", 64,
+  c.knob("--ceiling-units", params.ceiling_units, "ceiling: stop climbing here if no limit stops it first", 16,
+         100'000'000, "units");
+  c.knob("--memory-budget-mib", params.memory_budget_mib, "ceiling: stop before the process's RSS passes this", 64,
          1'048'576, "MiB");
-  c.knob("--thread-reserve", p.thread_reserve,
+  c.knob("--thread-reserve", params.thread_reserve,
          "ceiling, threads: stop this many short of the tightest limit the OS states, so the rest of the machine "
          "can still start processes (0: climb until the OS refuses)",
          0, 1'000'000, "threads");
@@ -183,8 +184,8 @@ wb::Chapter make_chapter(Params& p) {
   return c;
 }
 
-int pin_if_asked(const Params& p) {
-  if (p.pin != "one-core") return -1;
+int pin_if_asked(const Params& params) {
+  if (params.pin != "one-core") return -1;
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
     throw std::system_error(errno, std::generic_category(), "sched_getaffinity");
@@ -225,114 +226,6 @@ double steps_per_ns() {
     return best;
   }();
   return rate;
-}
-
-std::int64_t read_sysctl(const char* path) {
-  std::ifstream in(path);
-  std::int64_t v = -1;
-  if (!(in >> v)) return -1;
-  return v;
-}
-
-// A field of /proc/meminfo in kiB.
-std::int64_t meminfo_kib(const std::string& field) {
-  std::ifstream in("/proc/meminfo");
-  std::string name;
-  std::int64_t kib = 0;
-  std::string unit;
-  while (in >> name >> kib) {
-    std::getline(in, unit);
-    if (name == field + ":") return kib;
-  }
-  return 0;
-}
-
-// Threads on the whole machine (the kernel's scheduling entities: /proc/loadavg's "running/total").
-std::int64_t machine_threads() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c, rt;
-  in >> a >> b >> c >> rt;
-  const auto slash = rt.find('/');
-  return slash == std::string::npos ? -1 : std::stoll(rt.substr(slash + 1));
-}
-
-std::int64_t own_mappings() {
-  std::ifstream in("/proc/self/maps");
-  std::int64_t n = 0;
-  std::string line;
-  while (std::getline(in, line)) ++n;
-  return n;
-}
-
-// The folder of this process's cgroup that holds pids.max: cgroup v1's pids controller
-// ("N:pids:/path" in /proc/self/cgroup) or else v2's unified one ("0::/path").
-std::string cgroup_dir() {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line, v2;
-  while (std::getline(in, line)) {
-    if (const auto at = line.find(":pids:"); at != std::string::npos)
-      return "/sys/fs/cgroup/pids" + line.substr(at + 6);
-    if (line.rfind("0::", 0) == 0) v2 = "/sys/fs/cgroup" + line.substr(3);
-  }
-  return v2;
-}
-
-// Threads run by this user, for RLIMIT_NPROC (which counts a user's threads, not processes).
-std::int64_t user_threads() {
-  std::int64_t n = 0;
-  DIR* d = opendir("/proc");
-  if (!d) return -1;
-  const auto uid = std::to_string(getuid());
-  while (const dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/status");
-    std::string line;
-    bool mine = false;
-    while (std::getline(in, line)) {
-      if (line.rfind("Uid:", 0) == 0) {
-        std::istringstream f(line.substr(4));
-        std::string real;
-        f >> real;
-        mine = real == uid;
-      } else if (mine && line.rfind("Threads:", 0) == 0) {
-        n += std::stoll(line.substr(8));
-      }
-    }
-  }
-  closedir(d);
-  return n;
-}
-
-struct Limit {
-  std::string name;
-  std::int64_t value;  // the limit as stated
-  std::int64_t room;   // how many more threads it allows now
-};
-
-// Every limit the OS states on this process's threads, and the room each leaves now.
-std::vector<Limit> thread_limits() {
-  std::vector<Limit> out;
-  const auto total = machine_threads();
-  if (const auto v = read_sysctl("/proc/sys/kernel/pid_max"); v > 0 && total >= 0)
-    out.push_back({"kernel.pid_max", v, v - total - 300});  // pids below 300 are not handed out again
-  if (const auto v = read_sysctl("/proc/sys/kernel/threads-max"); v > 0 && total >= 0)
-    out.push_back({"kernel.threads-max", v, v - total});
-  rlimit nproc{};
-  if (getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_cur != RLIM_INFINITY && geteuid() != 0) {
-    const auto v = static_cast<std::int64_t>(nproc.rlim_cur);
-    out.push_back({"ulimit -u", v, v - user_threads()});
-  }
-  if (const auto dir = cgroup_dir(); !dir.empty()) {
-    std::ifstream max_in(dir + "/pids.max");
-    std::string max;
-    if (max_in >> max && max != "max") {
-      const auto v = std::stoll(max);
-      out.push_back({"the cgroup's pids.max", v, v - read_sysctl((dir + "/pids.current").c_str())});
-    }
-  }
-  if (const auto v = read_sysctl("/proc/sys/vm/max_map_count"); v > 0)
-    out.push_back({"vm.max_map_count", v, (v - own_mappings()) / 2});  // a stack and its guard page each
-  return out;
 }
 
 struct Fit {
@@ -387,39 +280,39 @@ Pipes::~Pipes() {
     if (fd >= 0) ::close(fd);
 }
 
-wb::Outcome record_switch(const Params& p, wb::Run& run, double seconds, std::int64_t ctx, std::uint64_t passes) {
-  const auto n = switches(p);
+wb::Outcome record_switch(const Params& params, wb::Run& run, double seconds, std::int64_t ctx, std::uint64_t passes) {
+  const auto n = switches(params);
   run.counter("switches", static_cast<double>(passes));
   run.counter("ns_per_switch", seconds * 1e9 / static_cast<double>(n));
-  run.counter("ctx_per_round_trip", static_cast<double>(ctx) / static_cast<double>(p.round_trips));
-  run.info("pinned", p.pin);
+  run.counter("ctx_per_round_trip", static_cast<double>(ctx) / static_cast<double>(params.round_trips));
+  run.info("pinned", params.pin);
   if (passes != static_cast<std::uint64_t>(n))
     throw std::runtime_error("the units made " + std::to_string(passes) + " switches of " + std::to_string(n));
-  return {static_cast<std::uint64_t>(n), digest_of("switch " + p.via + " " + std::to_string(passes))};
+  return {static_cast<std::uint64_t>(n), digest_of("switch " + params.via + " " + std::to_string(passes))};
 }
 
-wb::Outcome record_spawn(const Params& p, wb::Run& run, double inline_s, double spawned_s, std::uint64_t sum) {
-  const auto n = static_cast<double>(p.spawns);
+wb::Outcome record_spawn(const Params& params, wb::Run& run, double inline_s, double spawned_s, std::uint64_t sum) {
+  const auto n = static_cast<double>(params.spawns);
   run.counter("ns_per_unit", spawned_s * 1e9 / n);
   run.counter("inline_ns_per_unit", inline_s * 1e9 / n);
   run.counter("spawn_overhead_ns", (spawned_s - inline_s) * 1e9 / n);
-  run.counter("work_ns", static_cast<double>(p.work_ns));
-  const auto expected = static_cast<std::uint64_t>(p.spawns) * static_cast<std::uint64_t>(p.spawns - 1) / 2;
+  run.counter("work_ns", static_cast<double>(params.work_ns));
+  const auto expected = static_cast<std::uint64_t>(params.spawns) * static_cast<std::uint64_t>(params.spawns - 1) / 2;
   if (sum != expected)
     throw std::runtime_error("the units' ids add up to " + std::to_string(sum) + ", not " + std::to_string(expected));
-  return {static_cast<std::uint64_t>(p.spawns), digest_of("spawn " + std::to_string(sum))};
+  return {static_cast<std::uint64_t>(params.spawns), digest_of("spawn " + std::to_string(sum))};
 }
 
-Parking::Parking(const Params& p, const std::string& variant)
-    : p_(p), variant_(variant), target_(p.scenario == "ceiling" ? p.ceiling_units : p.units) {
-  if (p.scenario == "ceiling" && variant == "threads") {
+Parking::Parking(const Params& params, const std::string& variant)
+    : p_(params), variant_(variant), target_(params.scenario == "ceiling" ? params.ceiling_units : params.units) {
+  if (params.scenario == "ceiling" && variant == "threads") {
     // The tightest limit the OS states; the climb stops the reserve short of it (or, with a
     // reserve of 0, where the OS refuses — which is what the limit is for).
-    const auto limits = thread_limits();
-    const auto tightest =
-        std::min_element(limits.begin(), limits.end(), [](const Limit& a, const Limit& b) { return a.room < b.room; });
+    const auto limits = wb::thread_limits();
+    const auto tightest = std::min_element(limits.begin(), limits.end(),
+                                           [](const wb::OsLimit& a, const wb::OsLimit& b) { return a.room < b.room; });
     if (tightest != limits.end()) {
-      os_limit_ = std::max<std::int64_t>(0, tightest->room - p.thread_reserve);
+      os_limit_ = std::max<std::int64_t>(0, tightest->room - params.thread_reserve);
       os_limit_name_ = tightest->name + " = " + std::to_string(tightest->value);
     }
   }
@@ -428,7 +321,7 @@ Parking::Parking(const Params& p, const std::string& variant)
 
 void Parking::sample() {
   const auto rss = wb::read_proc_status().vm_rss_kib;
-  const auto kernel = meminfo_kib("KernelStack") + meminfo_kib("PageTables") + meminfo_kib("Slab");
+  const auto kernel = wb::meminfo_kib("KernelStack") + wb::meminfo_kib("PageTables") + wb::meminfo_kib("Slab");
   points_.push_back({static_cast<double>(parked_), static_cast<double>(rss), static_cast<double>(kernel)});
   next_sample_ = parked_ + std::max<std::int64_t>(1, target_ / 16);
 }
@@ -463,12 +356,7 @@ std::int64_t Parking::grow(const std::function<bool()>& add, const std::function
     }
     if (!added) {
       if (why.empty()) why = "the OS refused";
-      const auto limits = thread_limits();
-      if (!limits.empty()) {
-        why += "; the limits it states:";
-        for (const auto& l : limits) why += " " + l.name + " = " + std::to_string(l.value) + ",";
-        why.pop_back();
-      }
+      why += "; the limits it states: " + wb::describe(wb::thread_limits());
       break;
     }
     ++parked_;

@@ -55,12 +55,12 @@ using Clock = std::chrono::steady_clock;
 inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // The one-way switches a switch trial makes: two per round trip.
-inline std::int64_t switches(const Params& p) { return 2 * p.round_trips; }
+inline std::int64_t switches(const Params& params) { return 2 * params.round_trips; }
 
 // Pins the calling thread (and so every thread it starts afterwards) to one CPU, the first this
 // process may use: a switch between two units on one core is a real switch, not a wake-up of a
 // thread that spins on another core.  Returns the CPU, or -1 for --pin none.
-int pin_if_asked(const Params& p);
+int pin_if_asked(const Params& params);
 
 // Voluntary + involuntary context switches of the whole process so far (getrusage).
 std::int64_t context_switches();
@@ -70,16 +70,16 @@ std::int64_t context_switches();
 std::uint64_t work(std::int64_t ns, std::uint64_t seed);
 
 // What every variant records for the switch scenario.
-wb::Outcome record_switch(const Params& p, wb::Run& run, double seconds, std::int64_t ctx, std::uint64_t passes);
+wb::Outcome record_switch(const Params& params, wb::Run& run, double seconds, std::int64_t ctx, std::uint64_t passes);
 // ... for spawn: `inline_s` the same work done inline, `spawned_s` through units.
-wb::Outcome record_spawn(const Params& p, wb::Run& run, double inline_s, double spawned_s, std::uint64_t sum);
+wb::Outcome record_spawn(const Params& params, wb::Run& run, double inline_s, double spawned_s, std::uint64_t sum);
 
 // Parking units for memory and ceiling.  A variant calls grow(add) with a function that parks
 // one more unit (returning false, or throwing, when it cannot); Parking decides how many to
 // park, stops at a limit, and samples memory on the way up.
 class Parking {
  public:
-  Parking(const Params& p, const std::string& variant);
+  Parking(const Params& params, const std::string& variant);
   // Parks units one by one with `add`, up to the target or a limit; before each memory sample
   // calls settle(n), which returns when the n units made so far are all parked (a thread has
   // started and waits; a coroutine has run to its first co_await).  Returns how many are parked.

@@ -22,14 +22,14 @@ namespace scheduling_costs {
 namespace {
 
 // switch via notify: two units pass the turn through a mutex and a condition variable.
-wb::Outcome notify(const Params& p, wb::Run& run) {
-  pin_if_asked(p);
+wb::Outcome notify(const Params& params, wb::Run& run) {
+  pin_if_asked(params);
   std::mutex mu;
   std::condition_variable changed;
   int turn = -1;  // whose turn: none until both units are running
   std::uint64_t passes = 0;
   auto unit = [&](int me) {
-    for (std::int64_t k = 0; k < p.round_trips; ++k) {
+    for (std::int64_t k = 0; k < params.round_trips; ++k) {
       std::unique_lock lock(mu);
       wb::event(me, "wait for the turn");
       changed.wait(lock, [&] { return turn == me; });
@@ -48,18 +48,18 @@ wb::Outcome notify(const Params& p, wb::Run& run) {
   }
   changed.notify_all();
   for (auto& u : units) u.join();
-  return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes);
+  return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes);
 }
 
 // switch via direct (a ring of 2) or ring: each unit blocks reading a byte from its pipe, then
 // writes it into the next unit's.
-wb::Outcome ring(const Params& p, wb::Run& run, std::int64_t size) {
-  pin_if_asked(p);
+wb::Outcome ring(const Params& params, wb::Run& run, std::int64_t size) {
+  pin_if_asked(params);
   const Pipes inbox(size, /*nonblocking=*/false);
   std::atomic<std::uint64_t> passes{0};
   auto unit = [&](std::int64_t me) {
     char byte = 0;
-    for (std::int64_t k = 0; k < hops_of(me, size, switches(p)); ++k) {
+    for (std::int64_t k = 0; k < hops_of(me, size, switches(params)); ++k) {
       wb::event(me, "wait for the turn");
       if (::read(inbox.read_end(me), &byte, 1) != 1) throw std::system_error(errno, std::generic_category(), "read");
       passes.fetch_add(1, std::memory_order_relaxed);
@@ -74,33 +74,34 @@ wb::Outcome ring(const Params& p, wb::Run& run, std::int64_t size) {
   const char token = 't';
   if (::write(inbox.write_end(0), &token, 1) != 1) throw std::system_error(errno, std::generic_category(), "write");
   for (auto& u : units) u.join();
-  return record_switch(p, run, seconds_since(t0), context_switches() - ctx0, passes.load());
+  return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes.load());
 }
 
 // spawn: create --batch units, each does --work-ns of work, wait for them all; --spawns in all.
-wb::Outcome spawn(const Params& p, wb::Run& run) {
+wb::Outcome spawn(const Params& params, wb::Run& run) {
   std::atomic<std::uint64_t> sink{0};
   auto t0 = Clock::now();
-  for (std::int64_t id = 0; id < p.spawns; ++id) sink += work(p.work_ns, static_cast<std::uint64_t>(id));
+  for (std::int64_t id = 0; id < params.spawns; ++id) sink += work(params.work_ns, static_cast<std::uint64_t>(id));
   const double inline_s = seconds_since(t0);
 
   std::atomic<std::uint64_t> sum{0};
   auto unit = [&](std::int64_t id) {
-    sink.fetch_add(work(p.work_ns, static_cast<std::uint64_t>(id)), std::memory_order_relaxed);
+    sink.fetch_add(work(params.work_ns, static_cast<std::uint64_t>(id)), std::memory_order_relaxed);
     sum.fetch_add(static_cast<std::uint64_t>(id), std::memory_order_relaxed);
   };
   t0 = Clock::now();
-  for (std::int64_t first = 0; first < p.spawns; first += p.batch) {
+  for (std::int64_t first = 0; first < params.spawns; first += params.batch) {
     std::vector<std::thread> units;
-    for (std::int64_t id = first; id < std::min(p.spawns, first + p.batch); ++id) units.emplace_back(unit, id);
+    for (std::int64_t id = first; id < std::min(params.spawns, first + params.batch); ++id)
+      units.emplace_back(unit, id);
     wb::event(-1, "wait for the units");
     for (auto& u : units) u.join();
   }
-  return record_spawn(p, run, inline_s, seconds_since(t0), sum.load());
+  return record_spawn(params, run, inline_s, seconds_since(t0), sum.load());
 }
 
 // memory, ceiling: units wait on one condition variable until released.
-wb::Outcome park(const Params& p, wb::Run& run) {
+wb::Outcome park(const Params& params, wb::Run& run) {
   std::mutex mu;
   std::condition_variable release, arrived;  // two, so an arrival does not wake every parked unit
   bool released = false;
@@ -115,7 +116,7 @@ wb::Outcome park(const Params& p, wb::Run& run) {
     ++finished;
   };
   std::vector<std::thread> units;
-  Parking parking(p, "threads");
+  Parking parking(params, "threads");
   parking.grow([&] { return units.emplace_back(unit), true; },
                [&](std::int64_t n) {
                  std::unique_lock lock(mu);
@@ -132,10 +133,11 @@ wb::Outcome park(const Params& p, wb::Run& run) {
 
 }  // namespace
 
-wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run) {
-  if (p.scenario == "switch") return p.via == "notify" ? notify(p, run) : ring(p, run, p.via == "direct" ? 2 : p.ring);
-  if (p.scenario == "spawn") return spawn(p, run);
-  return park(p, run);
+wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run& run) {
+  if (params.scenario == "switch")
+    return params.via == "notify" ? notify(params, run) : ring(params, run, params.via == "direct" ? 2 : params.ring);
+  if (params.scenario == "spawn") return spawn(params, run);
+  return park(params, run);
 }
 
 }  // namespace scheduling_costs

@@ -29,7 +29,7 @@ using std::chrono::milliseconds;
 
 namespace structured_concurrency {
 
-wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& run) {
+wb::Outcome run_async(const Params& params, const Workload& /*workload*/, wb::Run& run) {
   const bool scoped = run.variant().is("async-scoped");
   asio::io_context io(1);
   Tally tally(run);
@@ -46,8 +46,8 @@ wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& ru
   // A helper: the needed one makes one call, a speculative one --spec-calls; each answers.
   auto helper = [&](std::shared_ptr<Scope> scope, bool needed) -> asio::awaitable<std::int64_t> {
     const Running running(*scope);
-    for (std::int64_t k = 0; k < (needed ? 1 : p.spec_calls); ++k)
-      co_await call(*scope, needed ? p.needed_ms : p.call_ms);
+    for (std::int64_t k = 0; k < (needed ? 1 : params.spec_calls); ++k)
+      co_await call(*scope, needed ? params.needed_ms : params.call_ms);
     scope->deliver(answer(scope->request));
     co_return answer(scope->request);
   };
@@ -56,7 +56,7 @@ wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& ru
     const auto begin = Clock::now();
     auto scope = std::make_shared<Scope>(r);
     // Shared with the detached helpers' completion handlers, which may run after this returns.
-    const auto deadline = std::make_shared<asio::steady_timer>(io, milliseconds(p.deadline_ms));
+    const auto deadline = std::make_shared<asio::steady_timer>(io, milliseconds(params.deadline_ms));
     wb::event(r, "wait for the first result");
     if (scoped) {
       for (int k = 0; k < 3; ++k) ++scope->running;
@@ -77,7 +77,7 @@ wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& ru
   };
 
   auto requests = [&]() -> asio::awaitable<void> {
-    for (std::int64_t r = 0; r < p.requests; ++r) co_await handler(r);
+    for (std::int64_t r = 0; r < params.requests; ++r) co_await handler(r);
     tally.last_returned();
   };
   // Exception policy: the first exception ends the run with it.  io.run() returns only when
@@ -85,7 +85,7 @@ wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& ru
   asio::co_spawn(io, requests(), error.handler());
   io.run();
   error.rethrow();
-  return tally.record(p);
+  return tally.record(params);
 }
 
 }  // namespace structured_concurrency

@@ -16,7 +16,7 @@ std::int64_t scopes_alive() { return g_alive.load(); }
 Scope::Scope(std::int64_t r) : request(r) { ++g_alive; }
 Scope::~Scope() { --g_alive; }
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "structured-concurrency",
                  .title = "Structured concurrency: do the helpers end when their handler does?",
                  .sections = {"9"},
@@ -33,11 +33,12 @@ wb::Chapter make_chapter(Params& p) {
                                "before the handler returns"}},
                  .baseline = "sync-detached",
                  .headline = "late_calls"});
-  c.knob("--requests", p.requests, "requests handled one after another", 1, 100'000, "requests");
-  c.knob("--needed-ms", p.needed_ms, "how long the needed helper's one call takes", 0, 60'000, "ms");
-  c.knob("--spec-calls", p.spec_calls, "calls each speculative helper makes before it answers", 1, 10'000, "calls");
-  c.knob("--call-ms", p.call_ms, "how long each speculative call takes", 1, 60'000, "ms");
-  c.knob("--deadline-ms", p.deadline_ms, "the handler answers nothing after this long", 1, 600'000, "ms");
+  c.knob("--requests", params.requests, "requests handled one after another", 1, 100'000, "requests");
+  c.knob("--needed-ms", params.needed_ms, "how long the needed helper's one call takes", 0, 60'000, "ms");
+  c.knob("--spec-calls", params.spec_calls, "calls each speculative helper makes before it answers", 1, 10'000,
+         "calls");
+  c.knob("--call-ms", params.call_ms, "how long each speculative call takes", 1, 60'000, "ms");
+  c.knob("--deadline-ms", params.deadline_ms, "the handler answers nothing after this long", 1, 600'000, "ms");
   c.counter_doc("calls", "calls", "calls the helpers began, in all");
   c.counter_doc("late_calls", "calls", "calls begun after their handler had returned: work for nobody");
   c.counter_doc("running_at_return", "helpers", "helpers still running when their handler returned, summed");
@@ -102,7 +103,7 @@ void Tally::handled(Scope& scope, Clock::time_point begin, Clock::time_point end
   }
 }
 
-wb::Outcome Tally::record(const Params& p) {
+wb::Outcome Tally::record(const Params& params) {
   run_.counter("calls", static_cast<double>(calls_.load()));
   run_.counter("late_calls", static_cast<double>(late_calls_.load()));
   run_.counter("running_at_return", static_cast<double>(running_at_return_.load()));
@@ -112,7 +113,7 @@ wb::Outcome Tally::record(const Params& p) {
   wb::Digest d;
   d.update_u64(static_cast<std::uint64_t>(answered_.load()));
   d.update_u64(sum_.load());
-  return {static_cast<std::uint64_t>(p.requests), wb::Digest::hex(d.finish())};
+  return {static_cast<std::uint64_t>(params.requests), wb::Digest::hex(d.finish())};
 }
 
 }  // namespace structured_concurrency

@@ -86,7 +86,7 @@ class Tally {
   void handled(Scope& scope, Clock::time_point begin, Clock::time_point end);
   // After the last handler returned and dropped its scope: the scopes helpers still hold.
   void last_returned() { alive_at_exit_ = scopes_alive(); }
-  wb::Outcome record(const Params& p);
+  wb::Outcome record(const Params& params);
 
  private:
   wb::Run& run_;

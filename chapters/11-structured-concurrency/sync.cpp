@@ -17,7 +17,7 @@ using std::chrono::milliseconds;
 
 namespace structured_concurrency {
 
-wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run) {
+wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run& run) {
   const bool scoped = run.variant().is("sync-scoped");
   Tally tally(run);
 
@@ -33,12 +33,12 @@ wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run
   // A helper: the needed one makes one call, a speculative one --spec-calls; each answers.
   auto helper = [&](std::shared_ptr<Scope> scope, std::stop_token stop, bool needed) {
     const Running running(*scope);
-    for (std::int64_t k = 0; k < (needed ? 1 : p.spec_calls); ++k)
-      if (!call(*scope, stop, needed ? p.needed_ms : p.call_ms)) return;  // stopped
+    for (std::int64_t k = 0; k < (needed ? 1 : params.spec_calls); ++k)
+      if (!call(*scope, stop, needed ? params.needed_ms : params.call_ms)) return;  // stopped
     scope->deliver(answer(scope->request));
   };
 
-  for (std::int64_t r = 0; r < p.requests; ++r) {
+  for (std::int64_t r = 0; r < params.requests; ++r) {
     const auto begin = Clock::now();
     auto scope = std::make_shared<Scope>(r);
     {
@@ -52,7 +52,7 @@ wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run
       }
       wb::event(r, "wait for the first result");
       std::unique_lock lock(scope->mu);
-      scope->answered.wait_until(lock, begin + milliseconds(p.deadline_ms), [&] { return scope->value >= 0; });
+      scope->answered.wait_until(lock, begin + milliseconds(params.deadline_ms), [&] { return scope->value >= 0; });
     }
     tally.handled(*scope, begin, Clock::now());
   }
@@ -60,7 +60,7 @@ wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run
   // The detached helpers still hold scopes (and use `tally`): wait for them before the
   // variant's state goes away.  A structured program would not need this line.
   while (scopes_alive() > 0) std::this_thread::sleep_for(milliseconds(1));
-  return tally.record(p);
+  return tally.record(params);
 }
 
 }  // namespace structured_concurrency

@@ -84,23 +84,23 @@ asio::awaitable<std::error_code> as_value(Children& ch, std::int64_t child) {
 
 }  // namespace
 
-wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& run) {
+wb::Outcome run_async(const Params& params, const Workload& /*workload*/, wb::Run& run) {
   const std::string& variant = run.variant().name();
-  Children ch(p, run.seed());
+  Children ch(params, run.seed());
   asio::io_context io(1);
   std::string where_if_none = "nowhere";
 
   if (variant == "co-spawn-detached") {
     // Nobody receives the outcome: `detached` is a handler that ignores its arguments, so an
     // exception and an error value alike vanish without a trace (Boost 1.81).
-    for (std::int64_t i = 0; i < p.children; ++i) asio::co_spawn(io, run_child(ch, i), asio::detached);
+    for (std::int64_t i = 0; i < params.children; ++i) asio::co_spawn(io, run_child(ch, i), asio::detached);
     wb::event(-1, "wait for the child");
     io.run();
     where_if_none = "nowhere: detached dropped it";
   } else if (variant == "co-spawn-rethrow") {
     // The handler many examples write so that nothing is swallowed: rethrow.  The exception
     // leaves io_context::run(), and the loop stops with every other child suspended in it.
-    for (std::int64_t i = 0; i < p.children; ++i)
+    for (std::int64_t i = 0; i < params.children; ++i)
       asio::co_spawn(io, run_child(ch, i), [](std::exception_ptr e, std::error_code) {
         if (e) std::rethrow_exception(e);  // an error value, though, is dropped here
       });
@@ -115,7 +115,7 @@ wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& ru
     }
   } else if (variant == "co-spawn-handler") {
     // Exception policy: each child's outcome goes to its handler the moment it ends.
-    for (std::int64_t i = 0; i < p.children; ++i)
+    for (std::int64_t i = 0; i < params.children; ++i)
       asio::co_spawn(io, run_child(ch, i), [&ch, i](std::exception_ptr e, std::error_code ec) {
         if (e || ec)
           ch.observed(i, e ? "the co_spawn handler (exception_ptr)" : "the co_spawn handler (an error value)");
@@ -126,12 +126,12 @@ wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& ru
     // Every child's (exception_ptr, error_code), together, once all have ended.
     auto parent = [&]() -> asio::awaitable<void> {
       std::vector<decltype(asio::co_spawn(io, run_child(ch, 0), asio::deferred))> children;
-      for (std::int64_t i = 0; i < p.children; ++i)
+      for (std::int64_t i = 0; i < params.children; ++i)
         children.push_back(asio::co_spawn(io, run_child(ch, i), asio::deferred));
       wb::event(-1, "wait for the child");
       auto [order, thrown, returned] = co_await asio::experimental::make_parallel_group(std::move(children))
                                            .async_wait(asio::experimental::wait_for_all(), use_awaitable);
-      for (std::int64_t i = 0; i < p.children; ++i) {
+      for (std::int64_t i = 0; i < params.children; ++i) {
         const auto& e = thrown[static_cast<std::size_t>(i)];
         if (e || returned[static_cast<std::size_t>(i)])
           ch.observed(i, e ? "the parallel group (exception_ptr)" : "the parallel group (an error value)");
@@ -148,7 +148,7 @@ wb::Outcome run_async(const Params& p, const Workload& /*workload*/, wb::Run& ru
       const auto [e, ec] = co_await asio::co_spawn(io, as_value(ch, i), asio::as_tuple(use_awaitable));
       if (e || ec) ch.observed(i, e ? "as_tuple (exception_ptr)" : "as_tuple (an error value)");
     };
-    for (std::int64_t i = 0; i < p.children; ++i) asio::co_spawn(io, waiter(i), asio::detached);
+    for (std::int64_t i = 0; i < params.children; ++i) asio::co_spawn(io, waiter(i), asio::detached);
     io.run();
   }
   return ch.record(run, where_if_none);

@@ -13,7 +13,7 @@ namespace {
 const char* kJoining[] = {"async-future", "jthread-ptr", "co-spawn-handler", "parallel-group", "as-tuple"};
 }
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c(
       {.name = "errors-across-tasks",
        .title = "Errors across tasks: where a child's failure surfaces, when, and what it takes with it",
@@ -37,24 +37,24 @@ wb::Chapter make_chapter(Params& p) {
                      "errors as values: error_code results read as tuples, nothing thrown"}},
        .baseline = "async-future",
        .headline = "notice_ms_max"});
-  c.knob("--children", p.children, "children the parent starts", 1, 1000, "children");
-  c.knob("--failures", p.failures, "children that fail (1, 3, 5, ...; capped at the odd ones there are)", 0, 1000,
+  c.knob("--children", params.children, "children the parent starts", 1, 1000, "children");
+  c.knob("--failures", params.failures, "children that fail (1, 3, 5, ...; capped at the odd ones there are)", 0, 1000,
          "children");
-  c.knob("--failure-kind", p.failure_kind, "exception (the child throws) or error (it returns an error value)",
+  c.knob("--failure-kind", params.failure_kind, "exception (the child throws) or error (it returns an error value)",
          {"exception", "error"});
-  c.knob("--steps", p.steps, "steps each child makes", 1, 10'000, "steps");
-  c.knob("--step-ms", p.step_ms, "how long a step takes", 0, 60'000, "ms");
-  c.knob("--fail-at-step", p.fail_at_step, "the step at which a failing child fails (0-based; past the last: never)", 0,
-         10'000, "step");
-  c.knob("--transient-attempts", p.transient_attempts,
+  c.knob("--steps", params.steps, "steps each child makes", 1, 10'000, "steps");
+  c.knob("--step-ms", params.step_ms, "how long a step takes", 0, 60'000, "ms");
+  c.knob("--fail-at-step", params.fail_at_step,
+         "the step at which a failing child fails (0-based; past the last: never)", 0, 10'000, "step");
+  c.knob("--transient-attempts", params.transient_attempts,
          "a failure is transient for this many attempts, then the child succeeds (0: permanent, never retried)", 0,
          1000, "attempts");
-  c.knob("--retries", p.retries, "retries of a transient failure before giving up", 0, 1000, "retries");
-  c.knob("--backoff-ms", p.backoff_ms, "the first retry waits a random time below this; each next one doubles it", 0,
-         60'000, "ms");
-  c.helper_process("--thread-child", p.thread_child,
+  c.knob("--retries", params.retries, "retries of a transient failure before giving up", 0, 1000, "retries");
+  c.knob("--backoff-ms", params.backoff_ms, "the first retry waits a random time below this; each next one doubles it",
+         0, 60'000, "ms");
+  c.helper_process("--thread-child", params.thread_child,
                    "internal: thread-terminate runs itself in a child process with this (narrate: and narrates)",
-                   {"off", "on", "narrate"}, [&p](std::int64_t seed) { return thread_child(p, seed); });
+                   {"off", "on", "narrate"}, [&params](std::int64_t seed) { return thread_child(params, seed); });
   c.counter_doc("failures_injected", "failures", "attempts that failed");
   c.counter_doc("failures_retried", "failures", "failures a child handled by retrying");
   c.counter_doc("failures_observed", "failures", "failures the parent saw (the info observed_where says where)");
@@ -141,8 +141,8 @@ std::error_code failure_code(bool transient) {
   return std::make_error_code(transient ? std::errc::resource_unavailable_try_again : std::errc::io_error);
 }
 
-Children::Children(const Params& p, std::int64_t seed)
-    : p_(p), seed_(seed), failed_at_us_(static_cast<std::size_t>(p.children)), start_(Clock::now()) {}
+Children::Children(const Params& params, std::int64_t seed)
+    : p_(params), seed_(seed), failed_at_us_(static_cast<std::size_t>(params.children)), start_(Clock::now()) {}
 
 bool Children::fails_now(std::int64_t child, std::int64_t attempt, std::int64_t step) const {
   const bool failing = child % 2 == 1 && child / 2 < p_.failures;

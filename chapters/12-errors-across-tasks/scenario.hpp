@@ -66,7 +66,7 @@ std::error_code failure_code(bool transient);
 // The plan and the tally every variant shares.  Safe from any thread.
 class Children {
  public:
-  Children(const Params& p, std::int64_t seed);  // seed: --seed, the backoff's jitter
+  Children(const Params& params, std::int64_t seed);  // seed: --seed, the backoff's jitter
   const Params& params() const { return p_; }
   // Whether child `child`'s attempt `attempt` fails at step `step`.
   bool fails_now(std::int64_t child, std::int64_t attempt, std::int64_t step) const;

@@ -63,26 +63,26 @@ std::error_code run_child(Children& ch, std::int64_t child) {
 
 }  // namespace
 
-int thread_child(const Params& p, std::int64_t seed) {
-  if (p.thread_child == "narrate")
+int thread_child(const Params& params, std::int64_t seed) {
+  if (params.thread_child == "narrate")
     wb::start_tracing({.narrate = true, .trace_file = {}, .process_label = "thread-terminate", .pid_for_trace = 1});
-  Children ch(p, seed);
+  Children ch(params, seed);
   ch.report_to(1);  // stdout: a letter per event, written at once
-  std::vector<std::error_code> results(static_cast<std::size_t>(p.children));
+  std::vector<std::error_code> results(static_cast<std::size_t>(params.children));
   std::vector<std::thread> children;
   // An exception escaping run_child leaves the thread's function: std::terminate.
-  for (std::int64_t i = 0; i < p.children; ++i)
+  for (std::int64_t i = 0; i < params.children; ++i)
     children.emplace_back([&, i] { results[static_cast<std::size_t>(i)] = run_child(ch, i); });
   wb::event(-1, "wait for the child");
   for (auto& t : children) t.join();
-  for (std::int64_t i = 0; i < p.children; ++i)
+  for (std::int64_t i = 0; i < params.children; ++i)
     if (results[static_cast<std::size_t>(i)]) ch.observed(i, "the join (an error value)");
   return 0;
 }
 
-wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run) {
+wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run& run) {
   const std::string& variant = run.variant().name();
-  Children ch(p, run.seed());
+  Children ch(params, run.seed());
   if (variant == "thread-terminate") {
     // This very program again, as thread-terminate's child process; its letters tell what
     // happened before it ended, however it ended.
@@ -101,13 +101,13 @@ wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run
                                         : "the join, in the child process (an error value)");
   }
 
-  std::vector<std::exception_ptr> thrown(static_cast<std::size_t>(p.children));
-  std::vector<std::error_code> returned(static_cast<std::size_t>(p.children));
+  std::vector<std::exception_ptr> thrown(static_cast<std::size_t>(params.children));
+  std::vector<std::error_code> returned(static_cast<std::size_t>(params.children));
   if (variant == "async-future") {
     std::vector<std::future<std::error_code>> children;
-    for (std::int64_t i = 0; i < p.children; ++i)
+    for (std::int64_t i = 0; i < params.children; ++i)
       children.push_back(std::async(std::launch::async, [&, i] { return run_child(ch, i); }));
-    for (std::int64_t i = 0; i < p.children; ++i) {
+    for (std::int64_t i = 0; i < params.children; ++i) {
       wb::event(i, "wait for the child");
       try {
         returned[static_cast<std::size_t>(i)] = children[static_cast<std::size_t>(i)].get();  // rethrows here
@@ -121,7 +121,7 @@ wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run
   } else {  // jthread-ptr
     {
       std::vector<std::jthread> children;
-      for (std::int64_t i = 0; i < p.children; ++i)
+      for (std::int64_t i = 0; i < params.children; ++i)
         children.emplace_back([&, i] {
           try {
             returned[static_cast<std::size_t>(i)] = run_child(ch, i);
@@ -131,7 +131,7 @@ wb::Outcome run_sync(const Params& p, const Workload& /*workload*/, wb::Run& run
         });
       wb::event(-1, "wait for the child");
     }  // joined here
-    for (std::int64_t i = 0; i < p.children; ++i) {
+    for (std::int64_t i = 0; i < params.children; ++i) {
       const auto& e = thrown[static_cast<std::size_t>(i)];
       if (e || returned[static_cast<std::size_t>(i)])
         ch.observed(i, e ? "after the join (exception_ptr)" : "after the join (an error value)");

@@ -42,10 +42,10 @@ using Clock = std::chrono::steady_clock;
 using Lock = asio::experimental::concurrent_channel<void(error_code)>;
 using Mailbox = asio::experimental::concurrent_channel<void(error_code, Op)>;
 
-wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run) {
-  if (p.pitfall == "on") return run_pitfall(p, run);  // pitfall.cpp
+wb::Outcome run_async(const Params& params, const Workload& w, wb::Run& run) {
+  if (params.pitfall == "on") return run_pitfall(params, run);  // pitfall.cpp
   const std::string& variant = run.variant().name();
-  asio::io_context io(static_cast<int>(p.threads));
+  asio::io_context io(static_cast<int>(params.threads));
   std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
   std::vector<asio::strand<asio::io_context::executor_type>> strands;
   std::vector<std::unique_ptr<AsyncMutex>> mutexes;
@@ -92,7 +92,7 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run) {
 
   // A task: its updates, one after the other.
   auto task = [&](std::int64_t t) -> asio::awaitable<void> {
-    for (std::int64_t k = 0; k < p.ops; ++k) {
+    for (std::int64_t k = 0; k < params.ops; ++k) {
       const Op op = w.op(t, k);
       co_await update(t, op);
     }
@@ -100,7 +100,7 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run) {
 
   // actor: the owner applies every update its tasks send, then ends.
   auto owner = [&](std::int64_t o) -> asio::awaitable<void> {
-    const auto expected = p.ops * (w.owners() == 1 ? p.tasks : 1);
+    const auto expected = params.ops * (w.owners() == 1 ? params.tasks : 1);
     for (std::int64_t i = 0; i < expected; ++i) {
       const Op op = co_await mailboxes[static_cast<std::size_t>(o)]->async_receive(use_awaitable);
       apply(state, op);
@@ -111,9 +111,9 @@ wb::Outcome run_async(const Params& p, const Workload& w, wb::Run& run) {
   const auto t0 = Clock::now();
   if (variant == "actor")
     for (std::int64_t o = 0; o < w.owners(); ++o) asio::co_spawn(io, owner(o), error.handler());
-  for (std::int64_t t = 0; t < p.tasks; ++t) asio::co_spawn(io, task(t), error.handler());
+  for (std::int64_t t = 0; t < params.tasks; ++t) asio::co_spawn(io, task(t), error.handler());
   wb::run_on_threads(
-      p.threads, [&](std::int64_t) { io.run(); }, error.handler());
+      params.threads, [&](std::int64_t) { io.run(); }, error.handler());
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   error.rethrow();
   return w.record(state, seconds, waits.load(), run);

@@ -61,8 +61,8 @@ using Mailbox = asio::experimental::channel<void(boost::system::error_code, int)
 
 // The child: two tasks holding the state across a co_await, the variant's way; a byte down
 // `progress` per update.
-[[noreturn]] void pitfall_child(const Params& p, const std::string& variant, int progress) {
-  asio::io_context io(static_cast<int>(p.threads));
+[[noreturn]] void pitfall_child(const Params& params, const std::string& variant, int progress) {
+  asio::io_context io(static_cast<int>(params.threads));
   std::mutex mu;                        // mutex, sharded
   AsyncMutex async_mu;                  // async-mutex
   Lock lock(io, 1);                     // channel-lock: a channel of capacity 1
@@ -125,7 +125,7 @@ using Mailbox = asio::experimental::channel<void(boost::system::error_code, int)
   for (int me = 0; me < kTasks; ++me) asio::co_spawn(io, task(me), fail);
   if (variant == "actor") asio::co_spawn(io, owner(), fail);
   std::vector<std::thread> extra;
-  for (std::int64_t i = 1; i < p.threads; ++i) extra.emplace_back([&] { io.run(); });
+  for (std::int64_t i = 1; i < params.threads; ++i) extra.emplace_back([&] { io.run(); });
   io.run();
   for (auto& t : extra) t.join();
   std::_Exit(0);
@@ -133,12 +133,12 @@ using Mailbox = asio::experimental::channel<void(boost::system::error_code, int)
 
 }  // namespace
 
-wb::Outcome run_pitfall(const Params& p, wb::Run& run) {
+wb::Outcome run_pitfall(const Params& params, wb::Run& run) {
   const std::string& variant = run.variant().name();
   std::fprintf(stderr,
                "pitfall, %s: two tasks hold the state across a co_await, %lld thread(s) run the io_context; "
                "watchdog %lld ms\n",
-               variant.c_str(), static_cast<long long>(p.threads), static_cast<long long>(p.watchdog_ms));
+               variant.c_str(), static_cast<long long>(params.threads), static_cast<long long>(params.watchdog_ms));
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
   const auto t0 = std::chrono::steady_clock::now();
@@ -146,14 +146,14 @@ wb::Outcome run_pitfall(const Params& p, wb::Run& run) {
   if (child < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (child == 0) {
     ::close(fds[0]);
-    pitfall_child(p, variant, fds[1]);
+    pitfall_child(params, variant, fds[1]);
   }
   ::close(fds[1]);
   int updates = 0;
   bool deadlocked = false;
   for (;;) {
     pollfd pfd{fds[0], POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, static_cast<int>(p.watchdog_ms));
+    const int ready = ::poll(&pfd, 1, static_cast<int>(params.watchdog_ms));
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0) {
       deadlocked = true;
@@ -177,13 +177,13 @@ wb::Outcome run_pitfall(const Params& p, wb::Run& run) {
                  "deadlock: %d of %d updates made, then none for %lld ms — one task holds the mutex while "
                  "suspended, the other blocks the only thread that could resume it in mutex.lock(); the watchdog "
                  "killed the child after %.0f ms\n",
-                 updates, kTasks * kRounds, static_cast<long long>(p.watchdog_ms), ms);
+                 updates, kTasks * kRounds, static_cast<long long>(params.watchdog_ms), ms);
   } else if (variant == "mutex" || variant == "sharded") {
     std::fprintf(stderr,
                  "finished: %d of %d updates in %.0f ms — no deadlock with %lld threads, but a thread stalled in "
                  "mutex.lock() for every wait the holder made (and a task resumed on the other thread unlocks a "
                  "std::mutex that thread did not lock: undefined behaviour)\n",
-                 updates, kTasks * kRounds, ms, static_cast<long long>(p.threads));
+                 updates, kTasks * kRounds, ms, static_cast<long long>(params.threads));
   } else {
     std::fprintf(stderr, "finished: %d of %d updates in %.0f ms — no thread ever blocked\n", updates, kTasks * kRounds,
                  ms);
@@ -192,7 +192,7 @@ wb::Outcome run_pitfall(const Params& p, wb::Run& run) {
   run.counter("deadlocked", deadlocked ? 1 : 0);
   // The plan every variant ran; whether it finished is the finding, in the counters.
   const std::string plan = "pitfall tasks=" + std::to_string(kTasks) + " rounds=" + std::to_string(kRounds) +
-                           " threads=" + std::to_string(p.threads);
+                           " threads=" + std::to_string(params.threads);
   wb::Digest d;
   d.update(plan.data(), plan.size());
   return {static_cast<std::uint64_t>(updates), wb::Digest::hex(d.finish())};

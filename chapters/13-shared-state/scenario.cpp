@@ -8,7 +8,7 @@
 
 namespace shared_state {
 
-wb::Chapter make_chapter(Params& p) {
+wb::Chapter make_chapter(Params& params) {
   wb::Chapter c(
       {.name = "shared-state",
        .title = "Shared state: a mutex, an atomic, a strand, an actor, an async mutex, shards",
@@ -28,20 +28,21 @@ wb::Chapter make_chapter(Params& p) {
                      "a channel of capacity 1 as a lock: send acquires, receive releases"}},
        .baseline = "mutex",
        .headline = "ns_per_op"});
-  c.knob("--state", p.state, "counter (each update adds one) or accounts (transfers; the total must not change)",
+  c.knob("--state", params.state, "counter (each update adds one) or accounts (transfers; the total must not change)",
          {"counter", "accounts"});
-  c.knob("--contention", p.contention,
+  c.knob("--contention", params.contention,
          "shared (every task updates the same state) or private (each task its own slice: never contended)",
          {"shared", "private"});
-  c.knob("--tasks", p.tasks, "tasks updating the state", 1, 10'000, "tasks");
-  c.knob("--ops", p.ops, "updates per task", 1, 100'000'000, "updates");
-  c.knob("--threads", p.threads, "threads running the tasks (mutex, atomic, sharded) or the io_context (the rest)", 1,
-         256, "threads");
-  c.knob("--accounts", p.accounts, "accounts: how many (private: at least two per task)", 2, 1'000'000, "accounts");
-  c.knob("--shards", p.shards, "sharded: how many locks share the slots", 1, 4096, "locks");
-  c.knob("--watchdog-ms", p.watchdog_ms, "--pitfall: no progress for this long is reported as a deadlock", 10, 60'000,
-         "ms");
-  c.knob("--pitfall", p.pitfall,
+  c.knob("--tasks", params.tasks, "tasks updating the state", 1, 10'000, "tasks");
+  c.knob("--ops", params.ops, "updates per task", 1, 100'000'000, "updates");
+  c.knob("--threads", params.threads, "threads running the tasks (mutex, atomic, sharded) or the io_context (the rest)",
+         1, 256, "threads");
+  c.knob("--accounts", params.accounts, "accounts: how many (private: at least two per task)", 2, 1'000'000,
+         "accounts");
+  c.knob("--shards", params.shards, "sharded: how many locks share the slots", 1, 4096, "locks");
+  c.knob("--watchdog-ms", params.watchdog_ms, "--pitfall: no progress for this long is reported as a deadlock", 10,
+         60'000, "ms");
+  c.knob("--pitfall", params.pitfall,
          "on: instead of the updates, two tasks hold the state across a 1 ms wait, each variant its way, in a "
          "child process under a watchdog; the mutex and sharded variants hold a std::mutex across a co_await "
          "(1 thread: a deadlock, reported; 2: a stall)",
@@ -137,17 +138,17 @@ std::uint64_t mix(std::uint64_t x) {
 
 }  // namespace
 
-Workload::Workload(const Params& p, const wb::Run& run) : p_(p), seed_(run.seed()) {
-  if (p.state == "counter") {
+Workload::Workload(const Params& params, const wb::Run& run) : p_(params), seed_(run.seed()) {
+  if (params.state == "counter") {
     slots_ = owners() * kSpread;
     start_ = 0;
   } else {
-    if (p.contention == "private" && p.accounts < 2 * p.tasks)
-      throw wb::UsageError("--accounts " + std::to_string(p.accounts) +
+    if (params.contention == "private" && params.accounts < 2 * params.tasks)
+      throw wb::UsageError("--accounts " + std::to_string(params.accounts) +
                            ": private contention needs at least two per "
                            "task (--tasks " +
-                           std::to_string(p.tasks) + ")");
-    slots_ = p.accounts;
+                           std::to_string(params.tasks) + ")");
+    slots_ = params.accounts;
     start_ = 1000;
   }
 }

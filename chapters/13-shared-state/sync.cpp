@@ -19,8 +19,8 @@ namespace shared_state {
 
 using Clock = std::chrono::steady_clock;
 
-wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run) {
-  if (p.pitfall == "on") return run_pitfall(p, run);  // pitfall.cpp
+wb::Outcome run_sync(const Params& params, const Workload& w, wb::Run& run) {
+  if (params.pitfall == "on") return run_pitfall(params, run);  // pitfall.cpp
   const std::string& variant = run.variant().name();
   std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
   std::vector<std::atomic<std::int64_t>> atomics(static_cast<std::size_t>(w.slots()));
@@ -28,7 +28,7 @@ wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run) {
   struct alignas(64) Lock {  // a cache line each: locks of different threads do not share one
     std::mutex m;
   };
-  std::vector<Lock> padded(static_cast<std::size_t>(variant == "sharded" ? p.shards : w.owners()));
+  std::vector<Lock> padded(static_cast<std::size_t>(variant == "sharded" ? params.shards : w.owners()));
   auto lock_at = [&](std::size_t i) -> std::mutex& { return padded[i].m; };
   std::atomic<std::int64_t> waits{0};
   wb::FirstError error;  // a thread the OS refused
@@ -52,8 +52,8 @@ wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run) {
       apply(state, op);
       lock.unlock();
     } else {  // sharded: the shards of both slots, taken in index order so two transfers cannot deadlock
-      const auto a = static_cast<std::size_t>(op.to % p.shards);
-      const auto b = static_cast<std::size_t>(op.from >= 0 ? op.from % p.shards : op.to % p.shards);
+      const auto a = static_cast<std::size_t>(op.to % params.shards);
+      const auto b = static_cast<std::size_t>(op.from >= 0 ? op.from % params.shards : op.to % params.shards);
       take(lock_at(std::min(a, b)));
       if (a != b) take(lock_at(std::max(a, b)));
       apply(state, op);
@@ -64,12 +64,12 @@ wb::Outcome run_sync(const Params& p, const Workload& w, wb::Run& run) {
 
   // A thread runs its tasks, one update of each in turn.
   auto worker = [&](std::int64_t i) {
-    for (std::int64_t k = 0; k < p.ops; ++k)
-      for (std::int64_t task = i; task < p.tasks; task += p.threads) update(task, w.op(task, k));
+    for (std::int64_t k = 0; k < params.ops; ++k)
+      for (std::int64_t task = i; task < params.tasks; task += params.threads) update(task, w.op(task, k));
   };
 
   const auto t0 = Clock::now();
-  wb::run_on_threads(p.threads, worker, error.handler());
+  wb::run_on_threads(params.threads, worker, error.handler());
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   error.rethrow();
   if (variant == "atomic")
