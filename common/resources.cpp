@@ -156,12 +156,18 @@ ResourceUsage ResourceMeter::stop() {
 
   ResourceUsage u = partial_;
   u.wall_s = std::chrono::duration<double>(t1 - t0_).count();
-  u.cpu_user_s = seconds(ru1.ru_utime) - seconds(ru0_.ru_utime) - seconds(sampler_ru_.ru_utime);
-  u.cpu_sys_s = seconds(ru1.ru_stime) - seconds(ru0_.ru_stime) - seconds(sampler_ru_.ru_stime);
+  // The region's CPU is the process's less the sampler thread's.  The kernel splits each clock
+  // into user and system time from tick samples, the process's and the thread's separately, so
+  // the two splits need not agree: subtracting part by part can leave one part negative, and
+  // clamping it alone would add CPU that nobody spent (up to a tick, 10 ms, seen inside a CPU
+  // quota).  The total is subtracted whole; the split follows the process's system share.
+  const double user = seconds(ru1.ru_utime) - seconds(ru0_.ru_utime) - seconds(sampler_ru_.ru_utime);
+  const double sys = seconds(ru1.ru_stime) - seconds(ru0_.ru_stime) - seconds(sampler_ru_.ru_stime);
+  const double total = std::max(0.0, user + sys);
+  u.cpu_sys_s = std::clamp(sys, 0.0, total);
+  u.cpu_user_s = total - u.cpu_sys_s;
   u.ctx_voluntary = ru1.ru_nvcsw - ru0_.ru_nvcsw - sampler_ru_.ru_nvcsw;
   u.ctx_involuntary = ru1.ru_nivcsw - ru0_.ru_nivcsw - sampler_ru_.ru_nivcsw;
-  if (u.cpu_user_s < 0) u.cpu_user_s = 0;  // rounding of the two clocks can cross zero
-  if (u.cpu_sys_s < 0) u.cpu_sys_s = 0;
   u.harness_cpu_s = seconds(sampler_ru_.ru_utime) + seconds(sampler_ru_.ru_stime);
   u.peak_rss_kib = read_proc_status().vm_hwm_kib;
   // Threads that were there before the region besides the main thread belong to the runtime,

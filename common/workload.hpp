@@ -1,5 +1,5 @@
 // The base of every chapter's Workload (common/chapter.hpp shows where main() builds it).
-// Light on purpose: common/backend.hpp derives BackendCalls from it without the harness.
+// Light on purpose: common/backend.hpp derives BackendWorkload from it without the harness.
 #pragma once
 
 namespace wb {

@@ -199,7 +199,7 @@ std::vector<TrialSpec> make_plan(const PlanRequest& req) {
           args.push_back(o->at("name").get<std::string>());
           args.push_back(text);
         }
-        for (const auto& v : variants) plan.push_back({c, v, params, args, rep});
+        for (const auto& v : variants) plan.push_back({c, v, params, args, point, rep});
       }
     }
   }

@@ -22,6 +22,10 @@ struct TrialSpec {
   std::string variant;            // one of the chapter's variants: "sync", "async-offload"
   nlohmann::json params;          // every parameter of the chapter, defaults filled in
   std::vector<std::string> args;  // the command-line words that set the non-default ones
+  // The point this trial is at, as the plan made it: the chapter's declared quick point (or its
+  // quick sweep's values), then the --sweep values, in that order — what a summary row names.
+  // --set values are left out: every trial has them.
+  std::vector<std::pair<std::string, std::string>> point;
   int repetition = 0;
 };
 

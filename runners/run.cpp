@@ -119,6 +119,8 @@ json run_trial(const TrialSpec& t, double timeout_s, const wb::TempDir& tmp) {
     rec = empty;
   }
   rec["repetition"] = t.repetition;
+  rec["point"] = json::array();
+  for (const auto& [key, value] : t.point) rec["point"].push_back({key, value});
   rec["exit"] = r.started ? (r.signal ? -r.signal : r.exit_code) : -1;
   return rec;
 }
@@ -172,44 +174,25 @@ std::vector<std::string> varying_params(const std::vector<Group>& groups, const 
   return keys;
 }
 
-// A parameter's value as the command line writes it.
-std::string param_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
-
-// For a chapter that declares its quick points one by one (chapter 10), the declared point these
-// parameters match with the most keys, written as declared ("scenario=spawn work_ns=100").
-std::string declared_point(const json& description, const json& params) {
-  const json points = description.value("quick_points", json::array());
-  const json* best = nullptr;
-  for (const auto& q : points) {
-    bool all = true;
-    for (const auto& [k, v] : q.items()) all = all && params.contains(k) && param_text(params[k]) == param_text(v);
-    if (all && (!best || q.size() > best->size())) best = &q;
-  }
-  std::string point;
-  if (best) {
-    for (const auto& [k, v] : best->items()) point += (point.empty() ? "" : " ") + k + "=" + param_text(v);
-  }
-  return point;
-}
-
 // One line per variant and point: the figures a student compares first.  Medians over the
 // repetitions that succeeded; the last column is wall time over the chapter's baseline variant's.
 void print_compact(const json& trials, const json& descriptions) {
   const auto groups = group_trials(trials);
+  // A row names its point as the plan made it, less the keys every trial of the chapter shares.
   auto point_of = [&](const Group& g) {
     const auto varying = varying_params(groups, g.chapter);
-    // Several parameters vary: the point as the chapter declared it, if that names it alone.
-    if (varying.size() > 1) {
-      const json description = descriptions.value(g.chapter, json::object());
-      const auto declared = declared_point(description, g.params);
-      const bool alone = std::none_of(groups.begin(), groups.end(), [&](const Group& other) {
-        return other.chapter == g.chapter && other.params != g.params &&
-               declared_point(description, other.params) == declared;
-      });
-      if (!declared.empty() && alone) return declared;
-    }
+    const json& first = g.by_variant.begin()->second.front();
     std::string point;
-    for (const auto& k : varying) point += (point.empty() ? "" : " ") + k + "=" + param_text(g.params[k]);
+    auto add = [&](const std::string& key, const std::string& value) {
+      if (std::find(varying.begin(), varying.end(), key) != varying.end())
+        point += (point.empty() ? "" : " ") + key + "=" + value;
+    };
+    if (first.contains("point")) {
+      for (const auto& pair : first["point"]) add(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+    } else {  // a trial journaled before trials kept their point
+      for (const auto& [key, value] : g.params.items())
+        add(key, value.is_string() ? value.get<std::string>() : value.dump());
+    }
     return point.empty() ? std::string("defaults") : point;
   };
   int chapter_width = 7, point_width = 8, variant_width = 5;

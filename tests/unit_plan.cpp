@@ -92,10 +92,16 @@ TEST_CASE("--quick runs a chapter's declared points one by one, less the keys th
   REQUIRE(plan.size() == 2 * 2 * 2);
   CHECK(plan[0].params["tasks"] == 1);
   CHECK(plan[4].params["tasks"] == 100);  // after tasks 1 at mode_of a and b, two variants each
-  req.sets = {{"tasks", "7"}};            // every point loses "tasks": one point is left
+  // Each trial keeps the point the plan made: the declared point, then the product's key.
+  using Point = std::vector<std::pair<std::string, std::string>>;
+  CHECK(plan[0].point == Point{{"tasks", "1"}, {"mode_of", "a"}});
+  CHECK(plan[2].point == Point{{"tasks", "1"}, {"mode_of", "b"}});
+  CHECK(plan[4].point == Point{{"tasks", "100"}, {"mode_of", "a"}});
+  req.sets = {{"tasks", "7"}};  // every point loses "tasks": one point is left
   plan = make_plan(req);
   REQUIRE(plan.size() == 1 * 2 * 2);
   CHECK(plan[0].params["tasks"] == 7);
+  CHECK(plan[0].point == Point{{"mode_of", "a"}});  // a --set value is every trial's: not a point
   req.quick = false;
   CHECK(make_plan(req).size() == 2);
 }
