@@ -174,7 +174,7 @@ TEST_CASE("a run knows its seed and its knobs as words; a helper process runs fr
   CHECK(blocking);
   CHECK(args == std::vector<std::string>{"--n", "5", "--seed", "42"});
   CHECK(helper_ran.empty());
-  // The helper's option: parse() runs it, with the seed, and its exit code is the process's.
+  // The helper's option: parse() runs it, with --seed's value, and its exit code is the process's.
   auto h = make();
   const auto code = h.parse({"--n", "5", "--child", "on", "--seed", "9"});
   REQUIRE(code.has_value());

@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cmath>
-#include <limits>
 #include <system_error>
 
 #include <fcntl.h>
@@ -18,8 +16,6 @@
 #include "common/resources.hpp"
 
 namespace scheduling_costs {
-
-using Clock = std::chrono::steady_clock;
 
 wb::Chapter make_chapter(Params& params) {
   wb::Chapter c({.name = "scheduling-costs",
