@@ -3,8 +3,8 @@
 // ranges, --describe, --mode all (each variant in a child process of its own), the measured
 // region, and the results it prints.
 //
-// Every chapter's main() has one shape (chapters/README.md, "main.cpp"; tests/main_shape.py
-// holds each chapter to it):
+// Every chapter's main() has one shape (chapters/README.md, "main()"; tests/main_shape.py holds
+// each chapter to it):
 //
 //   int main(int argc, char** argv) {
 //     topic::Params params;
@@ -257,8 +257,8 @@ class Chapter {
 
   // A process the chapter starts of itself, one that must not run as a trial (chapter 12's
   // thread-terminate child, which aborts by design): the knob `name` with `choices`, the first
-  // of which ("off") means "a trial as usual"; any other value makes parse() run
-  // helper(value, seed) and return its exit code instead of going on to run().
+  // of which ("off") means "a trial as usual"; any other value (bound to `var`, as a knob's is)
+  // makes parse() run helper(--seed's value) and return its exit code instead of going on to run().
   void helper_process(const std::string& name, std::string& var, const std::string& help,
                       const std::vector<std::string>& choices, std::function<int(std::int64_t seed)> helper);
 
