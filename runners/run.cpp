@@ -181,17 +181,11 @@ void print_compact(const json& trials, const json& descriptions) {
   // A row names its point as the plan made it, less the keys every trial of the chapter shares.
   auto point_of = [&](const Group& g) {
     const auto varying = varying_params(groups, g.chapter);
-    const json& first = g.by_variant.begin()->second.front();
     std::string point;
-    auto add = [&](const std::string& key, const std::string& value) {
+    for (const auto& pair : g.by_variant.begin()->second.front().at("point")) {
+      const auto key = pair.at(0).get<std::string>();
       if (std::find(varying.begin(), varying.end(), key) != varying.end())
-        point += (point.empty() ? "" : " ") + key + "=" + value;
-    };
-    if (first.contains("point")) {
-      for (const auto& pair : first["point"]) add(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
-    } else {  // a trial journaled before trials kept their point
-      for (const auto& [key, value] : g.params.items())
-        add(key, value.is_string() ? value.get<std::string>() : value.dump());
+        point += (point.empty() ? "" : " ") + key + "=" + pair.at(1).get<std::string>();
     }
     return point.empty() ? std::string("defaults") : point;
   };
