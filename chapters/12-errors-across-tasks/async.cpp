@@ -1,16 +1,13 @@
 // Chapter 12 — errors across tasks, the ASYNC ways (variants `co-spawn-detached`,
-// `co-spawn-rethrow`, `co-spawn-handler`, `parallel-group`, `as-tuple`).  Twin of sync.cpp:
-// `diff sync.cpp async.cpp` is the lesson.
+// `parallel-group`, `co-spawn-handler`).  Twin of sync.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
-// Concurrency model: a coroutine per child, on one io_context thread.  co_spawn's completion
-// token decides where an exception goes: `detached` drops it; a handler that rethrows sends it
-// out of io_context::run() — the loop stops, and every other task on it with it; a handler
-// that keeps it receives (exception_ptr, result) the moment the child ends; a parallel group hands every child's pair
-// over at once, when all have ended; as_tuple turns the pair into a value the parent reads without a try.
+// Concurrency model: a coroutine per child, on one io_context thread.  The three ways sit in the same order as their
+// blocking twins: nobody receives the failure, every outcome at the join, each outcome when its child ends. co_spawn's
+// completion token decides where an exception goes.  Two variants have no blocking twin: co-spawn-rethrow and as-tuple,
+// in async_extras.cpp.
 #include <exception>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,7 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "chapters/12-errors-across-tasks/scenario.hpp"
+#include "chapters/12-errors-across-tasks/async_child.hpp"
 #include "common/trace.hpp"
 
 namespace asio = boost::asio;
@@ -30,128 +27,115 @@ namespace errors_across_tasks {
 namespace {
 
 // One attempt: --steps steps; at the failing step, throw or return the error.
-asio::awaitable<std::error_code> attempt(Children& ch, std::int64_t child, std::int64_t a) {
+asio::awaitable<std::error_code> one_attempt(Children& children, std::int64_t child, std::int64_t attempt) {
   asio::steady_timer wait(co_await asio::this_coro::executor);
-  for (std::int64_t step = 0; step < ch.params().steps; ++step) {
+  for (std::int64_t step = 0; step < children.params().steps; ++step) {
     wb::event(child, "wait for the step");
-    wait.expires_after(std::chrono::milliseconds(ch.params().step_ms));
+    wait.expires_after(std::chrono::milliseconds(children.params().step_ms));
     co_await wait.async_wait(use_awaitable);
-    if (ch.fails_now(child, a, step)) {
-      ch.injected(child);
-      if (ch.throws()) throw ChildFailure(child, ch.transient());
-      co_return failure_code(ch.transient());
+    if (children.fails_now(child, attempt, step)) {
+      children.injected(child);
+      if (children.throws()) throw ChildFailure(child, children.transient());
+      co_return failure_code(children.transient());
     }
   }
   co_return std::error_code{};
 }
 
+}  // namespace
+
 // A child: attempts, retrying a transient failure after a backoff; a permanent one (or the
 // last) leaves the child, thrown or returned.
-asio::awaitable<std::error_code> run_child(Children& ch, std::int64_t child) {
+asio::awaitable<std::error_code> run_child(Children& children, std::int64_t child) {
   asio::steady_timer backoff(co_await asio::this_coro::executor);
-  for (std::int64_t a = 0;; ++a) {
+  for (std::int64_t attempt = 0;; ++attempt) {
     try {
-      const auto ec = co_await attempt(ch, child, a);
+      const auto ec = co_await one_attempt(children, child, attempt);
       if (!ec) {
-        ch.completed();
+        children.completed();
         co_return ec;
       }
-      if (!ch.retry(a)) {
-        ch.gave_up();
+      if (!children.retry(attempt)) {
+        children.gave_up();
         co_return ec;
       }
     } catch (const ChildFailure&) {
-      if (!ch.retry(a)) {
-        ch.gave_up();
+      if (!children.retry(attempt)) {
+        children.gave_up();
         throw;
       }
     }
-    ch.retried();
+    children.retried();
     wb::event(child, "wait for the backoff");
-    backoff.expires_after(ch.backoff(child, a));
+    backoff.expires_after(children.backoff(child, attempt));
     co_await backoff.async_wait(use_awaitable);
   }
 }
 
-// as-tuple's child: the same, with a thrown failure turned into an error value at its edge.
-asio::awaitable<std::error_code> as_value(Children& ch, std::int64_t child) {
-  try {
-    co_return co_await run_child(ch, child);
-  } catch (const ChildFailure& f) {
-    co_return failure_code(f.transient);
-  }
+namespace {
+
+// co-spawn-detached: nobody receives the outcome.  `detached` is a handler that ignores its
+// arguments, so an exception and an error value alike vanish without a trace (Boost 1.81).
+void nobody_receives(Children& children) {
+  asio::io_context io(1);
+  for (std::int64_t i = 0; i < children.params().children; ++i)
+    asio::co_spawn(io, run_child(children, i), asio::detached);
+  wb::event(-1, "wait for the child");
+  io.run();
+}
+
+// parallel-group: every outcome at the join — each child's (exception_ptr, error_code),
+// together, once all have ended.
+void at_the_join(Children& children) {
+  asio::io_context io(1);
+  auto parent = [&]() -> asio::awaitable<void> {
+    std::vector<decltype(asio::co_spawn(io, run_child(children, 0), asio::deferred))> spawned;
+    for (std::int64_t i = 0; i < children.params().children; ++i)
+      spawned.push_back(asio::co_spawn(io, run_child(children, i), asio::deferred));
+    wb::event(-1, "wait for the child");
+    auto [order, thrown, returned] = co_await asio::experimental::make_parallel_group(std::move(spawned))
+                                         .async_wait(asio::experimental::wait_for_all(), use_awaitable);
+    for (std::int64_t i = 0; i < children.params().children; ++i) {
+      const auto& e = thrown[static_cast<std::size_t>(i)];
+      if (e || returned[static_cast<std::size_t>(i)])
+        children.observed(i, e ? "the parallel group (exception_ptr)" : "the parallel group (an error value)");
+    }
+  };
+  asio::co_spawn(io, parent(), asio::detached);  // parent() itself never throws: it catches nothing it needs to
+  io.run();
+}
+
+// co-spawn-handler: each child's outcome goes to its handler the moment the child ends.
+void when_it_ends(Children& children) {
+  asio::io_context io(1);
+  for (std::int64_t i = 0; i < children.params().children; ++i)
+    asio::co_spawn(io, run_child(children, i), [&children, i](std::exception_ptr e, std::error_code ec) {
+      if (e || ec)
+        children.observed(i, e ? "the co_spawn handler (exception_ptr)" : "the co_spawn handler (an error value)");
+    });
+  wb::event(-1, "wait for the child");
+  io.run();
 }
 
 }  // namespace
 
 wb::Outcome run_async(const Params& params, const Workload& /*workload*/, wb::Run& run) {
   const std::string& variant = run.variant().name();
-  Children ch(params, run.seed());
-  asio::io_context io(1);
-  std::string where_if_none = "nowhere";
-
+  Children children(params, run.seed());
   if (variant == "co-spawn-detached") {
-    // Nobody receives the outcome: `detached` is a handler that ignores its arguments, so an
-    // exception and an error value alike vanish without a trace (Boost 1.81).
-    for (std::int64_t i = 0; i < params.children; ++i) asio::co_spawn(io, run_child(ch, i), asio::detached);
-    wb::event(-1, "wait for the child");
-    io.run();
-    where_if_none = "nowhere: detached dropped it";
-  } else if (variant == "co-spawn-rethrow") {
-    // The handler many examples write so that nothing is swallowed: rethrow.  The exception
-    // leaves io_context::run(), and the loop stops with every other child suspended in it.
-    for (std::int64_t i = 0; i < params.children; ++i)
-      asio::co_spawn(io, run_child(ch, i), [](std::exception_ptr e, std::error_code) {
-        if (e) std::rethrow_exception(e);  // an error value, though, is dropped here
-      });
-    wb::event(-1, "wait for the child");
-    where_if_none = "nowhere: the handler rethrows exceptions and drops error values";
-    try {
-      io.run();
-    } catch (const ChildFailure& f) {
-      ch.observed(f.child, "io_context::run() (rethrown; the loop stopped)");
-      // The other children are still suspended in `io`, and nothing runs them now: calling
-      // io.run() again would, if the program knew to.
-    }
-  } else if (variant == "co-spawn-handler") {
-    // Exception policy: each child's outcome goes to its handler the moment it ends.
-    for (std::int64_t i = 0; i < params.children; ++i)
-      asio::co_spawn(io, run_child(ch, i), [&ch, i](std::exception_ptr e, std::error_code ec) {
-        if (e || ec)
-          ch.observed(i, e ? "the co_spawn handler (exception_ptr)" : "the co_spawn handler (an error value)");
-      });
-    wb::event(-1, "wait for the child");
-    io.run();
-  } else if (variant == "parallel-group") {
-    // Every child's (exception_ptr, error_code), together, once all have ended.
-    auto parent = [&]() -> asio::awaitable<void> {
-      std::vector<decltype(asio::co_spawn(io, run_child(ch, 0), asio::deferred))> children;
-      for (std::int64_t i = 0; i < params.children; ++i)
-        children.push_back(asio::co_spawn(io, run_child(ch, i), asio::deferred));
-      wb::event(-1, "wait for the child");
-      auto [order, thrown, returned] = co_await asio::experimental::make_parallel_group(std::move(children))
-                                           .async_wait(asio::experimental::wait_for_all(), use_awaitable);
-      for (std::int64_t i = 0; i < params.children; ++i) {
-        const auto& e = thrown[static_cast<std::size_t>(i)];
-        if (e || returned[static_cast<std::size_t>(i)])
-          ch.observed(i, e ? "the parallel group (exception_ptr)" : "the parallel group (an error value)");
-      }
-    };
-    asio::co_spawn(io, parent(), asio::detached);  // parent() itself never throws: it catches nothing it needs to
-    io.run();
-  } else {  // as-tuple: a waiter per child reads its outcome as a value; nothing is thrown anywhere
-    // (The lambda outlives its coroutines — they run inside io.run() below — and takes the
-    // child's number as a parameter, which the coroutine frame copies: a capture would live in
-    // the lambda object, not in the frame.)
-    auto waiter = [&](std::int64_t i) -> asio::awaitable<void> {
-      wb::event(i, "wait for the child");
-      const auto [e, ec] = co_await asio::co_spawn(io, as_value(ch, i), asio::as_tuple(use_awaitable));
-      if (e || ec) ch.observed(i, e ? "as_tuple (exception_ptr)" : "as_tuple (an error value)");
-    };
-    for (std::int64_t i = 0; i < params.children; ++i) asio::co_spawn(io, waiter(i), asio::detached);
-    io.run();
+    nobody_receives(children);
+    return children.record(run, "nowhere: detached dropped it");
   }
-  return ch.record(run, where_if_none);
+  if (variant == "parallel-group")
+    at_the_join(children);
+  else if (variant == "co-spawn-handler")
+    when_it_ends(children);
+  else if (variant == "co-spawn-rethrow") {  // async_extras.cpp
+    rethrow_from_the_loop(children);
+    return children.record(run, "nowhere: the handler rethrows exceptions and drops error values");
+  } else  // as-tuple (async_extras.cpp)
+    as_values(children);
+  return children.record(run, "nowhere");
 }
 
 }  // namespace errors_across_tasks

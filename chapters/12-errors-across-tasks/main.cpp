@@ -1,8 +1,8 @@
 // Chapter 12 — errors across tasks.  Every chapter's main() has this one shape
 // (chapters/README.md): parse the options, set up what is not measured, measure the chosen variant,
 // finish after the clock stops.  Eight variants: thread-terminate, async-future, jthread-ptr
-// (sync.cpp); co-spawn-detached, co-spawn-rethrow, co-spawn-handler, parallel-group, as-tuple
-// (async.cpp).  thread-terminate's own child process (the one that aborts) is --thread-child on,
+// (sync.cpp); co-spawn-detached, parallel-group, co-spawn-handler (async.cpp); co-spawn-rethrow,
+// as-tuple (async_extras.cpp).  thread-terminate's own child process (the one that aborts) is --thread-child on,
 // which parse() runs instead of a trial (Chapter::helper_process).
 #include "chapters/12-errors-across-tasks/scenario.hpp"
 

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include "common/digest.hpp"
+#include "common/files.hpp"
+#include "common/process.hpp"
+#include "common/trace.hpp"
 
 namespace errors_across_tasks {
 
@@ -235,6 +238,22 @@ wb::Outcome Children::record(wb::Run& run, const std::string& where_if_none) {
       for (std::int64_t step = 0; step < p_.steps; ++step) d.update_u64(fails_now(child, attempt, step) ? 1 : 0);
   d.update(p_.failure_kind.data(), p_.failure_kind.size());
   return {static_cast<std::uint64_t>(p_.children), wb::Digest::hex(d.finish())};
+}
+
+wb::Outcome in_a_child_process(Children& children, wb::Run& run) {
+  const wb::TempDir tmp("wb-errors");
+  wb::ProcessSpec spec;
+  spec.argv = {wb::self_executable()};
+  spec.argv.insert(spec.argv.end(), run.args().begin(), run.args().end());  // this trial's knobs and --seed
+  spec.argv.insert(spec.argv.end(), {"--thread-child", wb::tracing() ? "narrate" : "on"});
+  spec.stdout_path = tmp.file("events");  // stderr is ours: std::terminate's last words, the narration
+  spec.timeout = std::chrono::seconds(120);
+  const auto result = wb::run_process(spec);
+  if (!result.started) throw std::runtime_error("cannot start the child process: " + result.start_error);
+  children.add(wb::read_text_file(tmp.file("events")));
+  run.info("child_process", result.describe());
+  return children.record(run, result.signal ? "nowhere: std::terminate ended the process (" + result.describe() + ")"
+                                            : "the join, in the child process (an error value)");
 }
 
 }  // namespace errors_across_tasks

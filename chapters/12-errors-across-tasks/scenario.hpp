@@ -107,11 +107,15 @@ class Children {
 using Workload = wb::NoSetUp;
 
 // run.variant() picks the way: thread-terminate, async-future, jthread-ptr (sync.cpp);
-// co-spawn-detached, co-spawn-rethrow, co-spawn-handler, parallel-group, as-tuple (async.cpp).
+// co-spawn-detached, parallel-group, co-spawn-handler (async.cpp); co-spawn-rethrow, as-tuple
+// (async_extras.cpp).
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);
 // thread-terminate's child process (--thread-child on): the children on std::threads; reports
 // on stdout.  Chapter::helper_process runs it instead of a trial.
 int thread_child(const Params& params, std::int64_t seed);
+// thread-terminate's parent: runs this program again as thread_child with the trial's knobs,
+// and counts the letters it wrote, however it ended.
+wb::Outcome in_a_child_process(Children& children, wb::Run& run);
 
 }  // namespace errors_across_tasks

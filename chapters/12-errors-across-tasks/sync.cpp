@@ -1,20 +1,14 @@
 // Chapter 12 — errors across tasks, the BLOCKING ways (variants `thread-terminate`,
-// `async-future`, `jthread-ptr`).  Twin of async.cpp: `diff sync.cpp async.cpp`
-// is the lesson.
+// `async-future`, `jthread-ptr`).  Twin of async.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
-// Concurrency model: a thread per child.  A thread has no one to hand an exception to: one
-// that escapes its function calls std::terminate, and the process ends (thread-terminate, run
-// in a child process so that this one can report it).  std::async stores the exception in the
-// future and future::get() rethrows it — at the join, whenever the parent gets there.  A
-// jthread whose body catches into an exception_ptr does by hand what std::async does.
+// Concurrency model: a thread per child.  The three ways sit in the same order as their async
+// twins: nobody receives the failure, every outcome at the join, each outcome when its child ends.
 #include <exception>
 #include <future>
 #include <thread>
 #include <vector>
 
 #include "chapters/12-errors-across-tasks/scenario.hpp"
-#include "common/files.hpp"
-#include "common/process.hpp"
 #include "common/trace.hpp"
 
 namespace errors_across_tasks {
@@ -22,14 +16,14 @@ namespace errors_across_tasks {
 namespace {
 
 // One attempt: --steps steps; at the failing step, throw or return the error.
-std::error_code attempt(Children& ch, std::int64_t child, std::int64_t a) {
-  for (std::int64_t step = 0; step < ch.params().steps; ++step) {
+std::error_code one_attempt(Children& children, std::int64_t child, std::int64_t attempt) {
+  for (std::int64_t step = 0; step < children.params().steps; ++step) {
     wb::event(child, "wait for the step");
-    std::this_thread::sleep_for(std::chrono::milliseconds(ch.params().step_ms));
-    if (ch.fails_now(child, a, step)) {
-      ch.injected(child);
-      if (ch.throws()) throw ChildFailure(child, ch.transient());
-      return failure_code(ch.transient());
+    std::this_thread::sleep_for(std::chrono::milliseconds(children.params().step_ms));
+    if (children.fails_now(child, attempt, step)) {
+      children.injected(child);
+      if (children.throws()) throw ChildFailure(child, children.transient());
+      return failure_code(children.transient());
     }
   }
   return {};
@@ -37,107 +31,109 @@ std::error_code attempt(Children& ch, std::int64_t child, std::int64_t a) {
 
 // A child: attempts, retrying a transient failure after a backoff; a permanent one (or the
 // last) leaves the child, thrown or returned.
-std::error_code run_child(Children& ch, std::int64_t child) {
-  for (std::int64_t a = 0;; ++a) {
+std::error_code run_child(Children& children, std::int64_t child) {
+  for (std::int64_t attempt = 0;; ++attempt) {
     try {
-      const auto ec = attempt(ch, child, a);
+      const auto ec = one_attempt(children, child, attempt);
       if (!ec) {
-        ch.completed();
+        children.completed();
         return ec;
       }
-      if (!ch.retry(a)) {
-        ch.gave_up();
+      if (!children.retry(attempt)) {
+        children.gave_up();
         return ec;
       }
     } catch (const ChildFailure&) {
-      if (!ch.retry(a)) {
-        ch.gave_up();
+      if (!children.retry(attempt)) {
+        children.gave_up();
         throw;
       }
     }
-    ch.retried();
+    children.retried();
     wb::event(child, "wait for the backoff");
-    std::this_thread::sleep_for(ch.backoff(child, a));
+    std::this_thread::sleep_for(children.backoff(child, attempt));
+  }
+}
+
+// thread-terminate: a thread has no one to hand an exception to.  One escaping run_child
+// leaves the thread's function, and that calls std::terminate: the process ends (which is why
+// this variant runs in a child process).  An error value reaches the join.
+void nobody_receives(Children& children) {
+  std::vector<std::error_code> returned(static_cast<std::size_t>(children.params().children));
+  std::vector<std::thread> threads;
+  for (std::int64_t i = 0; i < children.params().children; ++i)
+    threads.emplace_back([&, i] { returned[static_cast<std::size_t>(i)] = run_child(children, i); });
+  wb::event(-1, "wait for the child");
+  for (auto& t : threads) t.join();
+  for (std::int64_t i = 0; i < children.params().children; ++i)
+    if (returned[static_cast<std::size_t>(i)]) children.observed(i, "the join (an error value)");
+}
+
+// async-future: every outcome at the join, child by child.  std::async stores the exception in
+// the future, and future::get() rethrows it whenever the parent gets there.
+void at_the_join(Children& children) {
+  std::vector<std::future<std::error_code>> futures;
+  for (std::int64_t i = 0; i < children.params().children; ++i)
+    futures.push_back(std::async(std::launch::async, [&, i] { return run_child(children, i); }));
+  for (std::int64_t i = 0; i < children.params().children; ++i) {
+    wb::event(i, "wait for the child");
+    std::exception_ptr e;
+    std::error_code ec;
+    try {
+      ec = futures[static_cast<std::size_t>(i)].get();  // rethrows here
+    } catch (const ChildFailure&) {
+      e = std::current_exception();
+    }
+    if (e || ec) children.observed(i, e ? "future::get() (rethrown)" : "future::get() (an error value)");
+  }
+}
+
+// jthread-ptr: each child hands its outcome over when it ends — by hand, catching into an
+// exception_ptr the parent reads after the join: what std::async does for you.
+void when_it_ends(Children& children) {
+  std::vector<std::exception_ptr> thrown(static_cast<std::size_t>(children.params().children));
+  std::vector<std::error_code> returned(static_cast<std::size_t>(children.params().children));
+  {
+    std::vector<std::jthread> threads;
+    for (std::int64_t i = 0; i < children.params().children; ++i)
+      threads.emplace_back([&, i] {
+        try {
+          returned[static_cast<std::size_t>(i)] = run_child(children, i);
+        } catch (...) {
+          thrown[static_cast<std::size_t>(i)] = std::current_exception();  // kept for the parent
+        }
+      });
+    wb::event(-1, "wait for the child");
+  }  // joined here
+  for (std::int64_t i = 0; i < children.params().children; ++i) {
+    const auto& e = thrown[static_cast<std::size_t>(i)];
+    if (e || returned[static_cast<std::size_t>(i)])
+      children.observed(i, e ? "after the join (exception_ptr)" : "after the join (an error value)");
   }
 }
 
 }  // namespace
 
+// thread-terminate's child process: the children on threads, each event a letter on stdout,
+// written at once, so that what happened before std::terminate survives it.
 int thread_child(const Params& params, std::int64_t seed) {
   if (params.thread_child == "narrate")
     wb::start_tracing({.narrate = true, .trace_file = {}, .process_label = "thread-terminate", .pid_for_trace = 1});
-  Children ch(params, seed);
-  ch.report_to(1);  // stdout: a letter per event, written at once
-  std::vector<std::error_code> results(static_cast<std::size_t>(params.children));
-  std::vector<std::thread> children;
-  // An exception escaping run_child leaves the thread's function: std::terminate.
-  for (std::int64_t i = 0; i < params.children; ++i)
-    children.emplace_back([&, i] { results[static_cast<std::size_t>(i)] = run_child(ch, i); });
-  wb::event(-1, "wait for the child");
-  for (auto& t : children) t.join();
-  for (std::int64_t i = 0; i < params.children; ++i)
-    if (results[static_cast<std::size_t>(i)]) ch.observed(i, "the join (an error value)");
+  Children children(params, seed);
+  children.report_to(1);
+  nobody_receives(children);
   return 0;
 }
 
 wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run& run) {
   const std::string& variant = run.variant().name();
-  Children ch(params, run.seed());
-  if (variant == "thread-terminate") {
-    // This very program again, as thread-terminate's child process; its letters tell what
-    // happened before it ended, however it ended.
-    const wb::TempDir tmp("wb-errors");
-    wb::ProcessSpec spec;
-    spec.argv = {wb::self_executable()};
-    spec.argv.insert(spec.argv.end(), run.args().begin(), run.args().end());  // this trial's knobs and --seed
-    spec.argv.insert(spec.argv.end(), {"--thread-child", wb::tracing() ? "narrate" : "on"});
-    spec.stdout_path = tmp.file("events");  // stderr is ours: std::terminate's last words, the narration
-    spec.timeout = std::chrono::seconds(120);
-    const auto result = wb::run_process(spec);
-    if (!result.started) throw std::runtime_error("cannot start the child process: " + result.start_error);
-    ch.add(wb::read_text_file(tmp.file("events")));
-    run.info("child_process", result.describe());
-    return ch.record(run, result.signal ? "nowhere: std::terminate ended the process (" + result.describe() + ")"
-                                        : "the join, in the child process (an error value)");
-  }
-
-  std::vector<std::exception_ptr> thrown(static_cast<std::size_t>(params.children));
-  std::vector<std::error_code> returned(static_cast<std::size_t>(params.children));
-  if (variant == "async-future") {
-    std::vector<std::future<std::error_code>> children;
-    for (std::int64_t i = 0; i < params.children; ++i)
-      children.push_back(std::async(std::launch::async, [&, i] { return run_child(ch, i); }));
-    for (std::int64_t i = 0; i < params.children; ++i) {
-      wb::event(i, "wait for the child");
-      try {
-        returned[static_cast<std::size_t>(i)] = children[static_cast<std::size_t>(i)].get();  // rethrows here
-      } catch (const ChildFailure&) {
-        thrown[static_cast<std::size_t>(i)] = std::current_exception();
-      }
-      const auto& e = thrown[static_cast<std::size_t>(i)];
-      if (e || returned[static_cast<std::size_t>(i)])
-        ch.observed(i, e ? "future::get() (rethrown)" : "future::get() (an error value)");
-    }
-  } else {  // jthread-ptr
-    {
-      std::vector<std::jthread> children;
-      for (std::int64_t i = 0; i < params.children; ++i)
-        children.emplace_back([&, i] {
-          try {
-            returned[static_cast<std::size_t>(i)] = run_child(ch, i);
-          } catch (...) {
-            thrown[static_cast<std::size_t>(i)] = std::current_exception();  // kept for the parent
-          }
-        });
-      wb::event(-1, "wait for the child");
-    }  // joined here
-    for (std::int64_t i = 0; i < params.children; ++i) {
-      const auto& e = thrown[static_cast<std::size_t>(i)];
-      if (e || returned[static_cast<std::size_t>(i)])
-        ch.observed(i, e ? "after the join (exception_ptr)" : "after the join (an error value)");
-    }
-  }
-  return ch.record(run, "nowhere");
+  Children children(params, run.seed());
+  if (variant == "thread-terminate") return in_a_child_process(children, run);  // thread_child, above
+  if (variant == "async-future")
+    at_the_join(children);
+  else  // jthread-ptr
+    when_it_ends(children);
+  return children.record(run, "nowhere");
 }
 
 }  // namespace errors_across_tasks

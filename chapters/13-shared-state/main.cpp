@@ -1,7 +1,8 @@
 // Chapter 13 — shared state.  Every chapter's main() has this one shape (chapters/README.md): parse
 // the options, set up what is not measured, measure the chosen variant, finish after the clock
-// stops.  Seven variants: mutex, atomic and sharded (sync.cpp); strand, actor, async-mutex and
-// channel-lock (async.cpp); with --pitfall on each holds the state across a wait (pitfall.cpp).
+// stops.  Seven variants: mutex (sync.cpp), atomic and sharded (sync_ways.cpp); async-mutex
+// (async.cpp), strand, actor and channel-lock (async_ways.cpp); with --pitfall on each holds the
+// state across a wait (pitfall.cpp).
 #include "chapters/13-shared-state/scenario.hpp"
 
 int main(int argc, char** argv) {

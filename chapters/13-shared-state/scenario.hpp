@@ -1,28 +1,35 @@
-// Chapter 13 — shared state (§16, §25, §28): what the six variants share.
+// Chapter 13 — shared state (§16, §25, §28): what the seven variants share.
 //
 // The scenario: --tasks tasks each apply --ops updates to shared state — a counter (each update
 // adds one), or --accounts accounts (each update moves an amount from one account to another,
 // so the total must never change).  --contention shared: every task updates the same state;
-// private: each task its own slice (the same primitive, never contended).  Six ways to keep the
-// updates from tearing the state:
-//   mutex        std::mutex around each update, tasks spread over --threads threads;
-//   atomic       std::atomic slots, fetch_add / fetch_sub, no lock;
-//   sharded      --shards mutexes, each guarding the slots with its index modulo --shards;
-//   strand       coroutines on an io_context run by --threads threads; an update first moves
-//                onto the state's strand, which runs one handler at a time;
-//   actor        one coroutine owns the state and applies updates sent through a channel;
-//   async-mutex  an Asio "mutex" — a channel of capacity 1: sending acquires (and suspends the
-//                coroutine while it is full), receiving releases; Asio has no async mutex.
+// private: each task its own slice (the same primitive, never contended).  Seven ways to keep
+// the updates from tearing the state, each a "way" the variant's runner calls per update:
+//   mutex        std::mutex around each update, tasks spread over --threads threads (sync.cpp);
+//   atomic       std::atomic slots, fetch_add / fetch_sub, no lock (sync_ways.cpp);
+//   sharded      --shards mutexes, each guarding the slots with its index modulo --shards
+//                (sync_ways.cpp);
+//   async-mutex  coroutines on an io_context run by --threads threads, around each update an
+//                AsyncMutex (async_mutex.hpp) that suspends a task instead of blocking (async.cpp);
+//   strand       an update first moves onto the state's strand, which runs one handler at a
+//                time (async_ways.cpp);
+//   actor        one coroutine owns the state and applies updates sent through a channel
+//                (async_ways.cpp);
+//   channel-lock a channel of capacity 1 as the lock: sending acquires (and suspends the
+//                coroutine while it is full), receiving releases (async_ways.cpp).
 // --pitfall on changes the scenario: two tasks each hold the state across a 1 ms wait, and each
 // variant keeps them apart its way — a std::mutex held across a co_await (mutex, sharded: on a
-// one-thread io_context, a deadlock), the channel lock held across it (async-mutex: the other
-// task suspends), an update sent to a strand or an owner and no lock held while waiting
-// (strand, actor), an atomic add (atomic) — in a child process under a watchdog that reports a
-// deadlock and ends cleanly.
+// one-thread io_context, a deadlock), an async lock held across it (async-mutex, channel-lock:
+// the other task suspends), an update sent to a strand or an owner and no lock held while
+// waiting (strand, actor), an atomic add (atomic) — in a child process under a watchdog that
+// reports a deadlock and ends cleanly (pitfall.cpp).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -78,13 +85,33 @@ class Workload : public wb::Workload {
 };
 
 // Slot-wise apply, for the variants whose state is plain integers (guarded by their mechanism).
-inline void apply(std::vector<std::int64_t>& s, const Op& op) {
+inline void apply_op(std::vector<std::int64_t>& s, const Op& op) {
   if (op.from >= 0) s[static_cast<std::size_t>(op.from)] -= op.amount;
   s[static_cast<std::size_t>(op.to)] += op.amount;
 }
 
-// run.variant() picks the way: mutex, atomic, sharded (sync.cpp); strand, actor, async-mutex,
-// channel-lock (async.cpp).  With --pitfall on, both hand over to run_pitfall.
+using Clock = std::chrono::steady_clock;
+
+// A mutex on a cache line of its own: locks of different threads do not share one.
+struct alignas(64) PaddedMutex {
+  std::mutex m;
+};
+
+// How a blocking variant makes an update safe: sync.cpp's `mutex`; sync_ways.cpp's `atomic` and
+// `sharded`.  (The coroutine variants' AsyncWay is in async_ways.hpp, with Asio.)
+class SyncWay {
+ public:
+  virtual ~SyncWay() = default;
+  // One update of `task`'s, made safe this way; it may block the calling thread.
+  virtual void update(std::vector<std::int64_t>& state, std::int64_t task, const Op& op) = 0;
+  // After every thread has joined (atomic: copies its slots into `state`).
+  virtual void finish(std::vector<std::int64_t>& /*state*/) {}
+  std::atomic<std::int64_t> waits{0};  // updates that found the state taken
+};
+// atomic, sharded (sync_ways.cpp).
+std::unique_ptr<SyncWay> other_sync_way(const std::string& variant, const Params& params, const Workload& w);
+
+// run.variant() picks the way (see above).  With --pitfall on, both hand over to run_pitfall.
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run);
 

@@ -1,11 +1,9 @@
-// Chapter 13 — shared state, the BLOCKING ways (variants `mutex`, `atomic`, `sharded`).  Twin of
-// async.cpp: `diff sync.cpp async.cpp` is the lesson.
+// Chapter 13 — shared state, the BLOCKING ways.  Twin of async.cpp: `diff sync.cpp async.cpp`
+// is the lesson: `mutex` here against `async-mutex` there, the same lock taken two ways.  The
+// other blocking ways, `atomic` and `sharded`, are in sync_ways.cpp.
 //
 // Concurrency model: the tasks run on --threads std::threads (thread i takes tasks i,
-// i + threads, ...; each thread interleaves its tasks' updates).  A thread that finds the lock
-// taken blocks in the kernel until it is free (after a short spin); an atomic never blocks —
-// the cache line moves between cores instead.
-#include <algorithm>
+// i + threads, ...; each thread interleaves its tasks' updates).
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -17,64 +15,54 @@
 
 namespace shared_state {
 
-using Clock = std::chrono::steady_clock;
+namespace {
+
+// mutex: the owner's std::mutex around each update.  A thread that finds it taken blocks in the
+// kernel until it is free (after a short spin): the thread runs nothing else meanwhile.
+class MutexWay final : public SyncWay {
+ public:
+  explicit MutexWay(const Workload& w) : w_(w), mutexes_(static_cast<std::size_t>(w.owners())) {}
+
+  void update(std::vector<std::int64_t>& state, std::int64_t task, const Op& op) override {
+    auto& mutex = mutexes_[static_cast<std::size_t>(w_.owner(task))].m;
+    if (!mutex.try_lock()) {  // free: taken at once
+      waits.fetch_add(1, std::memory_order_relaxed);
+      mutex.lock();  // taken: block until it is free
+    }
+    apply_op(state, op);
+    mutex.unlock();
+  }
+
+ private:
+  const Workload& w_;
+  std::vector<PaddedMutex> mutexes_;
+};
+
+}  // namespace
 
 wb::Outcome run_sync(const Params& params, const Workload& w, wb::Run& run) {
   if (params.pitfall == "on") return run_pitfall(params, run);  // pitfall.cpp
   const std::string& variant = run.variant().name();
+  const std::unique_ptr<SyncWay> way =
+      variant == "mutex" ? std::make_unique<MutexWay>(w) : other_sync_way(variant, params, w);  // sync_ways.cpp
   std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
-  std::vector<std::atomic<std::int64_t>> atomics(static_cast<std::size_t>(w.slots()));
-  for (auto& a : atomics) a = w.start_balance();
-  struct alignas(64) Lock {  // a cache line each: locks of different threads do not share one
-    std::mutex m;
-  };
-  std::vector<Lock> padded(static_cast<std::size_t>(variant == "sharded" ? params.shards : w.owners()));
-  auto lock_at = [&](std::size_t i) -> std::mutex& { return padded[i].m; };
-  std::atomic<std::int64_t> waits{0};
   wb::FirstError error;  // a thread the OS refused
-
-  // Takes a lock, counting the times it was taken already.
-  auto take = [&](std::mutex& m) {
-    if (m.try_lock()) return;
-    waits.fetch_add(1, std::memory_order_relaxed);
-    m.lock();
-  };
-
-  // One update, made safe the variant's way.
-  auto update = [&](std::int64_t task, const Op& op) {
-    wb::event(task, "wait for the state");  // where each way makes the update safe
-    if (variant == "atomic") {
-      if (op.from >= 0) atomics[static_cast<std::size_t>(op.from)].fetch_sub(op.amount, std::memory_order_relaxed);
-      atomics[static_cast<std::size_t>(op.to)].fetch_add(op.amount, std::memory_order_relaxed);
-    } else if (variant == "mutex") {
-      auto& lock = lock_at(static_cast<std::size_t>(w.owner(task)));
-      take(lock);
-      apply(state, op);
-      lock.unlock();
-    } else {  // sharded: the shards of both slots, taken in index order so two transfers cannot deadlock
-      const auto a = static_cast<std::size_t>(op.to % params.shards);
-      const auto b = static_cast<std::size_t>(op.from >= 0 ? op.from % params.shards : op.to % params.shards);
-      take(lock_at(std::min(a, b)));
-      if (a != b) take(lock_at(std::max(a, b)));
-      apply(state, op);
-      if (a != b) lock_at(std::max(a, b)).unlock();
-      lock_at(std::min(a, b)).unlock();
-    }
-  };
 
   // A thread runs its tasks, one update of each in turn.
   auto worker = [&](std::int64_t i) {
     for (std::int64_t k = 0; k < params.ops; ++k)
-      for (std::int64_t task = i; task < params.tasks; task += params.threads) update(task, w.op(task, k));
+      for (std::int64_t task = i; task < params.tasks; task += params.threads) {
+        wb::event(task, "wait for the state");  // where each way makes the update safe
+        way->update(state, task, w.op(task, k));
+      }
   };
 
   const auto t0 = Clock::now();
   wb::run_on_threads(params.threads, worker, error.handler());
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   error.rethrow();
-  if (variant == "atomic")
-    for (std::size_t s = 0; s < state.size(); ++s) state[s] = atomics[s].load();
-  return w.record(state, seconds, waits.load(), run);
+  way->finish(state);
+  return w.record(state, seconds, way->waits.load(), run);
 }
 
 }  // namespace shared_state
