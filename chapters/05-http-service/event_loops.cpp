@@ -3,31 +3,12 @@
 #include <algorithm>
 #include <thread>
 
-#include <sys/socket.h>
 #include <boost/asio/strand.hpp>
 
 namespace http_service {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-
-namespace {
-
-tcp::acceptor open_acceptor(asio::io_context& ioc, const tcp::endpoint& endpoint, bool reuse_port) {
-  // On a strand: the drain closes it from another coroutine, maybe on another thread.
-  tcp::acceptor acceptor(asio::make_strand(ioc));
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  if (reuse_port) {
-    const int one = 1;
-    ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  }
-  acceptor.bind(endpoint);
-  acceptor.listen(asio::socket_base::max_listen_connections);
-  return acceptor;
-}
-
-}  // namespace
 
 EventLoops::EventLoops(const Config& cfg) : threads_(std::max(1, cfg.threads)) {
   const bool per_thread = cfg.shape == "reuseport";
@@ -36,10 +17,11 @@ EventLoops::EventLoops(const Config& cfg) : threads_(std::max(1, cfg.threads)) {
   for (int i = 0; i < (per_thread ? threads_ : 1); ++i) {
     contexts_.push_back(std::make_unique<asio::io_context>(per_thread ? 1 : threads_));
   }
-  tcp::endpoint endpoint(asio::ip::make_address(cfg.host), cfg.port);
-  acceptors_.push_back(open_acceptor(*contexts_[0], endpoint, per_thread));
-  endpoint.port(acceptors_[0].local_endpoint().port());  // port 0: the others bind the port the kernel chose
-  for (std::size_t i = 1; i < contexts_.size(); ++i) acceptors_.push_back(open_acceptor(*contexts_[i], endpoint, true));
+  // Each acceptor on a strand: the drain closes it from another coroutine, maybe on another thread.
+  acceptors_.push_back(open_acceptor(asio::make_strand(*contexts_[0]), cfg, cfg.port, per_thread));
+  const auto port = acceptors_[0].local_endpoint().port();  // port 0: the others bind the port the kernel chose
+  for (std::size_t i = 1; i < contexts_.size(); ++i)
+    acceptors_.push_back(open_acceptor(asio::make_strand(*contexts_[i]), cfg, port, true));
 }
 
 void EventLoops::run() {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string_view>
 
+#include <sys/socket.h>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 
@@ -107,5 +108,21 @@ Response parse_error_response(const boost::system::error_code& ec) {
 }
 
 Response over_limit_response() { return error_response(503, "too many connections; try again later"); }
+
+boost::asio::ip::tcp::acceptor open_acceptor(const boost::asio::any_io_executor& executor, const Config& cfg,
+                                             unsigned short port, bool reuse_port) {
+  namespace asio = boost::asio;
+  const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(cfg.host), port);
+  asio::ip::tcp::acceptor acceptor(executor);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  if (reuse_port) {
+    const int one = 1;
+    ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  return acceptor;
+}
 
 }  // namespace http_service

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <string>
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/system/error_code.hpp>
@@ -82,6 +84,11 @@ Response parse_error_response(const boost::system::error_code& ec);
 
 // "503 Service Unavailable" for a connection over the limit, before any request is read.
 Response over_limit_response();
+
+// Both servers' listening socket: bound to cfg.host:port and listening (port 0: the kernel
+// chooses); reuse_port lets several acceptors share one port (05's reuseport shape).
+boost::asio::ip::tcp::acceptor open_acceptor(const boost::asio::any_io_executor& executor, const Config& cfg,
+                                             unsigned short port, bool reuse_port);
 
 // The connections alive, so that a drain can wake the idle ones and wait for the others.  A
 // plain mutex: it is taken twice per connection and once per drain.  Each server has its own

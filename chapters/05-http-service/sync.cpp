@@ -185,16 +185,6 @@ void drain_on_signal(tcp::acceptor& acceptor, const Config& cfg, State& state, C
   }
 }
 
-tcp::acceptor open_acceptor(asio::io_context& ioc, const Config& cfg) {
-  const tcp::endpoint endpoint(asio::ip::make_address(cfg.host), cfg.port);
-  tcp::acceptor acceptor(ioc);
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  acceptor.bind(endpoint);
-  acceptor.listen(asio::socket_base::max_listen_connections);
-  return acceptor;
-}
-
 }  // namespace
 
 int serve_sync(std::shared_ptr<const Config> cfg, std::shared_ptr<State> state, const Listening& listening) {
@@ -202,7 +192,7 @@ int serve_sync(std::shared_ptr<const Config> cfg, std::shared_ptr<State> state, 
   // interrupts whichever thread happens to run: blocked here, before any thread starts.
   wb::block_stop_signals();
   auto ioc = std::make_shared<asio::io_context>();  // only for the sockets' sake: nothing runs it
-  tcp::acceptor acceptor = open_acceptor(*ioc, *cfg);
+  tcp::acceptor acceptor = open_acceptor(ioc->get_executor(), *cfg, cfg->port, false);
   auto registry = std::make_shared<Connections>();
   std::thread drain([&] { drain_on_signal(acceptor, *cfg, *state, *registry); });
   listening(acceptor.local_endpoint().port());

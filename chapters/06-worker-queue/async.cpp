@@ -39,18 +39,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
       io, params.queue_capacity > 0 ? static_cast<std::size_t>(params.queue_capacity)
                                     : std::numeric_limits<std::size_t>::max());
   std::int64_t producers_left = params.producers;  // one thread runs every coroutine: no mutex
-  // The channel does not say how many jobs it holds, so we count: `depth` is the jobs in its
-  // buffer, `idle` the workers waiting in async_receive — a job sent while one waits goes
-  // straight to that worker and never enters the buffer.
-  std::int64_t depth = 0;
-  std::int64_t idle = 0;
-  const auto sent = [&] {  // a send has put a job in
-    if (idle > 0) {
-      --idle;
-    } else {
-      ledger.depth(++depth);
-    }
-  };
+  ChannelDepth depth(ledger);  // a channel does not say how many jobs it holds: counted (scenario.hpp)
   const auto start = Clock::now();
 
   // Producers: submit each of their jobs at its scheduled time, whatever the queue says.
@@ -62,23 +51,22 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
       Job job = make_job(params, i, start + workload.schedule()[i]);
       if (queue.try_send(boost::system::error_code{}, std::move(job))) {  // room: in at once (not moved if full)
         ++ledger.accepted;
-        sent();
+        depth.sent();
       } else if (params.when_full == "reject") {
         ++ledger.rejected;  // turned away: never accepted
       } else {
         if (params.when_full == "drop-oldest") {
-          queue.try_receive(
-              [&](boost::system::error_code, Job) { ledger.depth(--depth); });  // the oldest job makes room
+          queue.try_receive([&](boost::system::error_code, Job) { depth.dropped(); });  // the oldest job makes room
           ++ledger.dropped;
         }
         // A full queue pushes back: wait for room (the producer falls behind its schedule).
-        if (depth >= params.queue_capacity) {
+        if (depth.buffered() >= params.queue_capacity) {
           ++ledger.waits_for_room;
           wb::event(-1, "wait for room");
         }
         co_await queue.async_send(boost::system::error_code{}, std::move(job), asio::use_awaitable);
         ++ledger.accepted;
-        sent();
+        depth.sent();
       }
       ledger.submitted(start + workload.schedule()[i]);
     }
@@ -98,11 +86,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   auto worker = [&]() -> asio::awaitable<void> {
     for (;;) {
       wb::event(-1, "wait for a job");
-      if (depth > 0) {
-        ledger.depth(--depth);  // the receive takes the oldest buffered job at once
-      } else {
-        ++idle;  // it waits for the next send
-      }
+      depth.receiving();  // the oldest buffered job at once, or the next one sent
       Job job = co_await queue.async_receive(asio::use_awaitable);
       if (job.id == kNoMoreJobs) break;  // closed and drained: done
       const auto taken = Clock::now();

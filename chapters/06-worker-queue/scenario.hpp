@@ -88,6 +88,26 @@ struct Ledger {
   void done(const Job& job, Clock::time_point taken);  // a job's call finished
 };
 
+// The async queue's depth.  A channel does not say how many jobs it holds, so the async variant
+// counts: the jobs in its buffer, and the workers waiting in async_receive — a job sent while one
+// waits goes straight to that worker and never enters the buffer.  One thread: no lock.
+class ChannelDepth {
+ public:
+  explicit ChannelDepth(Ledger& ledger) : ledger_(ledger) {}
+  // A send put a job in: to a waiting worker, or into the buffer.
+  void sent() { idle_ > 0 ? void(--idle_) : ledger_.depth(++buffered_); }
+  // A worker is about to receive: the oldest buffered job at once, or it waits for the next send.
+  void receiving() { buffered_ > 0 ? ledger_.depth(--buffered_) : void(++idle_); }
+  // The oldest buffered job was taken out to make room.
+  void dropped() { ledger_.depth(--buffered_); }
+  std::int64_t buffered() const { return buffered_; }
+
+ private:
+  Ledger& ledger_;
+  std::int64_t buffered_ = 0;
+  std::int64_t idle_ = 0;
+};
+
 // Counters and the outcome: the jobs completed, and "lost=N failed=N" as the result both
 // variants must agree on.  lost = scheduled - rejected - completed - dropped - failed: every job
 // the schedule asked for ends one of those ways, so it must be 0.

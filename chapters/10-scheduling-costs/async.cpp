@@ -55,28 +55,6 @@ wb::Outcome notify(const Params& params, wb::Run& run) {
   return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes);
 }
 
-// switch via direct: each unit yields the thread with co_await post(...); the io_context's
-// queue is first in, first out, so the two take turns.
-wb::Outcome direct(const Params& params, wb::Run& run) {
-  pin_if_asked(params);
-  asio::io_context io(1);
-  std::uint64_t passes = 0;
-  wb::FirstError error;
-  auto unit = [&](int me) -> asio::awaitable<void> {
-    for (std::int64_t k = 0; k < params.round_trips; ++k) {
-      wb::event(me, "wait for the turn");
-      co_await asio::post(io, use_awaitable);
-      ++passes;
-    }
-  };
-  for (int me = 0; me < 2; ++me) asio::co_spawn(io, unit(me), error.handler());
-  const auto ctx0 = context_switches();
-  const auto t0 = Clock::now();
-  io.run();
-  error.rethrow();
-  return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes);
-}
-
 // switch via ring: each unit waits until its pipe is readable (epoll), reads the byte, writes
 // it into the next unit's pipe.
 wb::Outcome ring(const Params& params, wb::Run& run, std::int64_t size) {
@@ -105,6 +83,28 @@ wb::Outcome ring(const Params& params, wb::Run& run, std::int64_t size) {
   const auto t0 = Clock::now();
   const char token = 't';
   asio::write(writes[0], asio::buffer(&token, 1));
+  io.run();
+  error.rethrow();
+  return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes);
+}
+
+// switch via direct: each unit yields the thread with co_await post(...); the io_context's
+// queue is first in, first out, so the two take turns.
+wb::Outcome direct(const Params& params, wb::Run& run) {
+  pin_if_asked(params);
+  asio::io_context io(1);
+  std::uint64_t passes = 0;
+  wb::FirstError error;
+  auto unit = [&](int me) -> asio::awaitable<void> {
+    for (std::int64_t k = 0; k < params.round_trips; ++k) {
+      wb::event(me, "wait for the turn");
+      co_await asio::post(io, use_awaitable);
+      ++passes;
+    }
+  };
+  for (int me = 0; me < 2; ++me) asio::co_spawn(io, unit(me), error.handler());
+  const auto ctx0 = context_switches();
+  const auto t0 = Clock::now();
   io.run();
   error.rethrow();
   return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes);

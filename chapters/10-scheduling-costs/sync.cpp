@@ -51,8 +51,8 @@ wb::Outcome notify(const Params& params, wb::Run& run) {
   return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes);
 }
 
-// switch via direct (a ring of 2) or ring: each unit blocks reading a byte from its pipe, then
-// writes it into the next unit's.
+// switch via ring: each unit blocks reading a byte from its pipe, then writes it into the next
+// unit's.
 wb::Outcome ring(const Params& params, wb::Run& run, std::int64_t size) {
   pin_if_asked(params);
   const Pipes inbox(size, /*nonblocking=*/false);
@@ -76,6 +76,9 @@ wb::Outcome ring(const Params& params, wb::Run& run, std::int64_t size) {
   for (auto& u : units) u.join();
   return record_switch(params, run, seconds_since(t0), context_switches() - ctx0, passes.load());
 }
+
+// switch via direct: a ring of two — each unit hands the byte straight to the other's pipe.
+wb::Outcome direct(const Params& params, wb::Run& run) { return ring(params, run, 2); }
 
 // spawn: create --batch units, each does --work-ns of work, wait for them all; --spawns in all.
 wb::Outcome spawn(const Params& params, wb::Run& run) {
@@ -135,7 +138,9 @@ wb::Outcome park(const Params& params, wb::Run& run) {
 
 wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run& run) {
   if (params.scenario == "switch")
-    return params.via == "notify" ? notify(params, run) : ring(params, run, params.via == "direct" ? 2 : params.ring);
+    return params.via == "notify"   ? notify(params, run)
+           : params.via == "direct" ? direct(params, run)
+                                    : ring(params, run, params.ring);
   if (params.scenario == "spawn") return spawn(params, run);
   return park(params, run);
 }

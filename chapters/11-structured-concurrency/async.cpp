@@ -1,12 +1,9 @@
 // Chapter 11 — structured concurrency, the ASYNC ways (variants `async-detached`,
 // `async-scoped`).  Twin of sync.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
-// Concurrency model: a coroutine per helper, on one io_context thread.  Detached
-// (co_spawn(..., detached)), a helper runs on after its handler returned, as a detached thread
-// does.  Scoped (the awaitable operator ||, a parallel group underneath), the first helper to
-// answer makes the operator cancel the others — their timer waits end with operation_aborted —
-// and the operator completes only when all of them have ended: the handler cannot return
-// before its children.
+// Concurrency model: a coroutine per helper, on one io_context thread.  Detached (co_spawn with
+// `detached`), a helper runs on after its handler returned; scoped (the awaitable operator ||),
+// the first answer cancels the others, and the operator completes only when all have ended.
 #include <memory>
 #include <variant>
 

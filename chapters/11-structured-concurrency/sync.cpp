@@ -2,10 +2,8 @@
 // `sync-scoped`).  Twin of async.cpp: `diff sync.cpp async.cpp` is the lesson.
 //
 // Concurrency model: a thread per helper.  Detached (std::thread::detach), a helper runs on
-// after its handler returned, until its own work is done; nothing can stop it, and only the
-// shared_ptr it holds keeps the scope it writes to alive.  Scoped (std::jthread), leaving the
-// handler's block requests stop — each helper waits on a condition_variable_any with the stop
-// token, so the request wakes it — and joins it.
+// after its handler returned; scoped (std::jthread), leaving the handler's block stops and joins
+// every helper: a stop request wakes a helper's wait on the stop token.
 #include <stop_token>
 #include <thread>
 #include <vector>
