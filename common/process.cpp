@@ -40,7 +40,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::function<bool()>& p
     return -1;
   }
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   int err_pipe[2];
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) {

@@ -60,7 +60,7 @@ int Chapter::Impl::run_each(const std::vector<std::string>& names) const {
   json merged_trace = json::array();
   for (const auto& name : names) {
     std::vector<std::string> args = {self_executable(), "--mode", name, "--json", tmp.file(name + ".json")};
-    for (auto& a : knob_args()) args.push_back(a);
+    for (auto& arg : knob_args()) args.push_back(arg);
     if (narrate) {
       args.push_back("--narrate");
       std::cerr << "---- " << info.name << " " << name << " ----\n";

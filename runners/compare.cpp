@@ -168,10 +168,10 @@ int cmd_compare(const std::string& old_path, const std::string& new_path, const 
   }
 
   const json chapters = chapter_descriptions(new_doc);
-  int vw = 5;
-  for (const auto& c : report.changes) vw = std::max(vw, static_cast<int>(c.variant.size()));
-  std::printf("\n%-12s %-*s %-24s %-16s %11s %11s %8s %-22s %s\n", "chapter", vw, "var", "point", "metric", "old",
-              "new", "change", "test", "verdict");
+  int variant_width = 5;
+  for (const auto& c : report.changes) variant_width = std::max(variant_width, static_cast<int>(c.variant.size()));
+  std::printf("\n%-12s %-*s %-24s %-16s %11s %11s %8s %-22s %s\n", "chapter", variant_width, "var", "point", "metric",
+              "old", "new", "change", "test", "verdict");
   int shown = 0;
   for (const auto& c : report.changes) {
     if (changed_only && c.verdict == "same") continue;
@@ -187,9 +187,10 @@ int cmd_compare(const std::string& old_path, const std::string& new_path, const 
     else
       std::snprintf(test, sizeof test, "boot [%+.0f%%,%+.0f%%]", c.ci_low * 100, c.ci_high * 100);
     const std::string verdict = c.verdict == "worse" ? "WORSE" : c.verdict;
-    std::printf("%-12s %-*s %-24s %-16s %11s %11s %8s %-22s %s\n", fit(c.chapter, 12).c_str(), vw, c.variant.c_str(),
-                fit(point, 24).c_str(), fit(c.metric, 16).c_str(), format_metric(c.metric, c.old_median).c_str(),
-                format_metric(c.metric, c.new_median).c_str(), change, test, verdict.c_str());
+    std::printf("%-12s %-*s %-24s %-16s %11s %11s %8s %-22s %s\n", fit(c.chapter, 12).c_str(), variant_width,
+                c.variant.c_str(), fit(point, 24).c_str(), fit(c.metric, 16).c_str(),
+                format_metric(c.metric, c.old_median).c_str(), format_metric(c.metric, c.new_median).c_str(), change,
+                test, verdict.c_str());
     ++shown;
   }
   if (shown == 0 && !report.changes.empty()) std::printf("(no metric changed beyond noise)\n");

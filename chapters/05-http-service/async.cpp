@@ -196,10 +196,10 @@ asio::awaitable<void> drain_on_signal(asio::signal_set& signals, std::vector<tcp
   state->draining = true;
   // Each acceptor is closed on its own strand; its pending accept completes with
   // operation_aborted.
-  for (auto& a : acceptors) {
-    asio::post(a.get_executor(), [&a] {
+  for (auto& acceptor : acceptors) {
+    asio::post(acceptor.get_executor(), [&acceptor] {
       beast::error_code ignored;
-      a.close(ignored);
+      acceptor.close(ignored);
     });
   }
   wake(*registry, false);
@@ -228,8 +228,8 @@ int serve_async(std::shared_ptr<const Config> cfg, std::shared_ptr<State> state,
   asio::co_spawn(loops.first(), drain_on_signal(signals, loops.acceptors(), cfg, state, registry), report("drain"));
   listening(loops.port());
 
-  for (auto& a : loops.acceptors())
-    asio::co_spawn(a.get_executor(), listen(a, cfg, state, registry), report("acceptor"));
+  for (auto& acceptor : loops.acceptors())
+    asio::co_spawn(acceptor.get_executor(), listen(acceptor, cfg, state, registry), report("acceptor"));
   loops.run();  // on T threads, this one among them, until every loop runs out of work
   if (cfg->verbose) std::cerr << "http-server (async): drained\n";
   // Every coroutine has finished: nothing is left open.

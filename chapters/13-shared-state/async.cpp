@@ -27,10 +27,11 @@ namespace {
 // it taken suspends in its queue until an unlock hands it over: the thread runs another task.
 class AsyncMutexWay final : public AsyncWay {
  public:
-  explicit AsyncMutexWay(const Workload& w) : w_(w), mutexes_(static_cast<std::size_t>(w.owners())) {}
+  explicit AsyncMutexWay(const Workload& workload)
+      : workload_(workload), mutexes_(static_cast<std::size_t>(workload.owners())) {}
 
   asio::awaitable<void> update(std::vector<std::int64_t>& state, std::int64_t task, Op op) override {
-    auto& mutex = mutexes_[static_cast<std::size_t>(w_.owner(task))];
+    auto& mutex = mutexes_[static_cast<std::size_t>(workload_.owner(task))];
     if (!mutex.try_lock()) {  // free: taken with one compare-exchange, no suspension
       waits.fetch_add(1, std::memory_order_relaxed);
       co_await mutex.async_lock(use_awaitable);  // taken: suspend until it is handed over
@@ -40,27 +41,27 @@ class AsyncMutexWay final : public AsyncWay {
   }
 
  private:
-  const Workload& w_;
+  const Workload& workload_;
   std::vector<AsyncMutex> mutexes_;
 };
 
 }  // namespace
 
-wb::Outcome run_async(const Params& params, const Workload& w, wb::Run& run) {
+wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run) {
   if (params.pitfall == "on") return run_pitfall(params, run);  // pitfall.cpp
   const std::string& variant = run.variant().name();
   asio::io_context io(static_cast<int>(params.threads));
   const std::unique_ptr<AsyncWay> way = variant == "async-mutex"
-                                            ? std::make_unique<AsyncMutexWay>(w)
-                                            : other_async_way(variant, io, params, w);  // async_ways.cpp
-  std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
+                                            ? std::make_unique<AsyncMutexWay>(workload)
+                                            : other_async_way(variant, io, params, workload);  // async_ways.cpp
+  std::vector<std::int64_t> state(static_cast<std::size_t>(workload.slots()), workload.start_balance());
   wb::FirstError error;  // from any of --threads threads
 
   // A task: its updates, one after the other.
   auto task = [&](std::int64_t t) -> asio::awaitable<void> {
     for (std::int64_t k = 0; k < params.ops; ++k) {
       wb::event(t, "wait for the state");  // where each way makes the update safe
-      co_await way->update(state, t, w.op(t, k));
+      co_await way->update(state, t, workload.op(t, k));
     }
   };
 
@@ -72,7 +73,7 @@ wb::Outcome run_async(const Params& params, const Workload& w, wb::Run& run) {
       params.threads, [&](std::int64_t) { io.run(); }, error.handler());
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   error.rethrow();
-  return w.record(state, seconds, way->waits.load(), run);
+  return workload.record(state, seconds, way->waits.load(), run);
 }
 
 }  // namespace shared_state

@@ -25,17 +25,17 @@ namespace {
 // there, updates, and its next update posts again.
 class StrandWay final : public AsyncWay {
  public:
-  StrandWay(asio::io_context& io, const Workload& w) : w_(w) {
-    for (std::int64_t o = 0; o < w.owners(); ++o) strands_.push_back(asio::make_strand(io));
+  StrandWay(asio::io_context& io, const Workload& workload) : workload_(workload) {
+    for (std::int64_t o = 0; o < workload.owners(); ++o) strands_.push_back(asio::make_strand(io));
   }
 
   asio::awaitable<void> update(std::vector<std::int64_t>& state, std::int64_t task, Op op) override {
-    co_await asio::post(asio::bind_executor(strands_[static_cast<std::size_t>(w_.owner(task))], use_awaitable));
+    co_await asio::post(asio::bind_executor(strands_[static_cast<std::size_t>(workload_.owner(task))], use_awaitable));
     apply_op(state, op);  // on the strand: no other update of this state runs now
   }
 
  private:
-  const Workload& w_;
+  const Workload& workload_;
   std::vector<asio::strand<asio::io_context::executor_type>> strands_;
 };
 
@@ -45,25 +45,26 @@ class ActorWay final : public AsyncWay {
  public:
   using Mailbox = asio::experimental::concurrent_channel<void(error_code, Op)>;
 
-  ActorWay(asio::io_context& io, const Params& params, const Workload& w) : io_(io), params_(params), w_(w) {
-    for (std::int64_t o = 0; o < w.owners(); ++o) mailboxes_.push_back(std::make_unique<Mailbox>(io, 256));
+  ActorWay(asio::io_context& io, const Params& params, const Workload& workload)
+      : io_(io), params_(params), workload_(workload) {
+    for (std::int64_t o = 0; o < workload.owners(); ++o) mailboxes_.push_back(std::make_unique<Mailbox>(io, 256));
   }
 
   asio::awaitable<void> update(std::vector<std::int64_t>& /*state*/, std::int64_t task, Op op) override {
-    auto& mailbox = *mailboxes_[static_cast<std::size_t>(w_.owner(task))];
+    auto& mailbox = *mailboxes_[static_cast<std::size_t>(workload_.owner(task))];
     if (mailbox.try_send(error_code{}, op)) co_return;
     waits.fetch_add(1, std::memory_order_relaxed);
     co_await mailbox.async_send(error_code{}, op, use_awaitable);
   }
 
   void start(std::vector<std::int64_t>& state, wb::FirstError& error) override {
-    for (std::int64_t o = 0; o < w_.owners(); ++o) asio::co_spawn(io_, owner(state, o), error.handler());
+    for (std::int64_t o = 0; o < workload_.owners(); ++o) asio::co_spawn(io_, owner(state, o), error.handler());
   }
 
  private:
   // The owner applies every update its tasks send, then ends.
   asio::awaitable<void> owner(std::vector<std::int64_t>& state, std::int64_t o) {
-    const auto expected = params_.ops * (w_.owners() == 1 ? params_.tasks : 1);
+    const auto expected = params_.ops * (workload_.owners() == 1 ? params_.tasks : 1);
     for (std::int64_t i = 0; i < expected; ++i) {
       const Op op = co_await mailboxes_[static_cast<std::size_t>(o)]->async_receive(use_awaitable);
       apply_op(state, op);
@@ -72,7 +73,7 @@ class ActorWay final : public AsyncWay {
 
   asio::io_context& io_;
   const Params& params_;
-  const Workload& w_;
+  const Workload& workload_;
   std::vector<std::unique_ptr<Mailbox>> mailboxes_;
 };
 
@@ -83,12 +84,12 @@ class ChannelLockWay final : public AsyncWay {
  public:
   using Lock = asio::experimental::concurrent_channel<void(error_code)>;
 
-  ChannelLockWay(asio::io_context& io, const Workload& w) : w_(w) {
-    for (std::int64_t o = 0; o < w.owners(); ++o) locks_.push_back(std::make_unique<Lock>(io, 1));
+  ChannelLockWay(asio::io_context& io, const Workload& workload) : workload_(workload) {
+    for (std::int64_t o = 0; o < workload.owners(); ++o) locks_.push_back(std::make_unique<Lock>(io, 1));
   }
 
   asio::awaitable<void> update(std::vector<std::int64_t>& state, std::int64_t task, Op op) override {
-    auto& lock = *locks_[static_cast<std::size_t>(w_.owner(task))];
+    auto& lock = *locks_[static_cast<std::size_t>(workload_.owner(task))];
     if (!lock.try_send(error_code{})) {  // the channel has room: taken, no suspension
       waits.fetch_add(1, std::memory_order_relaxed);
       co_await lock.async_send(error_code{}, use_awaitable);  // full: suspend until a receive
@@ -98,17 +99,17 @@ class ChannelLockWay final : public AsyncWay {
   }
 
  private:
-  const Workload& w_;
+  const Workload& workload_;
   std::vector<std::unique_ptr<Lock>> locks_;
 };
 
 }  // namespace
 
 std::unique_ptr<AsyncWay> other_async_way(const std::string& variant, asio::io_context& io, const Params& params,
-                                          const Workload& w) {
-  if (variant == "strand") return std::make_unique<StrandWay>(io, w);
-  if (variant == "actor") return std::make_unique<ActorWay>(io, params, w);
-  if (variant == "channel-lock") return std::make_unique<ChannelLockWay>(io, w);
+                                          const Workload& workload) {
+  if (variant == "strand") return std::make_unique<StrandWay>(io, workload);
+  if (variant == "actor") return std::make_unique<ActorWay>(io, params, workload);
+  if (variant == "channel-lock") return std::make_unique<ChannelLockWay>(io, workload);
   throw std::logic_error("no async way named " + variant);
 }
 

@@ -27,6 +27,6 @@ class AsyncWay {
 
 // strand, actor, channel-lock (async_ways.cpp).
 std::unique_ptr<AsyncWay> other_async_way(const std::string& variant, boost::asio::io_context& io, const Params& params,
-                                          const Workload& w);
+                                          const Workload& workload);
 
 }  // namespace shared_state

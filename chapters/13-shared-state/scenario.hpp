@@ -109,7 +109,7 @@ class SyncWay {
   std::atomic<std::int64_t> waits{0};  // updates that found the state taken
 };
 // atomic, sharded (sync_ways.cpp).
-std::unique_ptr<SyncWay> other_sync_way(const std::string& variant, const Params& params, const Workload& w);
+std::unique_ptr<SyncWay> other_sync_way(const std::string& variant, const Params& params, const Workload& workload);
 
 // run.variant() picks the way (see above).  With --pitfall on, both hand over to run_pitfall.
 wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run);

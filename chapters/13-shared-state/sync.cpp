@@ -21,10 +21,11 @@ namespace {
 // kernel until it is free (after a short spin): the thread runs nothing else meanwhile.
 class MutexWay final : public SyncWay {
  public:
-  explicit MutexWay(const Workload& w) : w_(w), mutexes_(static_cast<std::size_t>(w.owners())) {}
+  explicit MutexWay(const Workload& workload)
+      : workload_(workload), mutexes_(static_cast<std::size_t>(workload.owners())) {}
 
   void update(std::vector<std::int64_t>& state, std::int64_t task, const Op& op) override {
-    auto& mutex = mutexes_[static_cast<std::size_t>(w_.owner(task))].m;
+    auto& mutex = mutexes_[static_cast<std::size_t>(workload_.owner(task))].m;
     if (!mutex.try_lock()) {  // free: taken at once
       waits.fetch_add(1, std::memory_order_relaxed);
       mutex.lock();  // taken: block until it is free
@@ -34,18 +35,18 @@ class MutexWay final : public SyncWay {
   }
 
  private:
-  const Workload& w_;
+  const Workload& workload_;
   std::vector<PaddedMutex> mutexes_;
 };
 
 }  // namespace
 
-wb::Outcome run_sync(const Params& params, const Workload& w, wb::Run& run) {
+wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& run) {
   if (params.pitfall == "on") return run_pitfall(params, run);  // pitfall.cpp
   const std::string& variant = run.variant().name();
-  const std::unique_ptr<SyncWay> way =
-      variant == "mutex" ? std::make_unique<MutexWay>(w) : other_sync_way(variant, params, w);  // sync_ways.cpp
-  std::vector<std::int64_t> state(static_cast<std::size_t>(w.slots()), w.start_balance());
+  const std::unique_ptr<SyncWay> way = variant == "mutex" ? std::make_unique<MutexWay>(workload)
+                                                          : other_sync_way(variant, params, workload);  // sync_ways.cpp
+  std::vector<std::int64_t> state(static_cast<std::size_t>(workload.slots()), workload.start_balance());
   wb::FirstError error;  // a thread the OS refused
 
   // A thread runs its tasks, one update of each in turn.
@@ -53,7 +54,7 @@ wb::Outcome run_sync(const Params& params, const Workload& w, wb::Run& run) {
     for (std::int64_t k = 0; k < params.ops; ++k)
       for (std::int64_t task = i; task < params.tasks; task += params.threads) {
         wb::event(task, "wait for the state");  // where each way makes the update safe
-        way->update(state, task, w.op(task, k));
+        way->update(state, task, workload.op(task, k));
       }
   };
 
@@ -62,7 +63,7 @@ wb::Outcome run_sync(const Params& params, const Workload& w, wb::Run& run) {
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   error.rethrow();
   way->finish(state);
-  return w.record(state, seconds, way->waits.load(), run);
+  return workload.record(state, seconds, way->waits.load(), run);
 }
 
 }  // namespace shared_state

@@ -16,8 +16,8 @@ namespace {
 // cores instead.
 class AtomicWay final : public SyncWay {
  public:
-  explicit AtomicWay(const Workload& w) : slots_(static_cast<std::size_t>(w.slots())) {
-    for (auto& slot : slots_) slot = w.start_balance();
+  explicit AtomicWay(const Workload& workload) : slots_(static_cast<std::size_t>(workload.slots())) {
+    for (auto& slot : slots_) slot = workload.start_balance();
   }
 
   void update(std::vector<std::int64_t>& /*state*/, std::int64_t /*task*/, const Op& op) override {
@@ -60,8 +60,8 @@ class ShardedWay final : public SyncWay {
 
 }  // namespace
 
-std::unique_ptr<SyncWay> other_sync_way(const std::string& variant, const Params& params, const Workload& w) {
-  if (variant == "atomic") return std::make_unique<AtomicWay>(w);
+std::unique_ptr<SyncWay> other_sync_way(const std::string& variant, const Params& params, const Workload& workload) {
+  if (variant == "atomic") return std::make_unique<AtomicWay>(workload);
   if (variant == "sharded") return std::make_unique<ShardedWay>(params);
   throw std::logic_error("no blocking way named " + variant);
 }
