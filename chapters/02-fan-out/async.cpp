@@ -78,8 +78,8 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     run.latency().record((std::chrono::steady_clock::now() - call_start).count());
   };
 
-  // Exception policy: a call's exception becomes its status.  A call ended by the group's
-  // cancellation is "cancelled"; under fail-fast, the group stops the rest itself.
+  // Exception policy: a call's exception becomes its status.
+  // A call ended by the group's cancellation is "cancelled"; under fail-fast, the group stops the rest.
   auto settle = [&](std::size_t i, std::exception_ptr e) {
     if (!e) return;
     results[i] = ended_by(e, false);
@@ -94,11 +94,10 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     for (std::size_t i = 0; i < errors.size(); ++i) settle(i, errors[i]);
   };
   auto group = asio::experimental::make_parallel_group(std::move(ops));
-  if (fail_fast) {
+  if (fail_fast)
     group.async_wait(asio::experimental::wait_for_one_error(), fan_in_point);
-  } else {
+  else
     group.async_wait(asio::experimental::wait_for_all(), fan_in_point);
-  }
   io.run();
 
   const double fan_in_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -80,8 +80,8 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
     run.latency().record((std::chrono::steady_clock::now() - call_start).count());
   };
 
-  // Exception policy: a call's exception becomes its status.  A call ended by our own stop is
-  // "cancelled"; under fail-fast, the first real failure stops the rest.
+  // Exception policy: a call's exception becomes its status.
+  // A call ended by our own stop is "cancelled"; under fail-fast, the first real failure stops the rest.
   auto settle = [&](std::size_t i, std::exception_ptr e) {
     if (!e) return;
     results[i] = ended_by(e, stop.stop_requested());

@@ -2,11 +2,8 @@
 // the lesson.
 //
 // Concurrency model: producer and worker coroutines on one io_context thread around an
-// experimental::channel (the queue).  A producer that finds the channel full suspends in
-// async_send (when-full block), is refused by try_send (reject), or takes the oldest job out with
-// try_receive to make room (drop-oldest); a worker suspends in async_receive until there is a
-// job, then in the backend call until it answers.  A waiting job is a suspended coroutine, not a
-// parked thread.
+// experimental::channel (the queue).  A waiting job is a suspended coroutine, not a parked
+// thread.
 #include <cstdint>
 #include <limits>
 
@@ -23,11 +20,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace worker_queue {
-
-namespace {
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);  // errors as values, not exceptions
-constexpr std::uint64_t kNoMoreJobs = UINT64_MAX;              // see the producers' end
-}  // namespace
 
 wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run) {
   const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
@@ -46,8 +38,8 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   auto producer = [&](std::size_t first) -> asio::awaitable<void> {
     asio::steady_timer due(io);
     for (std::size_t i = first; i < workload.schedule().size(); i += static_cast<std::size_t>(params.producers)) {
-      due.expires_at(start + workload.schedule()[i]);  // late already? then at once
-      co_await due.async_wait(nothrow);
+      due.expires_at(start + workload.schedule()[i]);                // late already? then at once
+      co_await due.async_wait(asio::as_tuple(asio::use_awaitable));  // errors as values
       Job job = make_job(params, i, start + workload.schedule()[i]);
       if (queue.try_send(boost::system::error_code{}, std::move(job))) {  // room: in at once (not moved if full)
         ++ledger.accepted;

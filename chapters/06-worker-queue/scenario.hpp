@@ -43,6 +43,9 @@ wb::Chapter make_chapter(Params& params);
 
 // A job: its id, when its producer was scheduled to submit it, when it entered the queue, and
 // its payload (filled from its id, checked by the worker).
+// The async workers' "no more jobs" marker: a Job with this id comes after every job queued.
+inline constexpr std::uint64_t kNoMoreJobs = UINT64_MAX;
+
 struct Job {
   std::uint64_t id = 0;
   Clock::time_point scheduled{};

@@ -2,10 +2,8 @@
 // is the lesson.
 //
 // Concurrency model: producer and worker std::jthreads around a std::deque guarded by a mutex
-// and a condition variable.  A producer that finds the queue full blocks in the wait (when-full
-// block), turns the job away (reject) or pops the oldest job (drop-oldest); a worker blocks in
-// the wait until there is a job, then in the backend call until it answers.  Every waiting job
-// is a thread parked somewhere: in the queue's wait or in a socket read.
+// and a condition variable.  Every waiting job is a thread parked somewhere: in the queue's wait
+// or in a socket read.
 #include <condition_variable>
 #include <deque>
 #include <mutex>

@@ -4,8 +4,7 @@
 // Concurrency model: a coroutine per client on one io_context thread.  A client the limiter
 // makes wait suspends on a timer until its turn: with 10,000 clients waiting, 10,000 timers are
 // pending and one thread runs them all — the limiter decides *when*, a timer is what waiting
-// costs.  (Asio's own throttling example hands out tokens through a channel; a timer per
-// waiting caller is the same idea without the token.)
+// costs.
 #include <exception>
 
 #include <boost/asio/as_tuple.hpp>
@@ -26,7 +25,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
   asio::io_context io(1);  // concurrency hint 1: this thread alone runs every client
   Gate gate(params);
-  wb::FirstError error;  // the first failure (a call): the others end early
+  wb::FirstError error;  // the first failure: the others end early
   // The clients wait here until the gate opens: a timer that never expires, cancelled by the
   // last arrival (cancel() completes every pending wait with operation_aborted).
   asio::steady_timer start_line(io, Clock::time_point::max());
@@ -64,9 +63,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
   };
 
   // Exception policy: the first error (a call that failed) ends the run.
-  for (std::int64_t c = 0; c < params.clients; ++c) {
-    asio::co_spawn(io, client(c), error.handler());
-  }
+  for (std::int64_t c = 0; c < params.clients; ++c) asio::co_spawn(io, client(c), error.handler());
   io.run();
   error.rethrow();
   return gate.record(params, run);

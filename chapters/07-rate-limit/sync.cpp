@@ -25,7 +25,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   const tcp::endpoint endpoint(asio::ip::make_address(workload.endpoint().host), workload.endpoint().port);
   asio::io_context io;  // sockets need one; nobody runs it: every call blocks its thread
   Gate gate(params);
-  wb::FirstError error;  // the first failure (a call, a thread refused): the others end early
+  wb::FirstError error;  // the first failure: the others end early
   std::mutex start_mu;
   std::condition_variable start_line;  // the clients wait here until the gate opens
 

@@ -55,7 +55,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
                                             ? std::make_unique<AsyncMutexWay>(workload)
                                             : other_async_way(variant, io, params, workload);  // async_ways.cpp
   std::vector<std::int64_t> state(static_cast<std::size_t>(workload.slots()), workload.start_balance());
-  wb::FirstError error;  // from any of --threads threads
+  wb::FirstError error;  // exception policy: the first failure ends the run
 
   // A task: its updates, one after the other.
   auto task = [&](std::int64_t t) -> asio::awaitable<void> {
@@ -65,7 +65,6 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
     }
   };
 
-  // Exception policy: the first exception a task throws ends the run with it.
   const auto t0 = Clock::now();
   way->start(state, error);  // actor: the owners
   for (std::int64_t t = 0; t < params.tasks; ++t) asio::co_spawn(io, task(t), error.handler());

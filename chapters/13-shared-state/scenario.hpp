@@ -93,9 +93,7 @@ inline void apply_op(std::vector<std::int64_t>& s, const Op& op) {
 using Clock = std::chrono::steady_clock;
 
 // A mutex on a cache line of its own: locks of different threads do not share one.
-struct alignas(64) PaddedMutex {
-  std::mutex m;
-};
+struct alignas(64) PaddedMutex : std::mutex {};
 
 // How a blocking variant makes an update safe: sync.cpp's `mutex`; sync_ways.cpp's `atomic` and
 // `sharded`.  (The coroutine variants' AsyncWay is in async_ways.hpp, with Asio.)

@@ -25,7 +25,7 @@ class MutexWay final : public SyncWay {
       : workload_(workload), mutexes_(static_cast<std::size_t>(workload.owners())) {}
 
   void update(std::vector<std::int64_t>& state, std::int64_t task, const Op& op) override {
-    auto& mutex = mutexes_[static_cast<std::size_t>(workload_.owner(task))].m;
+    auto& mutex = mutexes_[static_cast<std::size_t>(workload_.owner(task))];
     if (!mutex.try_lock()) {  // free: taken at once
       waits.fetch_add(1, std::memory_order_relaxed);
       mutex.lock();  // taken: block until it is free
@@ -47,7 +47,7 @@ wb::Outcome run_sync(const Params& params, const Workload& workload, wb::Run& ru
   const std::unique_ptr<SyncWay> way = variant == "mutex" ? std::make_unique<MutexWay>(workload)
                                                           : other_sync_way(variant, params, workload);  // sync_ways.cpp
   std::vector<std::int64_t> state(static_cast<std::size_t>(workload.slots()), workload.start_balance());
-  wb::FirstError error;  // a thread the OS refused
+  wb::FirstError error;  // exception policy: the first failure ends the run
 
   // A thread runs its tasks, one update of each in turn.
   auto worker = [&](std::int64_t i) {

@@ -41,11 +41,11 @@ class ShardedWay final : public SyncWay {
     const auto n = static_cast<std::int64_t>(shards_.size());
     const auto a = static_cast<std::size_t>(op.to % n);
     const auto b = static_cast<std::size_t>(op.from >= 0 ? op.from % n : op.to % n);
-    take(shards_[std::min(a, b)].m);
-    if (a != b) take(shards_[std::max(a, b)].m);
+    take(shards_[std::min(a, b)]);
+    if (a != b) take(shards_[std::max(a, b)]);
     apply_op(state, op);
-    if (a != b) shards_[std::max(a, b)].m.unlock();
-    shards_[std::min(a, b)].m.unlock();
+    if (a != b) shards_[std::max(a, b)].unlock();
+    shards_[std::min(a, b)].unlock();
   }
 
  private:
