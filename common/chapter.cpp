@@ -261,7 +261,8 @@ json Chapter::describe() const {
                      {"help", "seed for every random choice in the workload"}});
   json variant_info = json::array();
   for (const auto& v : d.info.variants)
-    variant_info.push_back({{"name", v.name}, {"model", to_string(v.model)}, {"summary", v.summary}});
+    variant_info.push_back(
+        {{"name", v.name}, {"model", to_string(v.model)}, {"summary", v.summary}, {"ends_early", v.ends_early}});
   json expectations = json::array();
   for (const auto& e : d.expectations) {
     char factor[32];

@@ -56,6 +56,9 @@ struct VariantInfo {
   std::string name;     // the --mode value and the records' "variant": "sync", "async-offload"
   Model model;          // which side of the twin it is on
   std::string summary;  // one line: what this implementation does
+  // Its process may end early by design (12's thread-terminate aborts): its times measure no
+  // speed, and the summaries and charts show no ratio for it.
+  bool ends_early = false;
 };
 
 // The variant a process runs, as the chapter's body sees it.

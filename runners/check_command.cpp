@@ -110,15 +110,18 @@ int cmd_check(const std::string& path, const json& current, const std::string& j
     for (const auto& n : report.not_run) names += " " + n;
     std::printf("\nnot in this file (not checked):%s\n", names.c_str());
   }
-  std::printf("\n%d pass, %d fail, %d missing", pass, fail, missing);
+  std::printf("\ninvariants (must hold on any machine; they set the exit code): %d pass, %d fail, %d missing", pass,
+              fail, missing);
   if (not_applicable) std::printf(", %d not applicable here", not_applicable);
   std::printf("\n");
   if (!claim_counts.empty()) {
     std::string counts;
     for (const auto& [status, n] : claim_counts)
       counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + status;
-    std::printf("claim declarations (never an exit code): %s; the ledger: workbench claims %s\n", counts.c_str(),
-                path.c_str());
+    std::printf(
+        "claim tests (the chapters' comparisons the claims' verdicts combine; never an exit code): %s; the verdicts: "
+        "workbench claims %s\n",
+        counts.c_str(), path.c_str());
   }
   if (fail == 0 && missing == 0 && pass == 0) {
     std::printf("nothing was checked: the file has no trials of a chapter that declares invariants\n");

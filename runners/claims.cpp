@@ -324,7 +324,7 @@ void print_ledger(const json& ledger) {
     const int n = ledger["summary"].value(k, 0);
     if (n) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + k;
   }
-  std::printf("\n%zu claims: %s\n", ledger["claims"].size(), counts.c_str());
+  std::printf("\n%zu claims of the source analysis, on this machine: %s\n", ledger["claims"].size(), counts.c_str());
   std::printf(
       "([i]: an invariant that supports the claim; [by invariants only]: no measured comparison decides the\n"
       " claim, only checks that must hold on any machine and gate CI — such a verdict can never be inconclusive.\n"

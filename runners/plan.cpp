@@ -70,6 +70,12 @@ std::string baseline_of(const json& description) {
   return variants_of(description).front();
 }
 
+bool ends_early(const json& description, const std::string& variant) {
+  for (const auto& info : description.value("variant_info", json::array()))
+    if (info.value("name", "") == variant) return info.value("ends_early", false);
+  return false;
+}
+
 std::vector<std::string> select_variants(const json& description, const std::string& mode) {
   const auto all = variants_of(description);
   if (mode == "all" || mode == "both") return all;

@@ -44,6 +44,9 @@ struct PlanRequest {
 // from before chapters declared them); and the one its ratios are taken against.
 std::vector<std::string> variants_of(const nlohmann::json& description);
 std::string baseline_of(const nlohmann::json& description);
+// Whether the chapter declares that variant's process ends early by design (variant_info's
+// ends_early): its times are no speed, and no ratio is shown for it.
+bool ends_early(const nlohmann::json& description, const std::string& variant);
 
 // The variants of `mode` this chapter has, in the chapter's order (maybe none).
 std::vector<std::string> select_variants(const nlohmann::json& description, const std::string& mode);

@@ -198,6 +198,7 @@ void print_compact(const json& trials, const json& descriptions) {
   std::printf("\n%-*s %-*s %-*s %10s %10s %10s %7s %9s %10s %6s %10s\n", chapter_width, "chapter", point_width, "point",
               variant_width, "var", "wall", "lat p50", "lat p99", "threads", "peak RSS", "cpu", "ok", "wall/base");
   std::string last_chapter;
+  bool no_ratio = false;
   for (const auto& g : groups) {
     const json description = descriptions.value(g.chapter, json::object());
     const std::string baseline = baseline_of(description);
@@ -217,6 +218,9 @@ void print_compact(const json& trials, const json& descriptions) {
       std::string ratio;
       if (v == baseline) {
         ratio = "(base)";
+      } else if (ends_early(description, v)) {
+        ratio = "(no ratio)";  // its process may end early by design: its wall time is no speed
+        no_ratio = true;
       } else if (base_wall > 0 && r.status == "ok") {
         ratio = wb::format_number("%.2fx", m.wall_s / base_wall);
       }
@@ -230,6 +234,18 @@ void print_compact(const json& trials, const json& descriptions) {
       point = "";
     }
   }
+  // One legend for the last column: which variant each chapter divides by, where it is not sync.
+  std::string others;
+  std::vector<std::string> seen;
+  for (const auto& g : groups) {
+    if (std::find(seen.begin(), seen.end(), g.chapter) != seen.end()) continue;
+    seen.push_back(g.chapter);
+    const std::string baseline = baseline_of(descriptions.value(g.chapter, json::object()));
+    if (baseline != "sync") others += (others.empty() ? "" : ", ") + g.chapter + " over " + baseline;
+  }
+  std::printf("wall/base: a variant's wall time over its chapter's (base) variant's, below 1 = faster; over sync%s%s\n",
+              others.empty() ? "" : (" except " + others).c_str(),
+              no_ratio ? "; (no ratio): its process may end early by design" : "");
 }
 
 // The full side-by-side table of every metric and counter, one per point.
@@ -342,7 +358,8 @@ int cmd_run(std::vector<ChapterEntry>& all, const RunOptions& options) {
     for (const auto& [verdict, n] : ledger["summary"].items()) {
       counts += (counts.empty() ? "" : ", ") + std::to_string(n.get<int>()) + " " + verdict;
     }
-    std::cout << "claims on this machine: " << counts << " (the ledger: workbench claims " << out << ")\n";
+    std::cout << "claims of the source analysis, verdicts on this machine: " << counts
+              << " (why, claim by claim: workbench claims " << out << ")\n";
   }
   std::fflush(stdout);
   if (g_interrupted) {

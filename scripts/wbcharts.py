@@ -282,7 +282,7 @@ def draw_ratio(ax, ch, name=None):
         for ci, (combo, variants) in enumerate(by_combo.items()):
             if base not in variants:
                 continue
-            for variant in [v for v in ch.variants if v != base and v in variants]:
+            for variant in [v for v in ch.variants if v != base and v in variants and v not in ch.ends_early]:
                 xs, rs, lo, hi = [], [], [], []
                 for x in sorted(set(variants[base]) & set(variants[variant]), key=ch.x_pos):
                     s = [v for v in (metric(t, name) for t in ok(variants[base][x])) if v is not None]
@@ -305,6 +305,8 @@ def draw_ratio(ax, ch, name=None):
                 ax.errorbar(xs, rs, yerr=[lo, hi], linestyle=line if ch.x_numeric else "none", marker=marker,
                             capsize=4, color=colour(ch, variant), label=label)
     ax.axhline(1.0, color=colour(ch, base), linewidth=1)
+    for variant in sorted(ch.ends_early & set(ch.variants)):
+        notes.append(f"{variant}: its process may end early by design; no ratio drawn")
     if not drawn:
         notes.append(f"no point has {base}'s and another variant's {name}: ratio not drawn")
         empty_panel(ax, f"no point has {base}'s and another variant's {name}")

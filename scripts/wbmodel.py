@@ -128,6 +128,8 @@ class Chapter:
         self.variants = [v for v in self.declared if v in seen]
         self.baseline = self.description.get("baseline") or self.declared[0]
         self.summaries = {i.get("name"): i.get("summary", "") for i in self.description.get("variant_info", [])}
+        # Variants whose process may end early by design (12's thread-terminate): no speed, no ratio.
+        self.ends_early = {i.get("name") for i in self.description.get("variant_info", []) if i.get("ends_early")}
         # Series (values over time) the trials carry, in the order the chapter documents them.
         documented = [d.get("name") for d in self.description.get("series", [])]
         found = list(dict.fromkeys(k for t in trials for k in (t.get("series") or {})))

@@ -23,9 +23,10 @@ wb::Chapter make_chapter(Params& params) {
        .sections = {"11", "27"},
        .claims = {"C11", "C25"},
        .ops_unit = "child",
-       .variants = {{"thread-terminate", wb::Model::threads,
-                     "std::thread: an escaping exception calls std::terminate (in a child "
-                     "process)"},
+       .variants = {{.name = "thread-terminate",
+                     .model = wb::Model::threads,
+                     .summary = "std::thread: an escaping exception calls std::terminate (in a child process)",
+                     .ends_early = true},
                     {"async-future", wb::Model::threads, "std::async: future::get() rethrows at the join"},
                     {"jthread-ptr", wb::Model::threads, "std::jthread catching into an exception_ptr the parent reads"},
                     {"co-spawn-detached", wb::Model::coroutines,

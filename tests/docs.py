@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""The documents say nothing a build can contradict.
+
+- The top README stays under 200 lines (the rest lives in docs/ and chapters/README.md).
+- Every chapters/NN-* folder has a row in the README's chapters table, linking to its README,
+  and that row names every claim the chapter declares (--describe's `claims`); a claim outside
+  parentheses must be one the chapter declares (parenthesised: discussed, not decided).
+- Every `--mode VALUE` a document shows is `all` or a variant: of that chapter in a chapter's
+  README, of some chapter elsewhere.
+- Every results/reference/*.json a document cites exists.
+- Every chapter README has a "Reading the diff" section.
+
+usage: docs.py REPO_ROOT MANIFEST   (MANIFEST: build/chapters.json, each chapter's executable)
+"""
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+MAX_README_LINES = 200
+
+
+def describe(exe):
+    out = subprocess.run([exe, "--describe"], capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(out.stdout)
+
+
+def main():
+    root = pathlib.Path(sys.argv[1])
+    manifest = json.loads(pathlib.Path(sys.argv[2]).read_text())
+    described = {c["name"]: describe(c["exe"]) for c in manifest}
+    failures = []
+
+    readme = (root / "README.md").read_text()
+    lines = readme.count("\n")
+    if lines >= MAX_README_LINES:
+        failures.append(f"README.md has {lines} lines; keep it under {MAX_README_LINES} (the rest goes to docs/)")
+
+    # The chapters table: | NN | [name](chapters/NN-name/README.md) | sections | claims | what |
+    rows = {}
+    for m in re.finditer(r"^\| (\d\d) \| \[([^\]]+)\]\((chapters/[^)]+/README\.md)\) \| [^|]* \| ([^|]*) \|", readme, re.M):
+        rows[m.group(3).split("/")[1]] = (m.group(2), m.group(4))
+    folders = sorted(p.name for p in (root / "chapters").iterdir() if p.is_dir() and re.match(r"\d\d-", p.name))
+    by_folder = {}
+    for c in manifest:
+        folder = pathlib.Path(c["exe"]).parent.name
+        by_folder[folder] = c["name"]
+    for folder in folders:
+        if folder not in rows:
+            failures.append(f"README.md: no row in the chapters table for chapters/{folder}")
+            continue
+        name, cell = rows[folder]
+        chapter = by_folder.get(folder)
+        if chapter is None:
+            failures.append(f"chapters/{folder}: not in the build's manifest")
+            continue
+        if name != chapter:
+            failures.append(f"README.md: the row for chapters/{folder} says '{name}', the chapter is '{chapter}'")
+        declared = set(described[chapter]["claims"])
+        named = set(re.findall(r"C\d+", cell))
+        decided = set(re.findall(r"C\d+", re.sub(r"\([^)]*\)", "", cell)))
+        if declared - named:
+            failures.append(f"README.md: the row for {chapter} does not name {sorted(declared - named)}, which it declares")
+        if decided - declared:
+            failures.append(f"README.md: the row for {chapter} names {sorted(decided - declared)} as decided; "
+                            f"the chapter declares {sorted(declared)}")
+
+    documents = [root / "README.md", root / "chapters" / "README.md"] + sorted((root / "docs").glob("*.md"))
+    documents += sorted((root / "chapters").glob("[0-9][0-9]-*/README.md"))
+    every_variant = {v for d in described.values() for v in d["variants"]}
+    for doc in documents:
+        text = doc.read_text()
+        rel = doc.relative_to(root)
+        folder = doc.parent.name if doc.parent.parent == root / "chapters" else None
+        allowed = every_variant
+        if folder in by_folder:
+            allowed = set(described[by_folder[folder]]["variants"])
+        for m in re.finditer(r"--mode[ =]([A-Za-z0-9_,-]+)", text):
+            for value in m.group(1).split(","):
+                if value not in allowed and value not in ("all", "VARIANT"):
+                    failures.append(f"{rel}: `--mode {m.group(1)}`: no variant '{value}'"
+                                    + (f" in {by_folder[folder]}" if folder in by_folder else ""))
+        for m in re.finditer(r"results/reference/([A-Za-z0-9_.-]+\.json)", text):
+            if not (root / "results" / "reference" / m.group(1)).exists():
+                failures.append(f"{rel}: cites results/reference/{m.group(1)}, which does not exist")
+        if folder in by_folder and "### Reading the diff" not in text and "## Reading the diff" not in text:
+            failures.append(f"{rel}: no 'Reading the diff' section")
+
+    for f in failures:
+        print("docs:", f)
+    print(f"docs: {len(documents)} documents, {len(folders)} chapters checked; {len(failures)} problem(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
