@@ -280,8 +280,18 @@ void print_ledger(const json& ledger) {
       }
     }
   }
+  // A run of a few chapters leaves most claims unmeasured: list those in one line at the end
+  // rather than a paragraph each.
+  std::size_t unmeasured = 0;
+  for (const auto& c : ledger["claims"]) unmeasured += c["chapters"].empty() ? 1 : 0;
+  const bool partial_run = 2 * unmeasured > ledger["claims"].size();
+  std::string not_in_run;
   std::printf("\n%-4s %-14s %s\n", "id", "verdict", "claim (sections of the source analysis)");
   for (const auto& c : ledger["claims"]) {
+    if (partial_run && c["chapters"].empty()) {
+      not_in_run += (not_in_run.empty() ? "" : " ") + c.value("id", "");
+      continue;
+    }
     std::string sections;
     for (const auto& s : c["sections"]) sections += (sections.empty() ? "§" : ", §") + s.get<std::string>();
     const std::string verdict = c.value("verdict", "");
@@ -290,7 +300,7 @@ void print_ledger(const json& ledger) {
                 verdict == "does not hold" ? "DOES NOT HOLD" : verdict.c_str(), c.value("statement", "").c_str(),
                 sections.c_str(), basis.c_str());
     if (c["chapters"].empty()) {
-      std::printf("     %-*s no chapter measures it yet; to decide: %s\n", int(wch), "",
+      std::printf("     %-*s no chapter in this run measures it; to decide: %s\n", int(wch), "",
                   c.value("to_decide", "").c_str());
       continue;
     }
@@ -324,6 +334,9 @@ void print_ledger(const json& ledger) {
     const int n = ledger["summary"].value(k, 0);
     if (n) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + k;
   }
+  if (!not_in_run.empty())
+    std::printf("\nnot measured: no chapter in this run measures %s (CLAIMS.md names the chapters that do)\n",
+                not_in_run.c_str());
   std::printf("\n%zu claims of the source analysis, on this machine: %s\n", ledger["claims"].size(), counts.c_str());
   std::printf(
       "([i]: an invariant that supports the claim; [by invariants only]: no measured comparison decides the\n"
