@@ -270,7 +270,7 @@ void print_full(const json& trials, const json& descriptions) {
 }  // namespace
 
 int cmd_run(std::vector<ChapterEntry>& all, const RunOptions& options) {
-  const auto& [names, request, out, trial_timeout, summary, claims_catalog] = options;
+  const auto& [names, request, out, trial_timeout, summary, claims_catalog, label] = options;
   PlanRequest req = request;
   const std::string& mode = req.mode;
   std::vector<ChapterEntry*> chosen;
@@ -308,7 +308,8 @@ int cmd_run(std::vector<ChapterEntry>& all, const RunOptions& options) {
     checked.push_back(std::move(key));
   }
 
-  const json context = wb::make_context();
+  json context = wb::make_context();
+  context["label"] = label.empty() ? context.value("host", "") : label;
   json descriptions = json::object();
   for (const auto* c : chosen) descriptions[c->name] = c->description;
   json trials = json::array();

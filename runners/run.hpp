@@ -21,6 +21,7 @@ struct RunOptions {
   double trial_timeout = 60;
   std::string summary = "compact";  // compact | full | none
   std::string claims_catalog;
+  std::string label;  // this machine's name in the results (context.label); empty: the host name
 };
 
 // Exit code: 0, 1 when a trial was not ok, 130 when interrupted (the finished trials are kept).

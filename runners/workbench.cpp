@@ -8,7 +8,7 @@
 //   workbench claims RESULTS [--baseline OLD] the claims ledger: a verdict per claim, never a failure
 //   workbench claims --catalog              CLAIMS.md: the claims and the chapters that test them
 //   workbench compare OLD NEW               per-metric change, rank test, noise threshold
-//   workbench export --format gbench RESULTS
+//   workbench export --format gbench|bmf|hgrm [--trial N] RESULTS
 //   workbench merge A.json B.json ... -o OUT
 //   workbench recover OUT                   rebuild OUT from the journal a killed run left
 //
@@ -98,6 +98,15 @@ int main(int argc, char** argv) {
   run->add_option("--trial-timeout", run_options.trial_timeout, "seconds before the watchdog kills a trial")
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
+  run->add_option("--label", run_options.label,
+                  "this machine's name in the results (default: the host name): a class's merged file tells its "
+                  "machines apart by it")
+      ->check([](const std::string& l) {
+        if (l.empty() || l.size() > 64) return std::string("a label has 1 to 64 characters");
+        for (const unsigned char ch : l)
+          if (ch < 0x20 || ch == 0x7f) return std::string("a label has no control characters");
+        return std::string();
+      });
   run->add_flag("--quick", plan.quick, "add each chapter's quick sweep (a few points that show its lesson in seconds)");
   run->add_option("--summary", run_options.summary,
                   "at the end: a line per variant and point, every metric, or nothing")
@@ -152,9 +161,14 @@ int main(int argc, char** argv) {
 
   auto* exporter = app.add_subcommand("export", "write a results file in another tool's format");
   std::string export_format = "gbench", export_path, export_out;
-  exporter->add_option("--format", export_format, "gbench: Google Benchmark JSON (compare.py, dashboards)")
-      ->check(CLI::IsMember({"gbench"}))
+  exporter
+      ->add_option("--format", export_format,
+                   "gbench: Google Benchmark JSON (compare.py, dashboards); bmf: Bencher's BMF JSON; hgrm: one "
+                   "trial's latency percentile distribution, as HdrHistogram writes it")
+      ->check(CLI::IsMember({"gbench", "bmf", "hgrm"}))
       ->capture_default_str();
+  long export_trial = -1;
+  exporter->add_option("--trial", export_trial, "hgrm: the trial to read, its index in the file's trials (0-based)");
   exporter->add_option("results", export_path, "results file")->required();
   exporter->add_option("-o,--out", export_out, "output file (default: stdout)");
 
@@ -167,6 +181,10 @@ int main(int argc, char** argv) {
   std::string merge_out;
   merge->add_option("results", merge_paths, "results files")->required();
   merge->add_option("-o,--out", merge_out, "merged file")->required();
+  bool label_from_filename = false;
+  merge->add_flag("--label-from-filename", label_from_filename,
+                  "label each file's trials by its file name (alice.json: alice), for a folder of students' files "
+                  "from machines that share a host name");
 
   try {
     app.parse(argc, argv);
@@ -182,8 +200,8 @@ int main(int argc, char** argv) {
       if (!metrics.empty()) copts.metrics = metrics;
       return cmd_compare(old_path, new_path, copts, compare_json, fail_on_regression, changed_only);
     }
-    if (exporter->parsed()) return cmd_export(export_path, export_format, export_out);
-    if (merge->parsed()) return cmd_merge(merge_paths, merge_out);
+    if (exporter->parsed()) return cmd_export(export_path, export_format, export_out, export_trial);
+    if (merge->parsed()) return cmd_merge(merge_paths, merge_out, label_from_filename);
     if (recover->parsed()) {
       RecoveredResults r;
       try {

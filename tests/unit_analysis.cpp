@@ -2,6 +2,7 @@
 // make_fixtures.py) and on small ones built here.
 #include <cmath>
 #include <set>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +13,7 @@
 #include "runners/compare.hpp"
 #include "runners/interop.hpp"
 #include "runners/metrics.hpp"
+#include "runners/plan.hpp"
 #include "runners/statistics.hpp"
 #include "tests/support.hpp"
 
@@ -272,7 +274,8 @@ TEST_CASE("the Google Benchmark export names trials by their non-default paramet
 
 TEST_CASE("merge keeps each trial's host and source", "[analysis]") {
   const json a = fixture("base.json"), b = fixture("other-host.json");
-  const json m = merge_results({a, b}, {"a.json", "b.json"});
+  const Merged merged = merge_results({a, b}, {"a.json", "b.json"});
+  const json& m = merged.doc;
   CHECK(m["trials"].size() == a["trials"].size() + b["trials"].size());
   CHECK(m["sources"].size() == 2);
   CHECK(m["trials"].front()["host"] == "fixture-a");
@@ -280,7 +283,7 @@ TEST_CASE("merge keeps each trial's host and source", "[analysis]") {
   CHECK(m["trials"].back()["source"] == 1);
   CHECK(m["context"]["host"] == "merged: fixture-a, fixture-b");
   // Merging a merged file again keeps the sources flat.
-  const json again = merge_results({m, fixture("incomplete.json")}, {"m.json", "c.json"});
+  const json again = merge_results({m, fixture("incomplete.json")}, {"m.json", "c.json"}).doc;
   CHECK(again["sources"].size() == 3);
   CHECK(again["trials"].back()["source"] == 2);
   CHECK_THROWS_AS(merge_results({}, {}), std::invalid_argument);
@@ -289,4 +292,118 @@ TEST_CASE("merge keeps each trial's host and source", "[analysis]") {
   std::set<std::string> hosts;
   for (const auto& v : verdicts) hosts.insert(v.host);
   CHECK(hosts == std::set<std::string>{"fixture-a", "fixture-b"});
+}
+
+TEST_CASE("merge tells a class's machines apart by their labels, and warns where figures would mislead", "[analysis]") {
+  // Three students: two on VMs with the same host name, one with a label of its own.
+  json alice = fixture("base.json"), bob = fixture("base.json"), carol = fixture("other-host.json");
+  carol["context"]["label"] = "carol";
+  auto warnings_with = [](const Merged& m, const std::string& words) {
+    return std::count_if(m.warnings.begin(), m.warnings.end(),
+                         [&](const std::string& w) { return w.find(words) != std::string::npos; });
+  };
+  const Merged pooled = merge_results({alice, bob, carol}, {"alice.json", "bob.json", "carol.json"});
+  CHECK(pooled.doc["context"]["host"] == "merged: fixture-a, carol");
+  CHECK(warnings_with(pooled, "alice.json and bob.json share the label 'fixture-a'") == 1);
+  CHECK(warnings_with(pooled, "different commits") == 0);
+  // From the file names: three machines, no warning about labels.
+  const Merged named =
+      merge_results({alice, bob, carol}, {"class/alice.json", "class/bob.json", "class/carol.json"}, true);
+  CHECK(named.doc["context"]["host"] == "merged: alice, bob, carol");
+  CHECK(named.doc["trials"].back()["host"] == "carol");
+  CHECK(named.doc["sources"][1]["label"] == "bob");
+  CHECK(warnings_with(named, "share the label") == 0);
+  const auto verdicts = check_expectations(named.doc, chapter_descriptions(named.doc)).verdicts;
+  std::set<std::string> hosts;
+  for (const auto& v : verdicts) hosts.insert(v.host);
+  CHECK(hosts == std::set<std::string>{"alice", "bob", "carol"});
+  // Another commit, another description of a chapter: said, and the first file's kept.
+  bob["context"]["git"] = "0123456";
+  const std::string chapter = alice["chapters"].begin().key();
+  bob["chapters"][chapter]["title"] = "another title";
+  const Merged mixed = merge_results({alice, bob}, {"alice.json", "bob.json"}, true);
+  CHECK(warnings_with(mixed, "different commits") == 1);
+  CHECK(warnings_with(mixed, "chapter " + chapter + " is described differently in alice.json and bob.json") == 1);
+  CHECK(mixed.doc["chapters"][chapter]["title"] == alice["chapters"][chapter]["title"]);
+}
+
+TEST_CASE("export --format bmf: a benchmark per point and variant, each measure the median of its repetitions",
+          "[analysis]") {
+  const json results = fixture("base.json");
+  const json bmf = json::parse(export_bmf(results).dump());  // read back as a dashboard would
+  REQUIRE(bmf.is_object());
+  REQUIRE(!bmf.empty());
+  for (const auto& [name, measures] : bmf.items()) {
+    INFO(name);
+    REQUIRE(measures.contains("wall-time"));
+    for (const auto& [slug, m] : measures.items()) {
+      INFO(slug);
+      REQUIRE(m.at("value").is_number());  // BMF's one required field
+      CHECK(m.at("lower_value").get<double>() <= m.at("value").get<double>());
+      CHECK(m.at("value").get<double>() <= m.at("upper_value").get<double>());
+    }
+  }
+  // One benchmark recomputed from the file: its wall time (ns) is the median of its ok trials'.
+  const std::string name = bmf.begin().key();
+  std::vector<double> walls;
+  for (const auto& t : results["trials"]) {
+    if (t["status"] != "ok") continue;
+    json one = results;  // the trial alone: the name its benchmark gets
+    one["trials"] = json::array({t});
+    if (export_bmf(one).contains(name)) walls.push_back(t["metrics"]["wall_s"].get<double>() * 1e9);
+  }
+  REQUIRE(!walls.empty());
+  CHECK(bmf[name]["wall-time"]["value"].get<double>() == Approx(median(walls)));
+}
+
+TEST_CASE("export --format hgrm: a trial's percentile distribution reads back to the record's percentiles",
+          "[analysis]") {
+  wb::Histogram h;
+  for (std::int64_t i = 1; i <= 997; ++i) h.record(i * 1000 + (i * 7919) % 5000);  // 1 us to 1 ms, uneven
+  wb::TrialRecord r;
+  r.chapter = "demo";
+  r.variant = "sync";
+  r.status = "ok";
+  r.metrics.latency = h.summary();
+  const json trial = r;
+  const std::string hgrm = export_hgrm(trial);
+  // Parse the table as HdrHistogram's readers do: value, percentile, total count[, 1/(1-p)].
+  std::istringstream in(hgrm);
+  std::string line;
+  std::vector<std::pair<double, double>> rows;  // percentile, value (us)
+  std::uint64_t last_count = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line.find("Value") != std::string::npos) continue;
+    std::istringstream fields(line);
+    double value = 0, percentile = 0;
+    std::uint64_t count = 0;
+    REQUIRE(static_cast<bool>(fields >> value >> percentile >> count));
+    if (!rows.empty()) {
+      CHECK(percentile >= rows.back().first);
+      CHECK(value >= rows.back().second);
+      CHECK(count >= last_count);
+    }
+    rows.emplace_back(percentile, value);
+    last_count = count;
+  }
+  REQUIRE(rows.size() > 20);
+  CHECK(rows.back().first == 1.0);
+  CHECK(last_count == 997);
+  CHECK(rows.back().second == Approx(trial["metrics"]["latency_us"]["max"].get<double>()).margin(0.0005));
+  auto at = [&](double p) {
+    for (const auto& [percentile, value] : rows)
+      if (std::abs(percentile - p) < 1e-12) return value;
+    FAIL("no row at percentile " << p);
+    return 0.0;
+  };
+  for (const auto& [p, field] :
+       std::vector<std::pair<double, const char*>>{{0.5, "p50"}, {0.9, "p90"}, {0.99, "p99"}, {0.999, "p999"}}) {
+    INFO(field);
+    CHECK(at(p) == Approx(trial["metrics"]["latency_us"][field].get<double>()).margin(0.0005));
+  }
+  CHECK_THAT(hgrm, Catch::Contains("#[Max     ="));
+  CHECK_THAT(hgrm, Catch::Contains("Total count    =          997]"));
+  // A trial without latency (a chapter that times units): refused, not an empty table.
+  wb::TrialRecord none;
+  CHECK_THROWS_AS(export_hgrm(json(none)), std::invalid_argument);
 }
