@@ -84,22 +84,25 @@ std::string export_hgrm(const json& trial) {
   for (const auto& b : buckets) total += b.at(2).get<std::uint64_t>();
   if (total == 0) throw std::invalid_argument("the trial has no latency histogram (its chapter times no operations)");
   const double min_ns = latency.value("min", 0.0) * 1e3, max_ns = latency.value("max", 0.0) * 1e3;
-  // The value at quantile q as the workbench computes every percentile it prints: the nearest
-  // rank, ceil(q * n), in the bucket that holds it, at the bucket's midpoint, within [min, max].
+  // A bucket's value, as the workbench gives every percentile it prints: its midpoint, within
+  // [min, max] of what was recorded.
+  auto value_of = [&](const json& b) {
+    return std::clamp((b.at(0).get<double>() + b.at(1).get<double>()) / 2.0, min_ns, max_ns);
+  };
+  // The value at quantile q: the bucket holding the nearest rank, ceil(q * n).
   auto value_at = [&](double q) {
     const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total))));
     std::uint64_t seen = 0;
     for (const auto& b : buckets) {
       seen += b.at(2).get<std::uint64_t>();
-      if (seen >= rank) return std::clamp((b.at(0).get<double>() + b.at(1).get<double>()) / 2.0, min_ns, max_ns);
+      if (seen >= rank) return value_of(b);
     }
     return max_ns;
   };
   auto count_at = [&](double value_ns) {
     std::uint64_t seen = 0;
     for (const auto& b : buckets)
-      if (std::clamp((b.at(0).get<double>() + b.at(1).get<double>()) / 2.0, min_ns, max_ns) <= value_ns)
-        seen += b.at(2).get<std::uint64_t>();
+      if (value_of(b) <= value_ns) seen += b.at(2).get<std::uint64_t>();
     return seen;
   };
   // HdrHistogram's percentile ticks (5 per half distance to 100 %), plus the percentiles the
@@ -125,10 +128,7 @@ std::string export_hgrm(const json& trial) {
   std::snprintf(line, sizeof line, "%12.3f %2.12f %10llu\n", max_ns / 1e3, 1.0, static_cast<unsigned long long>(total));
   out += line;
   double mean = latency.value("mean", 0.0), var = 0;
-  for (const auto& b : buckets) {
-    const double mid = (b.at(0).get<double>() + b.at(1).get<double>()) / 2.0 / 1e3;
-    var += b.at(2).get<double>() * (mid - mean) * (mid - mean);
-  }
+  for (const auto& b : buckets) var += b.at(2).get<double>() * std::pow(value_of(b) / 1e3 - mean, 2);
   std::snprintf(line, sizeof line, "#[Mean    = %12.3f, StdDeviation   = %12.3f]\n", mean,
                 std::sqrt(var / static_cast<double>(total)));
   out += line;
