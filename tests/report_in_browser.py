@@ -7,7 +7,8 @@ Writes the report of RESULTS, loads it from file:// and checks what a reader wou
 - nothing scrolls sideways: the document is no wider than the window, and no table is wider
   than the box it sits in;
 - every chart image has decoded (naturalWidth > 0);
-- the claims ledger has one row group per claim of the results' ledger (`workbench claims`);
+- the claims ledger has one row group per claim of the results' ledger (`workbench claims`),
+  each claim's evidence folded under it and opening on a click without widening the page;
 - the page asks the network for nothing: every request Chromium logged is a data: or file: URL.
 Exits 77 (skipped) where Chromium, chromedriver or python3-selenium is missing, saying which.
 """
@@ -92,6 +93,20 @@ def main():
             expect(len(images) > 0 and not broken, f"all {len(images)} images decoded ({broken[:3]} broken)")
             rows = driver.execute_script("return document.querySelectorAll('table.ledger tbody[data-claim]').length")
             expect(rows == claims, f"the ledger shows every claim of the file ({rows} == {claims})")
+            # A claim's evidence is folded under it and opens on a click, and the page still fits.
+            folded = driver.execute_script("""
+                const d = document.querySelector('table.ledger details');
+                if (!d) return [0, false, false];
+                const table = d.querySelector('table.evidence');
+                const hidden = !d.open && (typeof table.checkVisibility !== 'function' || !table.checkVisibility());
+                d.querySelector('summary').click();
+                return [table.querySelectorAll('tr').length - 1, hidden,
+                        d.open && table.getBoundingClientRect().height > 0];""")
+            expect(folded[0] > 0 and folded[1] and folded[2],
+                   f"a claim's evidence is folded and opens on a click (rows, hidden before, shown after: {folded})")
+            scrolled = driver.execute_script("""
+                return [...document.querySelectorAll('.fit')].filter(d => d.scrollWidth > d.clientWidth + 1).length""")
+            expect(scrolled == 0, f"with a claim's evidence open, nothing scrolls sideways ({scrolled} scrolling)")
             first = driver.execute_script("return document.querySelector('main h2').id")
             expect(first == "claims", f"the page opens with the ledger (first section: {first})")
             # A chart shown at its cell's width: about half the page, not a sliver.
