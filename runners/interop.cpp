@@ -33,7 +33,7 @@ Benchmarks benchmarks_of(const json& results) {
     const auto p = point_name(t.value("params", json::object()), chapters.value(chapter, json()), "/", ":");
     std::string name = chapter + "/" + t.value("variant", "") + (p.empty() ? "" : "/" + p);
     if (t.contains("host")) {  // a merged file: a name per machine
-      name += '@';  // (appended apart: g++ 12 warns of a memcpy overlap in "@" + host)
+      name += '@';             // (appended apart: g++ 12 warns of a memcpy overlap in "@" + host)
       name += t["host"].get<std::string>();
     }
     if (!out.trials.count(name)) out.names.push_back(name);
