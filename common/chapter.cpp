@@ -314,6 +314,7 @@ json Chapter::describe() const {
       {"quick", d.quick},
       {"quick_points", d.quick_points},
       {"expectations", expectations},
+      {"predictions", d.predictions_json()},
   };
 }
 

@@ -200,6 +200,36 @@ struct Expectation {
   std::string kind = {};  // "invariant" | "claim": set by Chapter::invariant / claim
 };
 
+// A question `workbench lab` asks a student before the chapter runs, and answers from the run:
+// "which variant finishes first?", "how many threads will the blocking server use?".  The
+// prediction is measured at `where` (the point is run with the lab's repetitions) and shown
+// beside the verdict of `claim`, the claim the same run decides.
+//
+// Two kinds:
+// - a number (`choices` empty): `measure` is "variant.metric" or "variant.metric / variant.metric"
+//   (a ratio: "sync.wall_s / async.wall_s"), the median over the repetitions; an answer must lie in
+//   [min, max] (in `unit`), and one within `close` times the measurement either way is close.
+// - a choice: `choices` are variant names and `measure` is "lowest METRIC" or "highest METRIC":
+//   the answer is right when it names the variant with the lowest (highest) median.
+struct SourceLine {
+  std::string file;    // from the project's root: "chapters/01-file-reads/sync.cpp"
+  std::string marker;  // text on exactly one line of it (tests/lab.py checks), shown as file:line
+  std::string says;    // what that line shows, in a few words
+};
+
+struct Prediction {
+  std::string id;        // the name --predict uses: lower case, digits and '-'
+  std::string question;  // asked as is
+  std::string claim;     // the claim this run decides, shown with its verdict
+  nlohmann::json where = nlohmann::json::object();
+  std::string measure;
+  std::vector<std::string> choices = {};
+  std::string unit = {};
+  double min = 0, max = 0;
+  double close = 2.0;
+  std::vector<SourceLine> explain = {};  // the lines that explain the answer: sync side, async side
+};
+
 struct ChapterInfo {
   std::string name;                   // "file-reads": the runner's name for it
   std::string title;                  // one line
@@ -253,6 +283,9 @@ class Chapter {
   // A side that names a variant the chapter does not declare is a bug: std::logic_error.
   void invariant(Expectation e);  // gates CI: see Expectation
   void claim(Expectation e);      // gets a verdict, never fails: see Expectation
+  // A question for `workbench lab` (see Prediction).  A measure or choice that names no declared
+  // variant, an empty range, an id used twice or no explaining line is a bug: std::logic_error.
+  void prediction(Prediction p);
 
   // The --backend option of every chapter that calls the backend (common/backend.hpp), bound
   // to `spec`: HOST:PORT of a running workbench-backend; empty starts one.

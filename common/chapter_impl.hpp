@@ -22,6 +22,7 @@ struct Chapter::Impl {
   nlohmann::json quick = nlohmann::json::object();
   nlohmann::json quick_points = nlohmann::json::array();
   std::vector<Expectation> expectations;
+  std::vector<Prediction> predictions;
 
   std::string mode = "all";
   std::string json_out;
@@ -50,6 +51,7 @@ struct Chapter::Impl {
   }
 
   std::vector<std::string> variant_names() const;
+  nlohmann::json predictions_json() const;                       // --describe's "predictions"
   const std::string& baseline() const { return info.baseline; }  // filled in by the constructor
   // The variants --mode names, in the chapter's order.  Throws UsageError for a name it lacks.
   std::vector<std::string> selected() const;

@@ -224,6 +224,7 @@ Merged merge_results(const std::vector<json>& docs, const std::vector<std::strin
   json sources = json::array();
   json trials = json::array();
   json chapters = json::object();
+  json labs = json::array();                        // every file's `workbench lab` answers, each under its file's label
   std::map<std::string, std::string> chapter_from;  // chapter -> the file whose description is kept
   std::map<std::string, std::string> label_from;    // label -> the first file with it
   std::map<std::string, std::string> commit_from;   // commit -> the first file built from it
@@ -269,6 +270,10 @@ Merged merge_results(const std::vector<json>& docs, const std::vector<std::strin
       t["source"] = offset + t.value("source", std::size_t{0});
       trials.push_back(std::move(t));
     }
+    for (auto entry : d.value("lab", json::array())) {
+      if (!label.empty()) entry["label"] = label;  // a merged file merged again: its labels stay
+      labs.push_back(std::move(entry));
+    }
     const json described = d.value("chapters", json::object());  // a named copy: items() refers to it
     for (const auto& [chapter, description] : described.items()) {
       if (!chapters.contains(chapter)) {
@@ -289,6 +294,7 @@ Merged merge_results(const std::vector<json>& docs, const std::vector<std::strin
   merged.doc = json{
       {"schema", docs.front().value("schema", "")}, {"context", context}, {"trials", trials}, {"sources", sources}};
   if (!chapters.empty()) merged.doc["chapters"] = chapters;
+  if (!labs.empty()) merged.doc["lab"] = labs;
   return merged;
 }
 

@@ -164,7 +164,9 @@ std::vector<TrialSpec> make_plan(const PlanRequest& req) {
       }
     }
     std::vector<std::vector<std::pair<std::string, std::string>>> points = {{}};
-    if (req.quick && c->description.contains("quick_points") && !c->description["quick_points"].empty()) {
+    if (!req.points.empty())
+      points = req.points;
+    else if (req.quick && c->description.contains("quick_points") && !c->description["quick_points"].empty()) {
       // The chapter's own list of points, less the keys the user swept or set; equal ones once.
       points.clear();
       for (const auto& declared : c->description["quick_points"]) {

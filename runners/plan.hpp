@@ -38,6 +38,9 @@ struct PlanRequest {
   // Which variants: "all" (or "both", its old name), or a comma-separated list of names.  A
   // chapter runs the listed variants it has; a name no chosen chapter has is refused.
   std::string mode = "all";
+  // The points to run, for every chapter, instead of its defaults and quick points (`workbench
+  // lab`'s: a point per question, and where its claims are measured).
+  std::vector<std::vector<std::pair<std::string, std::string>>> points = {};
 };
 
 // A chapter's variants in its order, from its --describe ("sync", "async" for a description

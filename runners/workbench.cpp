@@ -4,6 +4,8 @@
 //   workbench describe CHAPTER
 //   workbench run [CHAPTER...] [--set k=v]... [--sweep k=v1,v2,...] [--repeat N]
 //                 [--quick] [--mode sync|async|both] [--out FILE] [--trial-timeout S]
+//   workbench lab CHAPTER [--predict ID=VALUE]... [--answers FILE] [--repeat N] [--out FILE]
+//                                           predict, run, and see the answers beside the measurement
 //   workbench check RESULTS                 the chapters' invariants: exit 1 / 3 when one fails / lacks trials
 //   workbench claims RESULTS [--baseline OLD] the claims ledger: a verdict per claim, never a failure
 //   workbench claims --catalog              CLAIMS.md: the claims and the chapters that test them
@@ -21,7 +23,7 @@
 // trial in it.
 //
 // This file is the command line; each command is read in a file of its own: run.cpp, check.cpp,
-// claims.cpp, compare.cpp, interop.cpp (export, merge), journal.cpp (recover), with
+// lab.cpp, claims.cpp, compare.cpp, interop.cpp (export, merge), journal.cpp (recover), with
 // metrics.cpp (metrics by name) and statistics.cpp (the U test, the bootstrap) shared.
 #include <algorithm>
 #include <cstdio>
@@ -37,6 +39,7 @@
 #include "runners/compare.hpp"
 #include "runners/interop.hpp"
 #include "runners/journal.hpp"
+#include "runners/lab.hpp"
 #include "runners/results_files.hpp"
 #include "runners/run.hpp"
 
@@ -62,6 +65,12 @@ int main(int argc, char** argv) {
   std::string describe_name;
   describe->add_option("chapter", describe_name, "chapter name")->required();
 
+  const auto valid_label = [](const std::string& l) {
+    if (l.empty() || l.size() > 64) return std::string("a label has 1 to 64 characters");
+    for (const unsigned char ch : l)
+      if (ch < 0x20 || ch == 0x7f) return std::string("a label has no control characters");
+    return std::string();
+  };
   auto* run = app.add_subcommand("run", "run trials and write a results file");
   RunOptions run_options;
   run_options.out = std::string(WB_SOURCE_ROOT) + "/results/latest.json";
@@ -101,17 +110,35 @@ int main(int argc, char** argv) {
   run->add_option("--label", run_options.label,
                   "this machine's name in the results (default: the host name): a class's merged file tells its "
                   "machines apart by it")
-      ->check([](const std::string& l) {
-        if (l.empty() || l.size() > 64) return std::string("a label has 1 to 64 characters");
-        for (const unsigned char ch : l)
-          if (ch < 0x20 || ch == 0x7f) return std::string("a label has no control characters");
-        return std::string();
-      });
+      ->check(valid_label);
   run->add_flag("--quick", plan.quick, "add each chapter's quick sweep (a few points that show its lesson in seconds)");
   run->add_option("--summary", run_options.summary,
                   "at the end: a line per variant and point, every metric, or nothing")
       ->check(CLI::IsMember({"compact", "full", "none"}))
       ->capture_default_str();
+
+  auto* lab = app.add_subcommand(
+      "lab", "predict, then run: a chapter's questions answered before it runs, and set against the measurement");
+  LabOptions lab_options;
+  lab->add_option("chapter", lab_options.chapter, "the chapter (workbench list)")->required();
+  lab->add_option("--predict", lab_options.predict, "an answer given in advance: ID=VALUE (repeatable)")
+      ->type_name("ID=VALUE");
+  lab->add_option("--answers", lab_options.answers_file, "answers in a file, a line ID=VALUE each ('#' comments)")
+      ->type_name("FILE");
+  lab->add_option("--repeat", lab_options.repeat, "trials per variant at each point")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  lab->add_option("--out", lab_options.out,
+                  "results file, the answers in its \"lab\" (default: results/lab-CHAPTER.json)");
+  lab->add_option("--label", lab_options.label,
+                  "this machine's (or student's) name in the results (default: the host name)")
+      ->check(valid_label);
+  lab->add_option("--trial-timeout", lab_options.trial_timeout, "seconds before the watchdog kills a trial")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  lab->footer(
+      "Unanswered questions are asked at a terminal; without one, every question needs an answer (exit 2).\n"
+      "The answers never change the exit code: 0, or 1 when a trial failed.");
 
   auto* check = app.add_subcommand("check", "check the chapters' invariants on a results file (what CI gates on)");
   std::string check_path, check_json;
@@ -248,6 +275,13 @@ int main(int argc, char** argv) {
     if (describe->parsed()) {
       std::cout << describe_chapter(find_chapter(chapters, describe_name)).dump(2) << '\n';
       return 0;
+    }
+    if (lab->parsed()) {
+      lab_options.claims_catalog = claims_catalog;
+      lab_options.source_root = WB_SOURCE_ROOT;
+      if (lab_options.out.empty())
+        lab_options.out = std::string(WB_SOURCE_ROOT) + "/results/lab-" + lab_options.chapter + ".json";
+      return cmd_lab(chapters, lab_options);
     }
     run_options.claims_catalog = claims_catalog;
     return cmd_run(chapters, run_options);

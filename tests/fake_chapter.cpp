@@ -60,6 +60,26 @@ int main(int argc, char** argv) {
                        .rhs = "64",
                        .why = "the fake starts no thread"});
   }
+  if (!std::getenv("WB_FAKE_VARIANTS")) {  // for tests/lab.py
+    chapter.prediction(
+        {.id = "ops",
+         .question = "how many operations will sync report at --ops 7?",
+         .claim = "C3",
+         .where = {{"ops", 7}},
+         .measure = "sync.ops",
+         .unit = "ops",
+         .min = 0,
+         .max = 1'000'000,
+         .close = 1.5,
+         .explain = {{"tests/fake_chapter.cpp", "run.latency().record(1000 + i)", "one per operation"}}});
+    chapter.prediction(
+        {.id = "more-ops",
+         .question = "which reports more operations? (a tie: the first by name)",
+         .claim = "C3",
+         .measure = "highest ops",
+         .choices = {"sync", "async"},
+         .explain = {{"tests/fake_chapter.cpp", "return wb::Outcome{static_cast", "the ops it returns"}}});
+  }
   if (auto done = chapter.parse(argc, argv)) return *done;
   const int code = chapter.run([&](const wb::Variant& variant, wb::Run& run) {
     const bool misbehave = params.only_variant == "all" || params.only_variant == variant.name();

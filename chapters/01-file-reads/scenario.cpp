@@ -128,6 +128,46 @@ wb::Chapter make_chapter(Params& params) {
              .lhs_where = {{"concurrency", 16}},
              .rhs_where = {{"concurrency", 1}}});
   }
+
+  // workbench lab file-reads: what a student guesses before the run.
+  const std::string dir = "chapters/01-file-reads/";
+  c.prediction({.id = "threads",
+                .question = "16 cold files in flight: how many threads will the blocking variant's process have "
+                            "at its peak?",
+                .claim = "C6",
+                .where = {{"cache", "cold"}, {"concurrency", 16}},
+                .measure = "sync.peak_threads",
+                .unit = "threads",
+                .min = 1,
+                .max = 100'000,
+                .close = 1.5,
+                .explain = {{dir + "sync.cpp", "wb::run_on_threads(params.concurrency, worker", "a thread per read"},
+                            {dir + "async.cpp", "asio::co_spawn(io, worker(k)", "a coroutine per read, one thread"}}});
+  c.prediction(
+      {.id = "first",
+       .question = "16 cold files in flight: which finishes the 64 files first, 16 blocking threads "
+                   "(sync) or one thread keeping 16 reads in io_uring (async)?",
+       .claim = "C7",
+       .where = {{"cache", "cold"}, {"concurrency", 16}},
+       .measure = "lowest wall_s",
+       .choices = {"sync", "async"},
+       .explain = {{dir + "sync.cpp", "read_file_blocking(workload.paths()[i], buffer);", "parks a thread"},
+                   {dir + "async.cpp", "co_await reader.read(workload.paths()[i], buffer);", "suspends a coroutine"}}});
+  c.prediction(
+      {.id = "overlap",
+       .question = "64 files that each wait 5 ms after the read, 16 in flight: how many times shorter "
+                   "than the 64 waits added up is the async variant's wall time?",
+       .claim = "C2",
+       .where = {{"process_kind", "wait"}, {"process_ms", 5}, {"concurrency", 16}},
+       .measure = "async.latency_sum_s / async.wall_s",
+       .unit = "x",
+       .min = 0.1,
+       .max = 1000,
+       .close = 1.5,
+       .explain = {
+           {dir + "sync.cpp", "std::this_thread::sleep_for(std::chrono::milliseconds(params.process_ms));",
+            "the wait parks one of 16 threads"},
+           {dir + "async.cpp", ".async_wait(asio::use_awaitable);", "the wait suspends one of 16 coroutines"}}});
   return c;
 }
 

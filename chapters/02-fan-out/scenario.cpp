@@ -148,6 +148,30 @@ wb::Chapter make_chapter(Params& params) {
            .rhs = "sync.fan_in_ms",
            .why = "at 100 calls both models wait for the slowest call; neither is faster when the backend's "
                   "delay dominates"});
+  // workbench lab fan-out: what a student guesses before the run.
+  const std::string dir = "chapters/02-fan-out/";
+  c.prediction({.id = "memory-per-call",
+                .question = "10,000 calls in flight at once: how many KiB of memory does each call cost the blocking "
+                            "variant (a thread each)?",
+                .claim = "C5",
+                .where = {{"tasks", 10000}, {"gather_calls", 10000}},
+                .measure = "sync.mem_per_call_kib",
+                .unit = "KiB",
+                .min = 0.1,
+                .max = 1'000'000,
+                .explain = {{dir + "sync.cpp", "run_call_threads(", "a thread per call"},
+                            {dir + "async.cpp", "asio::experimental::make_parallel_group(std::move(ops))",
+                             "a coroutine frame per call, in one group"}}});
+  c.prediction({.id = "first-at-10k",
+                .question = "10,000 calls in flight at once: which variant has every answer back first?",
+                .claim = "C5",
+                .where = {{"tasks", 10000}, {"gather_calls", 10000}},
+                .measure = "lowest fan_in_ms",
+                .choices = {"sync", "async"},
+                .explain = {{dir + "sync.cpp", "http::read(socket, buffer, res);  // parks this thread",
+                             "each call parks a thread"},
+                            {dir + "async.cpp", "group.async_wait(asio::experimental::wait_for_all(), fan_in_point);",
+                             "one wait for all of them"}}});
   return c;
 }
 

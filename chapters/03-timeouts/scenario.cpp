@@ -84,6 +84,32 @@ wb::Chapter make_chapter(Params& params) {
                .op = ">=",
                .rhs = "1",
                .why = "future::wait_for gives the caller a timeout, but the thread and its socket stay blocked"});
+  // workbench lab timeouts: what a student guesses before the run.
+  const std::string dir = "chapters/03-timeouts/";
+  c.prediction({.id = "left-running",
+                .question = "40 calls with a 100 ms deadline, one in 20 stalls: when the blocking caller gives up on a "
+                            "std::future, how many calls are still running at the end?",
+                .claim = "C19",
+                .where = {{"sync_timeout", "future"}},
+                .measure = "sync.still_running",
+                .unit = "calls",
+                .min = 0,
+                .max = 10000,
+                .close = 1.5,
+                .explain = {{dir + "sync.cpp", "abandoned.push_back(std::move(future));",
+                             "the caller moves on, the call does not"},
+                            {dir + "async.cpp", "co_await (async_call(endpoint, request, tally) || timer.async_wait",
+                             "the timer cancels the call"}}});
+  c.prediction(
+      {.id = "sockets-open",
+       .question = "Which variant leaves sockets open after its timeouts?",
+       .claim = "C12",
+       .where = {{"sync_timeout", "future"}},
+       .measure = "highest sockets_left_open",
+       .choices = {"sync", "async"},
+       .explain = {{dir + "sync.cpp", "abandoned.push_back(std::move(future));", "an abandoned call keeps its socket"},
+                   {dir + "async.cpp", "co_await (async_call(endpoint, request, tally) || timer.async_wait",
+                    "the loser of || is cancelled and closes"}}});
   return c;
 }
 

@@ -78,6 +78,33 @@ wb::Chapter make_chapter(Params& params) {
              .why = "a second signal means stop now: the jobs still in flight are aborted, and counted as such",
              .context = "what an impatient operator gets; not the graceful path C20 describes"});
   }
+  // workbench lab shutdown: what a student guesses before the run.
+  const std::string dir = "chapters/04-shutdown/";
+  c.prediction({.id = "lost",
+                .question = "SIGTERM arrives 300 ms in, with jobs queued and in flight: how many accepted jobs will "
+                            "the blocking service lose?",
+                .claim = "C20",
+                .measure = "sync.lost",
+                .unit = "jobs",
+                .min = 0,
+                .max = 100'000,
+                .close = 1.5,
+                .explain = {{dir + "sync.cpp", "accepting.request_stop();",
+                             "the first signal stops the producers; the workers drain"},
+                            {dir + "async.cpp", "accepting.request_stop();", "the same phase, as a cancellation"}}});
+  c.prediction(
+      {.id = "signal-to-exit",
+       .question =
+           "With a 1,000 ms drain budget and 50 ms jobs: how many ms from the signal to the coroutine service's exit?",
+       .claim = "C20",
+       .measure = "async.signal_to_exit_ms",
+       .unit = "ms",
+       .min = 0.1,
+       .max = 100'000,
+       .explain = {{dir + "sync.cpp", "const bool signalled = ::sigtimedwait(&signals, &info, &slice) > 0;",
+                    "a thread takes the signal"},
+                   {dir + "async.cpp", "co_await (signals.async_wait(nothrow) || drain_deadline.async_wait(nothrow));",
+                    "a coroutine waits for the signal or the deadline"}}});
   return c;
 }
 

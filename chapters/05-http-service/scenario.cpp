@@ -183,6 +183,35 @@ wb::Chapter make_chapter(Params& params) {
            .rhs = "sync.throughput_ops_s",
            .why = "with ten connections neither model is faster: a few threads cost nothing, and both wait on "
                   "the same downstream delay"});
+  // workbench lab http-service: what a student guesses before the run.
+  const std::string dir = "chapters/05-http-service/";
+  c.prediction(
+      {.id = "threads-at-1000",
+       .question = "1,000 clients connected at once: how many threads will the blocking server have at its peak?",
+       .claim = "C6",
+       .where = {{"connections", 1000}},
+       .measure = "sync.peak_threads",
+       .unit = "threads",
+       .min = 1,
+       .max = 100'000,
+       .close = 1.5,
+       .explain = {{dir + "sync.cpp", "std::thread(serve_connection, me, cfg, state, registry).detach();",
+                    "a thread per connection"},
+                   {dir + "async.cpp", "asio::co_spawn(me->stream.get_executor(), serve_connection(",
+                    "a coroutine per connection"}}});
+  c.prediction({.id = "memory-ratio",
+                .question = "1,000 clients connected at once: how many times more memory per connection does the "
+                            "blocking server use than the coroutine one?",
+                .claim = "C4",
+                .where = {{"connections", 1000}},
+                .measure = "sync.mem_per_connection_kib / async.mem_per_connection_kib",
+                .unit = "x",
+                .min = 0.01,
+                .max = 10000,
+                .explain = {{dir + "sync.cpp", "std::thread(serve_connection, me, cfg, state, registry).detach();",
+                             "a stack and a kernel task each"},
+                            {dir + "async.cpp", "asio::co_spawn(me->stream.get_executor(), serve_connection(",
+                             "a frame on the heap each"}}});
   return c;
 }
 

@@ -103,6 +103,35 @@ wb::Chapter make_chapter(Params& params) {
              .lhs_where = {{"queue_capacity", 0}},
              .rhs_where = {{"queue_capacity", 32}}});
   }
+  // workbench lab worker-queue: what a student guesses before the run.
+  const std::string dir = "chapters/06-worker-queue/";
+  c.prediction(
+      {.id = "unbounded-depth",
+       .question =
+           "A burst at 4x what the workers can take, into an unbounded queue: how many jobs deep does the queue get?",
+       .claim = "C14",
+       .where = {{"pattern", "burst"}, {"queue_capacity", 0}},
+       .measure = "sync.peak_depth",
+       .unit = "jobs",
+       .min = 0,
+       .max = 1'000'000,
+       .explain = {{dir + "sync.cpp", "queue.push_back(std::move(job));", "nothing stops a push"},
+                   {dir + "async.cpp", "if (queue.try_send(boost::system::error_code{}, std::move(job))) {",
+                    "room, or wait for it"}}});
+  c.prediction(
+      {.id = "bounded-pushback",
+       .question = "The same burst into a queue of 32: how many ms is the producer held up at most?",
+       .claim = "C14",
+       .where = {{"pattern", "burst"}, {"queue_capacity", 32}},
+       .measure = "async.producer_lag_max_ms",
+       .unit = "ms",
+       .min = 0,
+       .max = 100'000,
+       .explain = {
+           {dir + "sync.cpp", "changed.wait(lock, [&] { return !full(); });", "the producer thread waits for room"},
+           {dir + "async.cpp",
+            "co_await queue.async_send(boost::system::error_code{}, std::move(job), asio::use_awaitable);",
+            "the producer coroutine waits for room"}}});
   return c;
 }
 

@@ -118,6 +118,35 @@ wb::Chapter make_chapter(Params& params) {
              .why = "after the burst, calls start no slower than the configured rate, within 1 %: a limiter that "
                     "holds the average admits that much, and the callers keep up"});
   }
+  // workbench lab rate-limit: what a student guesses before the run.
+  const std::string dir = "chapters/07-rate-limit/";
+  c.prediction(
+      {.id = "threads-waiting",
+       .question = "100 clients wait for a token bucket of 400 calls/s: how many threads will the blocking variant "
+                   "have at its peak?",
+       .claim = "C18",
+       .where = {{"algorithm", "token-bucket"}},
+       .measure = "sync.peak_threads",
+       .unit = "threads",
+       .min = 1,
+       .max = 100'000,
+       .close = 1.5,
+       .explain = {{dir + "sync.cpp", "std::this_thread::sleep_until(*go);", "a thread sleeps per waiting client"},
+                   {dir + "async.cpp", "co_await turn.async_wait(asio::use_awaitable);",
+                    "a coroutine suspends per waiting client"}}});
+  c.prediction({.id = "achieved-rate",
+                .question = "Configured at 400 calls/s with a burst of 20: what rate (calls/s) does the coroutine "
+                            "variant's token bucket let through?",
+                .claim = "C18",
+                .where = {{"algorithm", "token-bucket"}},
+                .measure = "async.achieved_rate_per_s",
+                .unit = "calls/s",
+                .min = 1,
+                .max = 1'000'000,
+                .close = 1.25,
+                .explain = {{dir + "sync.cpp", "std::this_thread::sleep_until(*go);", "each call waits for its turn"},
+                            {dir + "async.cpp", "co_await turn.async_wait(asio::use_awaitable);",
+                             "each call waits for its turn"}}});
   return c;
 }
 

@@ -106,6 +106,37 @@ wb::Chapter make_chapter(Params& params) {
              .lhs_where = {{"breaker", "on"}},
              .rhs_where = {{"breaker", "off"}}});
   }
+  // workbench lab circuit-breaker: what a student guesses before the run.
+  const std::string dir = "chapters/08-circuit-breaker/";
+  c.prediction({.id = "outage-backend-calls",
+                .question = "10 clients, a call every 20 ms each, through a 600 ms outage: with the breaker on, how "
+                            "many calls reach the failing backend during the outage?",
+                .claim = "C17",
+                .where = {{"breaker", "on"}, {"outage_kind", "error"}},
+                .measure = "sync.outage_backend_calls",
+                .unit = "calls",
+                .min = 0,
+                .max = 100'000,
+                .explain = {{dir + "sync.cpp", "wb::event(c, \"refused\");", "an open breaker refuses before sending"},
+                            {dir + "async.cpp", "wb::event(c, \"refused\");", "the same, in the coroutine"}}});
+  c.prediction(
+      {.id = "stall-latency",
+       .question = "The backend stalls instead, and there is no breaker: what is a call's median latency (ms) during "
+                   "the outage?",
+       .claim = "C17",
+       .where = {{"breaker", "off"}, {"outage_kind", "stall"}},
+       .measure = "async.outage_latency_p50_ms",
+       .unit = "ms",
+       .min = 0,
+       .max = 100'000,
+       .close = 1.5,
+       .explain = {
+           {dir + "sync.cpp",
+            "wb::call_backend_blocking(io, endpoint, calls.request(c, k), asked + milliseconds(params.timeout_ms));",
+            "every call waits out its timeout"},
+           {dir + "async.cpp",
+            "co_await (attempt(endpoint, calls.request(c, k)) || timer.async_wait(asio::use_awaitable));",
+            "the timeout timer ends the call"}}});
   return c;
 }
 

@@ -122,6 +122,33 @@ wb::Chapter make_chapter(Params& params) {
            .factor = 0.25,
            .rhs = "async-blocking.lag_max_ms",
            .why = "CPU work cut into slices stalls the loop for a slice at a time, not for the whole call"});
+  // workbench lab blocking-in-the-loop: what a student guesses before the run.
+  const std::string dir = "chapters/09-blocking-in-the-loop/";
+  c.prediction(
+      {.id = "worst-lag",
+       .question = "A heartbeat ticks every 5 ms on the loop while a coroutine calls a 100 ms blocking sleep on that "
+                   "same loop: how late (ms) is the heartbeat at worst?",
+       .claim = "C26",
+       .where = {{"block_kind", "sleep"}},
+       .measure = "async-blocking.lag_max_ms",
+       .unit = "ms",
+       .min = 0,
+       .max = 100'000,
+       .close = 1.5,
+       .explain = {{dir + "async.cpp", "op.step(milliseconds(params.block_ms));  // THE PITFALL",
+                    "the loop thread is stuck in it"},
+                   {dir + "sync.cpp", "op.step(milliseconds(params.block_ms));", "a thread of its own blocks"}}});
+  c.prediction(
+      {.id = "steadiest",
+       .question = "The blocking call is 100 ms of CPU work instead: which way keeps the heartbeat's p99 lag lowest?",
+       .claim = "C26",
+       .where = {{"block_kind", "cpu"}},
+       .measure = "lowest lag_p99_ms",
+       .choices = {"sync", "async-blocking", "async-offload", "async-chunked"},
+       .explain = {{dir + "async.cpp", "co_await asio::co_spawn(pool, on_the_pool, asio::use_awaitable);",
+                    "offload: the work on a pool"},
+                   {dir + "async.cpp", "co_await asio::post(io, asio::use_awaitable);",
+                    "chunked: a slice, then let the loop run"}}});
   return c;
 }
 

@@ -177,6 +177,35 @@ wb::Chapter make_chapter(Params& params) {
            .op = ">=",
            .rhs = "1000000",
            .why = "a million parked coroutines fit in a few GiB where threads stop in the tens of thousands"});
+  // workbench lab scheduling-costs: what a student guesses before the run.
+  const std::string dir = "chapters/10-scheduling-costs/";
+  c.prediction({.id = "switch-ratio",
+                .question = "Two units hand a turn back and forth on one core: how many times dearer is one switch "
+                            "between threads (mutex + condition variable) than between stackless coroutines?",
+                .claim = "C8",
+                .where = {{"scenario", "switch"}, {"via", "notify"}},
+                .measure = "threads.ns_per_switch / stackless.ns_per_switch",
+                .unit = "x",
+                .min = 0.01,
+                .max = 100'000,
+                .explain = {{dir + "sync.cpp", "changed.wait(lock, [&] { return turn == me; });",
+                             "a thread parks in the kernel"},
+                            {dir + "async.cpp", "co_await inbox[me].async_receive(use_awaitable);",
+                             "a coroutine suspends in user space"}}});
+  c.prediction(
+      {.id = "bytes-per-thread",
+       .question =
+           "Park 10,000 units and measure the memory: how many bytes does one parked thread cost (user + kernel)?",
+       .claim = "C4",
+       .where = {{"scenario", "memory"}},
+       .measure = "threads.bytes_per_unit",
+       .unit = "bytes",
+       .min = 1,
+       .max = 1'000'000'000,
+       .explain = {{dir + "sync.cpp", "changed.wait(lock, [&] { return turn == me; });",
+                    "a parked thread keeps its stack and kernel task"},
+                   {dir + "async.cpp", "co_await inbox[me].async_receive(use_awaitable);",
+                    "a parked coroutine is its frame"}}});
   return c;
 }
 

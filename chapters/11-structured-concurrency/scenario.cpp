@@ -74,6 +74,36 @@ wb::Chapter make_chapter(Params& params) {
              .rhs = "0",
              .why = "tasks spawned and forgotten outlive their purpose and keep working"});
   }
+  // workbench lab structured-concurrency: what a student guesses before the run.
+  const std::string dir = "chapters/11-structured-concurrency/";
+  c.prediction({.id = "still-running",
+                .question = "20 requests, each fanning out speculative helpers; the request returns when it has its "
+                            "answer: how many detached helper threads are still running when the last request returns?",
+                .claim = "C10",
+                .measure = "sync-detached.running_at_return",
+                .unit = "helpers",
+                .min = 0,
+                .max = 100'000,
+                .close = 1.5,
+                .explain = {{dir + "sync.cpp", "std::thread([=, &helper] { helper(scope, {}, needed); }).detach();",
+                             "detached: nobody waits for it"},
+                            {dir + "sync.cpp", "std::vector<std::jthread> children;",
+                             "scoped: stopped and joined at the block's end"}}});
+  c.prediction(
+      {.id = "late-calls",
+       .question = "How many backend calls will the detached coroutines make after their request has returned?",
+       .claim = "C10",
+       .measure = "async-detached.late_calls",
+       .unit = "calls",
+       .min = 0,
+       .max = 100'000,
+       .close = 1.5,
+       .explain = {
+           {dir + "async.cpp",
+            "asio::co_spawn(io, helper(scope, needed), [&error, deadline](std::exception_ptr e, std::int64_t) {",
+            "detached: a handler, and nobody waits"},
+           {dir + "async.cpp", "co_await (helper(scope, true) || helper(scope, false) || helper(scope, false) ||",
+            "scoped: || cancels the losers"}}});
   return c;
 }
 

@@ -133,6 +133,38 @@ wb::Chapter make_chapter(Params& params) {
            .factor = 2,
            .rhs = "co-spawn-handler.notice_ms_max",
            .why = "waiting for all children waits on after one has failed"});
+  // workbench lab errors-across-tasks: what a student guesses before the run.
+  const std::string dir = "chapters/12-errors-across-tasks/";
+  c.prediction(
+      {.id = "detached-sees",
+       .question = "6 children, 2 of them fail with an error value: how many failures does the parent of co_spawn(..., "
+                   "detached) see?",
+       .claim = "C25",
+       .where = {{"failure_kind", "error"}},
+       .measure = "co-spawn-detached.failures_observed",
+       .unit = "failures",
+       .min = 0,
+       .max = 1000,
+       .close = 1.5,
+       .explain = {
+           {dir + "async.cpp", "asio::co_spawn(io, run_child(children, i), asio::detached);",
+            "detached: the outcome goes nowhere"},
+           {dir + "async.cpp",
+            "asio::co_spawn(io, run_child(children, i), [&children, i](std::exception_ptr e, std::error_code ec) {",
+            "a handler: each outcome when its child ends"}}});
+  c.prediction(
+      {.id = "noticed-first",
+       .question = "A child throws at its first step while the others run on: which way has seen every failure sooner?",
+       .claim = "C25",
+       .where = {{"failure_kind", "exception"}},
+       .measure = "lowest notice_ms_max",
+       .choices = {"async-future", "co-spawn-handler"},
+       .explain = {
+           {dir + "sync.cpp", "std::vector<std::future<std::error_code>> futures;",
+            "a future is read at the join, child by child"},
+           {dir + "async.cpp",
+            "asio::co_spawn(io, run_child(children, i), [&children, i](std::exception_ptr e, std::error_code ec) {",
+            "a handler runs as the child ends"}}});
   return c;
 }
 

@@ -123,6 +123,30 @@ wb::Chapter make_chapter(Params& params) {
            .op = "<",
            .rhs = "actor.ns_per_op",
            .why = "for a plain counter an atomic beats sending each update to an owner"});
+  // workbench lab shared-state: what a student guesses before the run.
+  const std::string dir = "chapters/13-shared-state/";
+  c.prediction({.id = "cheapest",
+                .question = "Two threads update one shared counter: which way costs the fewest ns per update?",
+                .claim = "C28",
+                .where = {{"contention", "shared"}, {"state", "counter"}, {"threads", 2}},
+                .measure = "lowest ns_per_op",
+                .choices = {"mutex", "atomic", "async-mutex", "channel-lock"},
+                .explain = {{dir + "sync.cpp", "mutex.lock();  // taken: block until it is free",
+                             "mutex: block in the kernel when taken"},
+                            {dir + "async.cpp", "co_await mutex.async_lock(use_awaitable);",
+                             "async-mutex: suspend until handed over"}}});
+  c.prediction(
+      {.id = "async-mutex-cost",
+       .question = "The same counter: how many times the std::mutex's cost per update is the async mutex's?",
+       .claim = "C28",
+       .where = {{"contention", "shared"}, {"state", "counter"}, {"threads", 2}},
+       .measure = "async-mutex.ns_per_op / mutex.ns_per_op",
+       .unit = "x",
+       .min = 0.01,
+       .max = 10000,
+       .explain = {
+           {dir + "sync.cpp", "mutex.lock();  // taken: block until it is free", "a futex, and only when taken"},
+           {dir + "async.cpp", "co_await mutex.async_lock(use_awaitable);", "a coroutine suspension, queued"}}});
   return c;
 }
 
