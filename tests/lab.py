@@ -10,7 +10,8 @@
   trial run.
 - The real file-reads chapter, one repetition: every question measured, the claim's verdict
   printed, the explaining lines shown as file:line.
-- Two students' lab files merge into one with both students' answers, each under its label.
+- Three students' lab files merge into one with every student's answers, each under its label;
+  the report shows them question by question and tallies them beside their claim.
 
 usage: lab.py WORKBENCH FAKE_CHAPTER MANIFEST SCHEMA REPO_ROOT
 """
@@ -18,6 +19,7 @@ import json
 import os
 import pathlib
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -154,6 +156,19 @@ def main():
         if merged.exists():
             labs = json.loads(merged.read_text()).get("lab", [])
             check(sorted(e["label"] for e in labs) == ["alice", "bob", "carol"], f"merged lab labels: {labs}")
+            # The report shows the class's answers question by question, and beside each claim.
+            page = tmp / "class.html"
+            r = run(["/usr/bin/python3", str(root / "scripts" / "report"), str(merged), "-o", str(page),
+                     "--workbench", workbench])
+            check(r.returncode == 0, f"report of the class: {r.stderr[-500:]}")
+            html = page.read_text() if page.exists() else ""
+            q = html.find("data-question='fake/ops'")
+            rows = html[q:html.find("</tbody>", q)]
+            check(q > 0 and all(f"<td class='l'>{who}</td>" in rows for who in ("alice", "bob", "carol")),
+                  "the report's predictions: a row per student under each question")
+            tally = re.search(r"predicted with <code>workbench lab</code>: [^(]*", html)
+            check(tally and tally.group(0).endswith(": 6 answers, 3 of 6 close or right "),
+                  f"the ledger's C3 row tallies the class's answers: {tally and tally.group(0)}")
 
         # The real thing, one repetition.
         out_r = tmp / "file-reads.json"
