@@ -8,7 +8,9 @@
 - Every `--mode VALUE` a document shows is `all` or a variant: of that chapter in a chapter's
   README, of some chapter elsewhere.
 - Every results/reference/*.json a document cites exists.
-- Every chapter README has a "Reading the diff" section.
+- Every chapter README follows the template, in order: The question, Predict (every question
+  the chapter's lab asks, as it asks it), Run it, Observe (its figures folded into <details>,
+  after Predict), Why (with "Reading the diff"), Exercises, Time budget.
 
 usage: docs.py REPO_ROOT MANIFEST   (MANIFEST: build/chapters.json, each chapter's executable)
 """
@@ -24,6 +26,51 @@ MAX_README_LINES = 200
 def describe(exe):
     out = subprocess.run([exe, "--describe"], capture_output=True, text=True, timeout=60, check=True)
     return json.loads(out.stdout)
+
+
+TEMPLATE = ["The question", "Predict", "Run it", "Observe", "Why", "Exercises", "Time budget"]
+
+
+def sections(text):
+    """{heading: body} of the ## sections outside code fences, and their order."""
+    out, order, fence, current = {}, [], False, None
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            fence = not fence
+        if not fence and line.startswith("## "):
+            current = line[3:].strip()
+            order.append(current)
+            out[current] = []
+        elif current is not None:
+            out[current].append(line)
+    return {k: "\n".join(v) for k, v in out.items()}, order
+
+
+def template_problems(text, description):
+    """A chapter README told in the template's order (chapters/README.md, "The chapter README")."""
+    body, order = sections(text)
+    problems = []
+    if [h for h in order if h in TEMPLATE] != TEMPLATE or set(order) - set(TEMPLATE):
+        problems.append(f"sections {order}; the template's are {TEMPLATE}, in that order")
+    predict = body.get("Predict", "")
+    for p in description.get("predictions", []):
+        if f"`{p['id']}` — {p['question'].replace('|', chr(92) + '|')}" not in predict:
+            problems.append(f"Predict does not ask `{p['id']}` as the chapter does: {p['question']!r}")
+    if "workbench lab " + description["name"] not in predict:
+        problems.append("Predict does not show `workbench lab " + description["name"] + "`")
+    observe = body.get("Observe", "")
+    before = observe.split("<details>")[0]
+    if "<details>" not in observe or "</details>" not in observe:
+        problems.append("Observe does not fold its figures into <details> (they answer the predictions)")
+    elif re.search(r"^\|", before, re.M) or re.search(r"\d+(\.\d+)? ?(ms|µs|ns|MiB|KiB|threads)\b", before):
+        problems.append("Observe shows a figure before its <details>: a spoiler for Predict")
+    if "### Reading the diff" not in body.get("Why", ""):
+        problems.append("Why has no 'Reading the diff'")
+    budget = body.get("Time budget", "")
+    for item in ("reading", "lab", "exercises"):
+        if item not in budget:
+            problems.append(f"Time budget does not say how long the {item} takes")
+    return problems
 
 
 def main():
@@ -84,8 +131,8 @@ def main():
         for m in re.finditer(r"results/reference/([A-Za-z0-9_.-]+\.json)", text):
             if not (root / "results" / "reference" / m.group(1)).exists():
                 failures.append(f"{rel}: cites results/reference/{m.group(1)}, which does not exist")
-        if folder in by_folder and "### Reading the diff" not in text and "## Reading the diff" not in text:
-            failures.append(f"{rel}: no 'Reading the diff' section")
+        if folder in by_folder:
+            failures += [f"{rel}: {p}" for p in template_problems(text, described[by_folder[folder]])]
 
     for f in failures:
         print("docs:", f)
