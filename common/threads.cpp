@@ -1,5 +1,10 @@
 #include "common/threads.hpp"
 
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+
 #include <thread>
 #include <vector>
 
@@ -36,6 +41,26 @@ void run_on_threads(std::int64_t n, const std::function<void(std::int64_t)>& bod
   } catch (const std::system_error& e) {
     done(std::make_exception_ptr(thread_refused(threads.size() + 1, static_cast<std::size_t>(n), e)));
   }
+}
+
+int pin_to_first_cpu() {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+    throw std::system_error(errno, std::generic_category(), "sched_getaffinity");
+  int cpu = 0;
+  while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed)) ++cpu;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0)
+    throw std::system_error(errno, std::generic_category(), "sched_setaffinity");
+  return cpu;
+}
+
+std::int64_t context_switches() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_nvcsw + u.ru_nivcsw;
 }
 
 }  // namespace wb

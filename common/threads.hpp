@@ -27,6 +27,15 @@ std::runtime_error thread_refused(std::size_t number, std::size_t wanted, const 
 void run_on_threads(std::int64_t n, const std::function<void(std::int64_t)>& body,
                     const std::function<void(std::exception_ptr)>& done);
 
+// Pins the calling thread (and so every thread it starts afterwards) to one CPU, the first this
+// process may use, and returns it: a switch between two units on one core is a real switch, not
+// a wake-up of a thread that spins on another core.  Throws std::system_error when refused.
+int pin_to_first_cpu();
+
+// Voluntary + involuntary context switches of the whole process so far (getrusage): the
+// kernel's count, independent of any clock.
+std::int64_t context_switches();
+
 // SIGINT and SIGTERM: "stop" to every service in this project.
 inline sigset_t stop_signals() {
   sigset_t set;

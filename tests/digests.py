@@ -21,6 +21,7 @@ from narration import SETTINGS
 CHANGE = {
     "http-service": ["--bytes", "65"],                       # the answers the service gives
     "scheduling-costs": ["--round-trips", "4"],              # units and hand-offs counted
+    "how-a-coroutine-waits": ["--round-trips", "4"],         # the turns taken
     "blocking-in-the-loop": ["--duration-ms", "150"],        # ticks and blocking calls made
     "structured-concurrency": ["--requests", "3"],
     "shutdown": ["--shutdown-after-ms", "200"],

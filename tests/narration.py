@@ -31,6 +31,7 @@ SETTINGS = {
     "circuit-breaker": ["--clients", "4", "--healthy-ms", "100", "--outage-ms", "200", "--recovered-ms", "200",
                         "--outage-kind", "stall", "--timeout-ms", "50", "--open-ms", "50"],
     "blocking-in-the-loop": ["--heartbeats", "3", "--duration-ms", "100", "--block-ms", "20", "--every-ms", "50"],
+    "how-a-coroutine-waits": ["--round-trips", "3", "--parked", "3"],
     "scheduling-costs": ["--round-trips", "3"],
     "structured-concurrency": ["--requests", "2", "--call-ms", "20", "--spec-calls", "2"],
     "shared-state": ["--tasks", "2", "--ops", "3"],

@@ -7,8 +7,6 @@
 #include <system_error>
 
 #include <fcntl.h>
-#include <sched.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/digest.hpp"
@@ -209,26 +207,7 @@ wb::Chapter make_chapter(Params& params) {
   return c;
 }
 
-int pin_if_asked(const Params& params) {
-  if (params.pin != "one-core") return -1;
-  cpu_set_t allowed;
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
-    throw std::system_error(errno, std::generic_category(), "sched_getaffinity");
-  int cpu = 0;
-  while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed)) ++cpu;
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(cpu, &one);
-  if (sched_setaffinity(0, sizeof one, &one) != 0)
-    throw std::system_error(errno, std::generic_category(), "sched_setaffinity");
-  return cpu;
-}
-
-std::int64_t context_switches() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_nvcsw + u.ru_nivcsw;
-}
+int pin_if_asked(const Params& params) { return params.pin == "one-core" ? wb::pin_to_first_cpu() : -1; }
 
 namespace {
 

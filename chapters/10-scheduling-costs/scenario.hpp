@@ -30,6 +30,7 @@
 
 #include "common/chapter.hpp"
 #include "common/first_error.hpp"
+#include "common/threads.hpp"
 
 namespace scheduling_costs {
 
@@ -62,8 +63,7 @@ inline std::int64_t switches(const Params& params) { return 2 * params.round_tri
 // thread that spins on another core.  Returns the CPU, or -1 for --pin none.
 int pin_if_asked(const Params& params);
 
-// Voluntary + involuntary context switches of the whole process so far (getrusage).
-std::int64_t context_switches();
+using wb::context_switches;  // common/threads.hpp
 
 // Work of about `ns` nanoseconds, the same amount on every call (calibrated once per process):
 // returns a value that depends on it, so it is not optimised away.

@@ -1,0 +1,174 @@
+// Chapter 00 — how a unit waits, the COROUTINE way, with nothing hidden: the coroutine type,
+// the awaitables and the run loop are all below.  Twin of sync.cpp: `diff sync.cpp async.cpp`
+// is the lesson; asio.cpp is the same scenario on asio::io_context.
+//
+// Concurrency model: a coroutine per unit, one thread.  `co_await x` asks x.await_ready() (may I
+// go on?); if not, the coroutine is suspended — its locals already live in its frame on the
+// heap — and x.await_suspend(handle) files the handle where the event will find it; then the
+// thread returns to the loop.  The loop resumes a ready handle with handle.resume(): a function
+// call into the frame, which runs on from the co_await (x.await_resume()).  No kernel, no
+// context switch, and a parked unit is its frame: a few hundred bytes (the promise's operator new
+// is told the frame's size).  When nothing is ready, the loop's thread sleeps until the earliest
+// timer — the one place this model blocks, as an io_context blocks in epoll_wait.
+#include <coroutine>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <new>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "chapters/00-how-a-coroutine-waits/scenario.hpp"
+
+namespace how_a_coroutine_waits {
+
+namespace {
+
+// A coroutine that starts when the loop first resumes it and frees its frame when it ends.
+struct Task {
+  struct promise_type {
+    static inline std::size_t last_frame_bytes = 0;  // the size the compiler asked for
+    static inline std::exception_ptr failure;        // a unit's exception, rethrown after the loop
+    static void* operator new(std::size_t bytes) {
+      last_frame_bytes = bytes;
+      return ::operator new(bytes);
+    }
+    static void operator delete(void* frame, std::size_t bytes) { ::operator delete(frame, bytes); }
+    Task get_return_object() { return {std::coroutine_handle<promise_type>::from_promise(*this)}; }
+    std::suspend_always initial_suspend() noexcept { return {}; }  // the loop starts it
+    std::suspend_never final_suspend() noexcept { return {}; }     // the frame is freed at the end
+    void return_void() {}
+    void unhandled_exception() {
+      if (!failure) failure = std::current_exception();
+    }
+  };
+  std::coroutine_handle<promise_type> handle;
+};
+
+// The run loop: the handles that may run, and the timers that will make more of them ready.
+class Loop {
+ public:
+  void ready(std::coroutine_handle<> h) { ready_.push_back(h); }
+  void at(Clock::time_point when, std::coroutine_handle<> h) { timers_.push({when, next_++, h}); }
+  // Resumes ready handles until none is left; returns without waiting for a timer.
+  void run_ready() {
+    while (!ready_.empty()) {
+      const auto h = ready_.front();
+      ready_.pop_front();
+      h.resume();  // a function call: runs the coroutine on from its co_await, to its next one
+    }
+  }
+  // Runs until nothing is ready and no timer is pending; sleeps until the earliest timer when
+  // nothing is ready.
+  void run() {
+    for (run_ready(); !timers_.empty(); run_ready()) {
+      if (timers_.top().when > Clock::now()) std::this_thread::sleep_until(timers_.top().when);
+      while (!timers_.empty() && timers_.top().when <= Clock::now()) {
+        ready(timers_.top().handle);
+        timers_.pop();
+      }
+    }
+  }
+  // Every pending timer fires now.
+  void fire_all_timers() {
+    for (; !timers_.empty(); timers_.pop()) ready(timers_.top().handle);
+  }
+
+ private:
+  struct Timer {
+    Clock::time_point when;
+    std::uint64_t order;  // ties fire in the order they were set
+    std::coroutine_handle<> handle;
+    bool operator>(const Timer& o) const { return when != o.when ? when > o.when : order > o.order; }
+  };
+  std::deque<std::coroutine_handle<>> ready_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::uint64_t next_ = 0;
+};
+
+// The turn: whose it is, and the handle of the unit waiting for it.  `co_await turn.mine(me)`.
+struct Turn {
+  Loop& loop;
+  int whose = -1;
+  std::coroutine_handle<> waiting[2] = {};
+
+  struct Mine {
+    Turn& turn;
+    int me;
+    bool await_ready() const {
+      wb::event(me, "ready? is it my turn");
+      return turn.whose == me;
+    }
+    void await_suspend(std::coroutine_handle<> h) const {
+      wb::event(me, "wait for the turn: park");
+      turn.waiting[me] = h;  // filed where pass() will find it; the thread goes back to the loop
+    }
+    void await_resume() const { wb::event(me, "resumed: my turn"); }
+  };
+  Mine mine(int me) { return {*this, me}; }
+  // Gives the turn to `to`; if it is waiting, it becomes ready (the loop resumes it next).
+  void pass(int to) {
+    whose = to;
+    if (const auto h = std::exchange(waiting[to], {})) loop.ready(h);
+  }
+};
+
+// `co_await sleep_until(loop, when, id)`: a timer in the loop's heap.
+struct SleepUntil {
+  Loop& loop;
+  Clock::time_point when;
+  std::int64_t id;
+  bool await_ready() const { return false; }
+  void await_suspend(std::coroutine_handle<> h) const {
+    wb::event(id, "wait for the timer");
+    loop.at(when, h);
+  }
+  void await_resume() const { wb::event(id, "resumed: woken"); }
+};
+
+// One unit of the ping-pong: waits for its turn, takes it, passes it on.
+Task unit(Turn& turn, int me, const Params& params, Measured& m) {
+  for (std::int64_t k = 0; k < params.round_trips; ++k) {
+    co_await turn.mine(me);  // suspends this coroutine until pass(me)
+    m.sum = tally(m.sum, k, me);
+    turn.pass(1 - me);
+  }
+}
+
+// A parked unit: waits on a timer far in the future, until it is woken.
+Task sleeper(Loop& loop, Clock::time_point far, std::int64_t id, Measured& m) {
+  co_await SleepUntil{loop, far, id};  // suspends this coroutine: its frame is all it holds
+  ++m.woken;
+}
+
+}  // namespace
+
+wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& run) {
+  if (run.variant().is("asio")) return run_asio(params, workload, run);
+  if (params.pin == "one-core") wb::pin_to_first_cpu();  // as the threads are
+  Measured m;
+  Loop loop;
+
+  Turn turn{loop};
+  for (int me = 0; me < 2; ++me) loop.ready(unit(turn, me, params, m).handle);
+  const auto ctx0 = wb::context_switches();
+  const auto t0 = Clock::now();
+  turn.whose = 0;
+  loop.run_ready();  // the ping-pong is over when both units have returned
+  m.switch_s = seconds_since(t0);
+  m.ctx = wb::context_switches() - ctx0;
+
+  const auto far = Clock::now() + std::chrono::hours(1);
+  m.rss_before = rss_bytes();
+  for (std::int64_t i = 0; i < params.parked; ++i) loop.ready(sleeper(loop, far, i + 2, m).handle);
+  run.counter("frame_bytes", static_cast<double>(Task::promise_type::last_frame_bytes));
+  loop.run_ready();  // every sleeper runs to its co_await and is parked in the timer heap
+  m.rss_parked = rss_bytes();
+  loop.fire_all_timers();
+  loop.run();
+  if (Task::promise_type::failure) std::rethrow_exception(Task::promise_type::failure);
+  return record(params, run, m);
+}
+
+}  // namespace how_a_coroutine_waits
