@@ -3,6 +3,7 @@
 // it; an experimental::channel is the turn (a unit waits in async_receive, the other's try_send
 // makes it ready); a steady_timer is a parked unit's timer.  The io_context is the loop — a
 // queue of ready handlers and a timer queue, with epoll_wait where async.cpp sleeps.
+#include <array>
 #include <stdexcept>
 #include <vector>
 
@@ -32,20 +33,42 @@ asio::awaitable<void> unit(Inbox* inbox, int me, const Params& params, Measured&
     if (!inbox[me].ready()) wb::event(me, "wait for the turn: park");
     co_await inbox[me].async_receive(asio::use_awaitable);  // suspends until the other's try_send
     wb::event(me, "resumed: my turn");
-    m.sum = tally(m.sum, k, me);
+    m.take_turn(k, me);
     inbox[1 - me].try_send(boost::system::error_code{});
   }
 }
 
-// A parked unit: waits on a timer far in the future, until it is woken (cancelled).
+// A parked unit: waits on a timer far in the future, until it is woken (cancelled).  --keep as
+// in async.cpp.
+template <bool before, bool across>
 asio::awaitable<void> sleeper(std::vector<asio::steady_timer*>& timers, Clock::time_point far, std::int64_t id,
                               Measured& m) {
+  char kept = 0;
+  if constexpr (before) {
+    std::array<char, kScratch> scratch;
+    kept = touch(scratch.data(), scratch.size(), id);
+  }
   asio::steady_timer timer(co_await asio::this_coro::executor, far);
   timers[static_cast<std::size_t>(id - 2)] = &timer;
   wb::event(id, "wait for the timer");
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));  // woken: operation_aborted
+  if constexpr (across) {
+    std::array<char, kScratch> scratch;
+    touch(scratch.data(), scratch.size(), id);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));  // woken: operation_aborted
+    kept = scratch[static_cast<std::size_t>(id) % kScratch];
+  } else {
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));  // woken: operation_aborted
+  }
   wb::event(id, "resumed: woken");
   ++m.woken;
+  m.kept += kept;
+}
+
+asio::awaitable<void> start_sleeper(const Params& params, std::vector<asio::steady_timer*>& timers,
+                                    Clock::time_point far, std::int64_t id, Measured& m) {
+  if (params.keep == "4-kib-before") return sleeper<true, false>(timers, far, id, m);
+  if (params.keep == "4-kib-across") return sleeper<false, true>(timers, far, id, m);
+  return sleeper<false, false>(timers, far, id, m);
 }
 
 }  // namespace
@@ -70,7 +93,8 @@ wb::Outcome run_asio(const Params& params, const Workload& /*workload*/, wb::Run
   const auto far = Clock::now() + std::chrono::hours(1);
   std::vector<asio::steady_timer*> timers(static_cast<std::size_t>(params.parked), nullptr);
   m.rss_before = rss_bytes();
-  for (std::int64_t i = 0; i < params.parked; ++i) asio::co_spawn(io, sleeper(timers, far, i + 2, m), error.handler());
+  for (std::int64_t i = 0; i < params.parked; ++i)
+    asio::co_spawn(io, start_sleeper(params, timers, far, i + 2, m), error.handler());
   io.poll();  // every sleeper runs to its co_await: parked on its timer
   m.rss_parked = rss_bytes();
   for (auto* t : timers) {

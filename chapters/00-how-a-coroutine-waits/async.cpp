@@ -10,6 +10,7 @@
 // context switch, and a parked unit is its frame: a few hundred bytes (the promise's operator new
 // is told the frame's size).  When nothing is ready, the loop's thread sleeps until the earliest
 // timer — the one place this model blocks, as an io_context blocks in epoll_wait.
+#include <array>
 #include <coroutine>
 #include <cstddef>
 #include <deque>
@@ -131,15 +132,37 @@ struct SleepUntil {
 Task unit(Turn& turn, int me, const Params& params, Measured& m) {
   for (std::int64_t k = 0; k < params.round_trips; ++k) {
     co_await turn.mine(me);  // suspends this coroutine until pass(me)
-    m.sum = tally(m.sum, k, me);
+    m.take_turn(k, me);
     turn.pass(1 - me);
   }
 }
 
-// A parked unit: waits on a timer far in the future, until it is woken.
+// A parked unit: waits on a timer far in the future, until it is woken.  Its frame holds what
+// lives across the co_await: its parameters, the awaiter — and, with --keep 4-kib-across, the
+// scratch buffer read after it.  A buffer used only before the co_await (4-kib-before) need not.
+template <bool before, bool across>
 Task sleeper(Loop& loop, Clock::time_point far, std::int64_t id, Measured& m) {
-  co_await SleepUntil{loop, far, id};  // suspends this coroutine: its frame is all it holds
+  char kept = 0;
+  if constexpr (before) {
+    std::array<char, kScratch> scratch;
+    kept = touch(scratch.data(), scratch.size(), id);
+  }
+  if constexpr (across) {
+    std::array<char, kScratch> scratch;
+    touch(scratch.data(), scratch.size(), id);
+    co_await SleepUntil{loop, far, id};  // suspends this coroutine: its frame is all it holds
+    kept = scratch[static_cast<std::size_t>(id) % kScratch];
+  } else {
+    co_await SleepUntil{loop, far, id};  // suspends this coroutine: its frame is all it holds
+  }
   ++m.woken;
+  m.kept += kept;
+}
+
+Task start_sleeper(const Params& params, Loop& loop, Clock::time_point far, std::int64_t id, Measured& m) {
+  if (params.keep == "4-kib-before") return sleeper<true, false>(loop, far, id, m);
+  if (params.keep == "4-kib-across") return sleeper<false, true>(loop, far, id, m);
+  return sleeper<false, false>(loop, far, id, m);
 }
 
 }  // namespace
@@ -161,7 +184,7 @@ wb::Outcome run_async(const Params& params, const Workload& workload, wb::Run& r
 
   const auto far = Clock::now() + std::chrono::hours(1);
   m.rss_before = rss_bytes();
-  for (std::int64_t i = 0; i < params.parked; ++i) loop.ready(sleeper(loop, far, i + 2, m).handle);
+  for (std::int64_t i = 0; i < params.parked; ++i) loop.ready(start_sleeper(params, loop, far, i + 2, m).handle);
   run.counter("frame_bytes", static_cast<double>(Task::promise_type::last_frame_bytes));
   loop.run_ready();  // every sleeper runs to its co_await and is parked in the timer heap
   m.rss_parked = rss_bytes();

@@ -26,6 +26,9 @@ wb::Chapter make_chapter(Params& params) {
   c.knob("--round-trips", params.round_trips, "times the two units hand the turn there and back", 1, 100'000'000,
          "round trips");
   c.knob("--parked", params.parked, "units parked on a timer far in the future, then woken", 1, 10'000'000, "units");
+  c.knob("--keep", params.keep,
+         "what a parked unit keeps: nothing more, a 4 KiB buffer used before its wait, or one used after it",
+         {"nothing", "4-kib-before", "4-kib-across"});
   c.knob("--pin", params.pin, "one-core: every unit on the first CPU (a switch is then a real one); none",
          {"one-core", "none"});
   c.counter_doc("ns_per_switch", "ns",
@@ -159,8 +162,16 @@ wb::Chapter make_chapter(Params& params) {
 
 std::int64_t rss_bytes() { return wb::read_proc_status().vm_rss_kib * 1024; }
 
+__attribute__((noinline)) char touch(char* scratch, std::size_t n, std::int64_t id) {
+  for (std::size_t i = 0; i < n; ++i) scratch[i] = static_cast<char>((static_cast<std::size_t>(id) + i) & 0x7f);
+  return scratch[static_cast<std::size_t>(id) % n];
+}
+
 wb::Outcome record(const Params& params, wb::Run& run, const Measured& m) {
   const double switches = 2.0 * static_cast<double>(params.round_trips);
+  if (m.turns != 2 * params.round_trips)
+    throw std::runtime_error("the units took " + std::to_string(m.turns) + " turns of " +
+                             std::to_string(2 * params.round_trips) + ": a unit waits for a turn nobody will give it");
   run.counter("ns_per_switch", m.switch_s * 1e9 / switches);
   run.counter("ctx_per_round_trip", static_cast<double>(m.ctx) / static_cast<double>(params.round_trips));
   run.counter("bytes_per_parked", static_cast<double>(std::max<std::int64_t>(0, m.rss_parked - m.rss_before)) /
@@ -171,6 +182,7 @@ wb::Outcome record(const Params& params, wb::Run& run, const Measured& m) {
   d.update_u64(m.sum);
   d.update_u64(static_cast<std::uint64_t>(params.round_trips));
   d.update_u64(static_cast<std::uint64_t>(m.woken));
+  d.update_u64(static_cast<std::uint64_t>(m.kept));
   return {static_cast<std::uint64_t>(switches), wb::Digest::hex(d.finish())};
 }
 

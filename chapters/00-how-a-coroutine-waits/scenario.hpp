@@ -32,6 +32,7 @@ struct Params {
   std::int64_t round_trips = 100'000;
   std::int64_t parked = 10'000;
   std::string pin = "one-core";  // one-core | none
+  std::string keep = "nothing";  // what a parked unit keeps: nothing | 4-kib-before | 4-kib-across
 };
 
 wb::Chapter make_chapter(Params& params);
@@ -39,11 +40,10 @@ wb::Chapter make_chapter(Params& params);
 using Clock = std::chrono::steady_clock;
 inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// What both units of a ping-pong add up as they take their turns: order-sensitive enough that
-// a turn taken out of order changes it.  k is the turn's number, me the unit (0 or 1).
-inline std::uint64_t tally(std::uint64_t sum, std::int64_t k, int me) {
-  return sum * 31 + static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(me + 1);
-}
+// --keep 4-kib-*: a parked unit's 4 KiB scratch buffer, filled from its id by a call the
+// compiler cannot see through; returns one byte of it, for the unit to add to Measured::kept.
+char touch(char* scratch, std::size_t n, std::int64_t id);
+inline constexpr std::size_t kScratch = 4096;
 
 // The process's resident memory now (VmRSS), in bytes.
 std::int64_t rss_bytes();
@@ -54,9 +54,16 @@ std::int64_t rss_bytes();
 struct Measured {
   double switch_s = 0;
   std::int64_t ctx = 0;
-  std::uint64_t sum = 0;
+  std::uint64_t sum = 0;  // the turns, in order: see take_turn
+  std::int64_t turns = 0;
   std::int64_t rss_before = 0, rss_parked = 0;
   std::int64_t woken = 0;
+  std::int64_t kept = 0;  // --keep: the bytes the parked units read back
+  // Unit `me` (0 or 1) takes turn k: order-sensitive enough that a turn out of order changes sum.
+  void take_turn(std::int64_t k, int me) {
+    sum = sum * 31 + static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(me + 1);
+    ++turns;
+  }
 };
 wb::Outcome record(const Params& params, wb::Run& run, const Measured& m);
 

@@ -7,6 +7,7 @@
 // await_suspend).  Another thread's notify makes it runnable again, and the kernel's scheduler
 // switches to it (async.cpp's loop resuming a handle).  Each parked unit keeps a whole thread:
 // its stack (touched pages in RSS) and its kernel task.
+#include <array>
 #include <condition_variable>
 #include <mutex>
 #include <system_error>
@@ -33,7 +34,7 @@ wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run
       if (whose != me) wb::event(me, "wait for the turn: park");
       turn_changed.wait(lock, [&] { return whose == me; });  // parks this thread in the kernel
       wb::event(me, "resumed: my turn");
-      m.sum = tally(m.sum, k, me);
+      m.take_turn(k, me);
       whose = 1 - me;
       turn_changed.notify_one();  // the other thread becomes runnable; the kernel switches to it
     }
@@ -58,6 +59,9 @@ wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run
   std::int64_t parked = 0;
   std::condition_variable parked_changed;
   auto sleeper = [&](std::int64_t id) {
+    std::array<char, kScratch> scratch;  // --keep: on this thread's stack, which has room anyway
+    const char before = params.keep == "4-kib-before" ? touch(scratch.data(), scratch.size(), id) : 0;
+    if (params.keep == "4-kib-across") touch(scratch.data(), scratch.size(), id);
     std::unique_lock lock(mu);
     ++parked;
     parked_changed.notify_one();
@@ -65,6 +69,7 @@ wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run
     timers.wait_until(lock, far, [&] { return wake; });  // parks this thread
     wb::event(id, "resumed: woken");
     ++m.woken;
+    m.kept += params.keep == "4-kib-across" ? scratch[static_cast<std::size_t>(id) % kScratch] : before;
   };
   m.rss_before = rss_bytes();
   std::vector<std::thread> sleepers;
