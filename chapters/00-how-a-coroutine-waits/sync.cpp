@@ -18,6 +18,25 @@
 
 namespace how_a_coroutine_waits {
 
+namespace {
+
+// --keep 4-kib-before: a buffer used, then gone before the wait.
+__attribute__((noinline)) char use_before(std::int64_t id) {
+  std::array<char, kScratch> scratch;
+  return touch(scratch.data(), scratch.size(), id);
+}
+
+// --keep 4-kib-across: a buffer used after the wait: it stays on the parked thread's stack.
+template <class Park>
+__attribute__((noinline)) char keep_across(std::int64_t id, Park& park) {
+  std::array<char, kScratch> scratch;
+  touch(scratch.data(), scratch.size(), id);
+  park(id);
+  return scratch[static_cast<std::size_t>(id) % kScratch];
+}
+
+}  // namespace
+
 wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run& run) {
   if (params.pin == "one-core") wb::pin_to_first_cpu();  // every thread started below, too
   Measured m;
@@ -58,10 +77,7 @@ wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run
   bool wake = false;
   std::int64_t parked = 0;
   std::condition_variable parked_changed;
-  auto sleeper = [&](std::int64_t id) {
-    std::array<char, kScratch> scratch;  // --keep: on this thread's stack, which has room anyway
-    const char before = params.keep == "4-kib-before" ? touch(scratch.data(), scratch.size(), id) : 0;
-    if (params.keep == "4-kib-across") touch(scratch.data(), scratch.size(), id);
+  auto park = [&](std::int64_t id) {
     std::unique_lock lock(mu);
     ++parked;
     parked_changed.notify_one();
@@ -69,7 +85,16 @@ wb::Outcome run_sync(const Params& params, const Workload& /*workload*/, wb::Run
     timers.wait_until(lock, far, [&] { return wake; });  // parks this thread
     wb::event(id, "resumed: woken");
     ++m.woken;
-    m.kept += params.keep == "4-kib-across" ? scratch[static_cast<std::size_t>(id) % kScratch] : before;
+  };
+  auto sleeper = [&](std::int64_t id) {
+    char kept = 0;
+    if (params.keep == "4-kib-before") kept = use_before(id);
+    if (params.keep == "4-kib-across")
+      kept = keep_across(id, park);
+    else
+      park(id);
+    const std::lock_guard lock(mu);
+    m.kept += kept;
   };
   m.rss_before = rss_bytes();
   std::vector<std::thread> sleepers;
