@@ -383,7 +383,7 @@ int cmd_lab(std::vector<ChapterEntry>& chapters, const LabOptions& o) {
       });
       std::cout << "  " << claim << " on this machine: " << verdict
                 << (context_only ? " (this chapter's rows for it are context, not evidence)" : "")
-                << (verdict == "inconclusive" ? " (more repetitions may decide it: --repeat 5)" : "") << "\n";
+                << (verdict == "inconclusive" ? " (more repetitions may decide it: --repeat 10)" : "") << "\n";
       for (const auto& e : evidence)
         std::cout << "    " << fit(e.value("verdict", "").empty() ? e.value("status", "") : e.value("verdict", ""), 14)
                   << "  " << e.value("text", "") << "  at "

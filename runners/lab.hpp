@@ -50,9 +50,9 @@ struct LabOptions {
   std::string chapter;
   std::vector<std::string> predict;  // id=value words
   std::string answers_file;          // lines id=value
-  int repeat = 3;
-  std::string out;    // results file
-  std::string label;  // as workbench run --label
+  int repeat = 5;                    // five: the fewest at which a sign test against a constant can decide (p = 1/32)
+  std::string out;                   // results file
+  std::string label;                 // as workbench run --label
   std::string claims_catalog;
   std::string source_root;  // where the explaining lines' files are
   double trial_timeout = 60;

@@ -35,7 +35,7 @@ struct Task {
       last_frame_bytes = bytes;
       return ::operator new(bytes);
     }
-    static void operator delete(void* frame, std::size_t bytes) { ::operator delete(frame, bytes); }
+    static void operator delete(void* frame) { ::operator delete(frame); }
     Task get_return_object() { return {std::coroutine_handle<promise_type>::from_promise(*this)}; }
     std::suspend_always initial_suspend() noexcept { return {}; }  // the loop starts it
     std::suspend_never final_suspend() noexcept { return {}; }     // the frame is freed at the end
