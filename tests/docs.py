@@ -10,7 +10,8 @@
 - Every results/reference/*.json a document cites exists.
 - Every chapter README follows the template, in order: The question, Predict (every question
   the chapter's lab asks, as it asks it), Run it, Observe (its figures folded into <details>,
-  after Predict), Why (with "Reading the diff"), Exercises, Time budget.
+  after Predict), Why (with "Reading the diff"), Exercises (each with a "*Done when:*"
+  criterion), Time budget.
 
 usage: docs.py REPO_ROOT MANIFEST   (MANIFEST: build/chapters.json, each chapter's executable)
 """
@@ -66,6 +67,11 @@ def template_problems(text, description):
         problems.append("Observe shows a figure before its <details>: a spoiler for Predict")
     if "### Reading the diff" not in body.get("Why", ""):
         problems.append("Why has no 'Reading the diff'")
+    exercises = body.get("Exercises", "")
+    numbered = len(re.findall(r"^\d+\. ", exercises, re.M))
+    if numbered == 0 or exercises.count("*Done when:*") != numbered:
+        problems.append(f"Exercises: {numbered} exercise(s), {exercises.count('*Done when:*')} '*Done when:*' "
+                        "criteria (one each)")
     budget = body.get("Time budget", "")
     for item in ("reading", "lab", "exercises"):
         if item not in budget:
