@@ -66,3 +66,25 @@ TEST_CASE("structured-concurrency: bad input exits 2 naming the option", "[struc
                                        {{"--call-ms", "0"}, "--call-ms"},
                                    });
 }
+
+// Exercise 2's solution, at its settings: no helper can answer within the deadline (the needed
+// one takes 100 ms, a speculative one 5 × 10 ms; timers do not fire early), so every helper of
+// every request is running when its handler returns.
+TEST_CASE(
+    "exercise 2: at a deadline nothing meets, scoped helpers all end with their handler and detached ones all "
+    "run on",
+    "[structured-concurrency][solution]") {
+  const auto recs = run_all({"--deadline-ms", "20", "--needed-ms", "100", "--requests", "4"});
+  for (const auto& r : recs) {
+    INFO(r["variant"] << " " << r["counters"].dump());
+    CHECK(counter(r, "answered") == 0);
+  }
+  for (const auto* scoped : {&recs[1], &recs[3]}) {
+    CHECK(counter(*scoped, "late_calls") == 0);
+    CHECK(counter(*scoped, "running_at_return") == 0);
+  }
+  for (const auto* detached : {&recs[0], &recs[2]}) {
+    CHECK(counter(*detached, "running_at_return") == 3 * 4);  // all three helpers of every request
+    CHECK(counter(*detached, "late_calls") > 0);
+  }
+}
