@@ -239,16 +239,11 @@ json judge_prediction(const json& p, const json& answer, const json& measured) {
   return json{{"outcome", factor <= p.value("close", 2.0) ? "close" : "far"}, {"factor", factor}};
 }
 
-int cmd_lab(std::vector<ChapterEntry>& chapters, const LabOptions& o) {
-  auto& chapter = const_cast<ChapterEntry&>(find_chapter(chapters, o.chapter));
-  chapter.description = describe_chapter(chapter);
-  const json& d = chapter.description;
-  json predictions = d.value("predictions", json::array());
-  if (predictions.empty()) throw UsageError(o.chapter + " declares no predictions: nothing to ask");
-  std::map<std::string, std::string> statements;
-  for (const auto& c : load_claim_catalog(o.claims_catalog)) statements[c.id] = c.statement;
+namespace {
 
-  // The answers given before the run, each checked now: a typo must not cost a run.
+// The answers given before the run (--predict, then --answers: --predict wins), each checked
+// now — a typo must not cost a run — and the ids left unanswered.
+json answers_given(const LabOptions& o, const json& predictions, std::vector<std::string>& unanswered) {
   std::map<std::string, std::string> given;
   try {
     given = parse_answers(o.predict, "--predict");
@@ -257,7 +252,7 @@ int cmd_lab(std::vector<ChapterEntry>& chapters, const LabOptions& o) {
       if (!in) throw std::invalid_argument("--answers " + o.answers_file + ": cannot read it");
       std::vector<std::string> lines;
       for (std::string l; std::getline(in, l);) lines.push_back(l);
-      for (const auto& [id, v] : parse_answers(lines, o.answers_file)) given.emplace(id, v);  // --predict wins
+      for (const auto& [id, v] : parse_answers(lines, o.answers_file)) given.emplace(id, v);
     }
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
@@ -269,7 +264,6 @@ int cmd_lab(std::vector<ChapterEntry>& chapters, const LabOptions& o) {
       throw UsageError("no prediction " + id + " in " + o.chapter + " (it asks: " + ids + ")");
   }
   json answers = json::object();
-  std::vector<std::string> unanswered;
   for (const auto& p : predictions) {
     const std::string id = p.at("id").get<std::string>();
     if (const auto it = given.find(id); it != given.end()) {
@@ -282,14 +276,74 @@ int cmd_lab(std::vector<ChapterEntry>& chapters, const LabOptions& o) {
       unanswered.push_back(id);
     }
   }
-  const bool ask = !unanswered.empty() && isatty(0);
-  if (!unanswered.empty() && !ask) {
+  return answers;
+}
+
+// At a terminal: the question again until the answer is one it accepts.
+json ask(const json& p) {
+  for (;;) {
+    std::cout << "    your answer> " << std::flush;
+    std::string line;
+    if (!std::getline(std::cin, line))
+      throw UsageError("no answer for " + p.at("id").get<std::string>() + " (end of input)");
+    try {
+      return accept_answer(p, line.substr(0, line.find_last_not_of(" \t\r") + 1));
+    } catch (const std::invalid_argument& e) {
+      std::cout << "    " << e.what() << "\n";
+    }
+  }
+}
+
+// The claim's verdict in this chapter from the run's ledger, and its rows of evidence.
+std::pair<std::string, json> claim_in_chapter(const json& ledger, const std::string& claim,
+                                              const std::string& chapter) {
+  std::string verdict = "not measured";
+  json evidence = json::array();
+  for (const auto& c : ledger.value("claims", json::array())) {
+    if (c.value("id", "") != claim) continue;
+    for (const auto& ch : c.value("chapters", json::array())) {
+      if (ch.value("chapter", "") != chapter) continue;
+      verdict = ch.value("verdict", verdict);
+      evidence = ch.value("evidence", json::array());
+    }
+  }
+  return {verdict, evidence};
+}
+
+void print_claim(const std::string& claim, const std::string& verdict, const json& evidence) {
+  const bool context_only = !evidence.empty() && std::all_of(evidence.begin(), evidence.end(), [](const json& e) {
+    return !e.value("context", "").empty();
+  });
+  std::cout << "  " << claim << " on this machine: " << verdict
+            << (context_only ? " (this chapter's rows for it are context, not evidence)" : "")
+            << (verdict == "inconclusive" ? " (more repetitions may decide it: --repeat 10)" : "") << "\n";
+  for (const auto& e : evidence)
+    std::cout << "    " << fit(e.value("verdict", "").empty() ? e.value("status", "") : e.value("verdict", ""), 14)
+              << "  " << e.value("text", "") << "  at "
+              << (e.value("point", "").empty() ? std::string("the defaults") : e.value("point", "")) << "\n";
+}
+
+}  // namespace
+
+int cmd_lab(std::vector<ChapterEntry>& chapters, const LabOptions& o) {
+  auto& chapter = const_cast<ChapterEntry&>(find_chapter(chapters, o.chapter));
+  chapter.description = describe_chapter(chapter);
+  const json& d = chapter.description;
+  json predictions = d.value("predictions", json::array());
+  if (predictions.empty()) throw UsageError(o.chapter + " declares no predictions: nothing to ask");
+  std::map<std::string, std::string> statements;
+  for (const auto& c : load_claim_catalog(o.claims_catalog)) statements[c.id] = c.statement;
+
+  std::vector<std::string> unanswered;
+  json answers = answers_given(o, predictions, unanswered);
+  if (!unanswered.empty() && !isatty(0)) {
     std::string list;
     for (const auto& id : unanswered) list += (list.empty() ? "" : ", ") + id;
     throw UsageError("no answer for " + list + ": give --predict ID=VALUE for each, or --answers FILE, or run at a " +
                      "terminal to be asked (`workbench describe " + o.chapter + "` lists the questions)");
   }
 
+  // The questions: the claims in words, the points, then each question (asked, or answered).
   std::cout << "Lab: " << o.chapter << " - " << d.value("title", "") << "\n";
   std::set<std::string> shown;
   for (const auto& p : predictions) {
@@ -307,24 +361,14 @@ int cmd_lab(std::vector<ChapterEntry>& chapters, const LabOptions& o) {
     std::cout << "[" << id << "] " << p.at("question").get<std::string>() << "\n    at "
               << (where.empty() ? std::string("the defaults") : point_name(where, d)) << "; answer in " << ask_text(p)
               << "\n";
-    if (answers.contains(id)) {
+    if (answers.contains(id))
       std::cout << "    you: " << answer_text(p, answers[id]) << "\n";
-      continue;
-    }
-    for (;;) {
-      std::cout << "    your answer> " << std::flush;
-      std::string line;
-      if (!std::getline(std::cin, line)) throw UsageError("no answer for " + id + " (end of input)");
-      try {
-        answers[id] = accept_answer(p, line.substr(0, line.find_last_not_of(" \t\r") + 1));
-        break;
-      } catch (const std::invalid_argument& e) {
-        std::cout << "    " << e.what() << "\n";
-      }
-    }
+    else
+      answers[id] = ask(p);
   }
   std::cout << std::endl;
 
+  // The run.
   RunOptions run;
   run.names = {o.chapter};
   run.plan.points = points;
@@ -337,6 +381,7 @@ int cmd_lab(std::vector<ChapterEntry>& chapters, const LabOptions& o) {
   const int rc = cmd_run(chapters, run);
   if (rc == 130) return rc;
 
+  // Each answer against the measurement, the claims' verdicts, and the file's "lab".
   json doc = load_results(o.out);
   const json ledger = doc.value("claims", json::object());
   json entry = {{"chapter", o.chapter},
@@ -362,33 +407,12 @@ int cmd_lab(std::vector<ChapterEntry>& chapters, const LabOptions& o) {
     for (const auto& l : p.value("explain", json::array()))
       std::cout << "    why: " << locate(o.source_root, l.value("file", ""), l.value("marker", "")) << "  "
                 << l.value("says", "") << "\n";
-
-    // The claim's verdict from the same run, once per claim, after its last prediction.
     const std::string claim = p.value("claim", "");
-    std::string verdict = "not measured";
-    json evidence = json::array();
-    for (const auto& c : ledger.value("claims", json::array())) {
-      if (c.value("id", "") != claim) continue;
-      for (const auto& ch : c.value("chapters", json::array())) {
-        if (ch.value("chapter", "") != o.chapter) continue;
-        verdict = ch.value("verdict", verdict);
-        evidence = ch.value("evidence", json::array());
-      }
-    }
+    const auto [verdict, evidence] = claim_in_chapter(ledger, claim, o.chapter);
+    // Once per claim, after its last question.
     const bool last_of_claim = std::none_of(predictions.begin() + static_cast<long>(i) + 1, predictions.end(),
                                             [&](const json& q) { return q.value("claim", "") == claim; });
-    if (last_of_claim && claims_done.insert(claim).second) {
-      const bool context_only = !evidence.empty() && std::all_of(evidence.begin(), evidence.end(), [](const json& e) {
-        return !e.value("context", "").empty();
-      });
-      std::cout << "  " << claim << " on this machine: " << verdict
-                << (context_only ? " (this chapter's rows for it are context, not evidence)" : "")
-                << (verdict == "inconclusive" ? " (more repetitions may decide it: --repeat 10)" : "") << "\n";
-      for (const auto& e : evidence)
-        std::cout << "    " << fit(e.value("verdict", "").empty() ? e.value("status", "") : e.value("verdict", ""), 14)
-                  << "  " << e.value("text", "") << "  at "
-                  << (e.value("point", "").empty() ? std::string("the defaults") : e.value("point", "")) << "\n";
-    }
+    if (last_of_claim && claims_done.insert(claim).second) print_claim(claim, verdict, evidence);
     entry["predictions"].push_back({{"id", id},
                                     {"question", p.at("question")},
                                     {"claim", claim},
