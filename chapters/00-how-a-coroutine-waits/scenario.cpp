@@ -132,7 +132,7 @@ wb::Chapter make_chapter(Params& params) {
                 .unit = "bytes",
                 .min = 1,
                 .max = 10'000'000,
-                .explain = {{dir + "async.cpp", "static void* operator new(std::size_t bytes) {",
+                .explain = {{dir + "run_loop.hpp", "static void* operator new(std::size_t bytes) {",
                              "the compiler asks the promise for the frame"},
                             {dir + "sync.cpp", "timers.wait_until(lock, far, [&] { return wake; });",
                              "a parked thread keeps a whole stack"}}});
@@ -146,17 +146,18 @@ wb::Chapter make_chapter(Params& params) {
                 .max = 100'000,
                 .explain = {{dir + "sync.cpp", "turn_changed.wait(lock, [&] { return whose == me; });",
                              "the thread parks in the kernel"},
-                            {dir + "async.cpp", "h.resume();  // a function call", "the loop resumes a handle"}}});
-  c.prediction({.id = "resume-vs-call",
-                .question = "How many times an indirect function call does one hand-rolled switch (suspend, pop a "
-                            "handle, resume) cost?",
-                .claim = "C30",
-                .measure = "hand-rolled.ns_per_switch / hand-rolled.ns_per_call",
-                .unit = "x",
-                .min = 0.01,
-                .max = 100'000,
-                .explain = {{dir + "async.cpp", "turn.waiting[me] = h;", "await_suspend files the handle"},
-                            {dir + "async.cpp", "h.resume();  // a function call", "the loop calls into the frame"}}});
+                            {dir + "run_loop.hpp", "h.resume();  // a function call", "the loop resumes a handle"}}});
+  c.prediction(
+      {.id = "resume-vs-call",
+       .question = "How many times an indirect function call does one hand-rolled switch (suspend, pop a "
+                   "handle, resume) cost?",
+       .claim = "C30",
+       .measure = "hand-rolled.ns_per_switch / hand-rolled.ns_per_call",
+       .unit = "x",
+       .min = 0.01,
+       .max = 100'000,
+       .explain = {{dir + "async.cpp", "turn.waiting[me] = h;", "await_suspend files the handle"},
+                   {dir + "run_loop.hpp", "h.resume();  // a function call", "the loop calls into the frame"}}});
   return c;
 }
 

@@ -47,7 +47,7 @@ TEST_CASE("threads, a hand-rolled loop and Asio take the same turns; every parke
   CHECK(counter(recs[1], "ns_per_call") > 0);
 }
 
-TEST_CASE("the seed of the order: another number of round trips changes every digest", "[how-a-coroutine-waits]") {
+TEST_CASE("another number of round trips changes every digest", "[how-a-coroutine-waits]") {
   const auto a = test::run_records(exe(), {"--round-trips", "5", "--parked", "3"}, 3);
   const auto b = test::run_records(exe(), {"--round-trips", "6", "--parked", "3"}, 3);
   for (std::size_t i = 0; i < 3; ++i) CHECK(a[i]["result_digest"] != b[i]["result_digest"]);
