@@ -62,19 +62,21 @@ def declared(manifest, root):
 def interactive(cmd, answers):
     """Runs cmd with a terminal as its stdin; types each answer when it asks.  Returns (code, output)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen(cmd, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     os.close(slave)
+    fd = proc.stdout.fileno()
     out = ""
     deadline = time.time() + 120
     pending = list(answers)
-    os.set_blocking(proc.stdout.fileno(), False)
-    while proc.poll() is None and time.time() < deadline:
-        select.select([proc.stdout], [], [], 0.2)
-        chunk = proc.stdout.read() or ""
-        out += chunk
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:  # end of output: the process has closed it
+                break
+            out += chunk.decode(errors="replace")
         if pending and out.count("your answer>") > len(answers) - len(pending):
             os.write(master, (pending.pop(0) + "\n").encode())
-    out += proc.stdout.read() or ""
     os.close(master)
     return proc.wait(timeout=60), out
 
