@@ -33,23 +33,6 @@ bool matches(const json& params, const json& where) {
 
 std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
-// A point's parameters with the chapter's defaults filled in, typed as the defaults are.
-json full_params(const json& description, const Point& point) {
-  json params = json::object();
-  for (const auto& o : description.at("options")) params[o.at("param").get<std::string>()] = o.at("default");
-  for (const auto& [k, text] : point) {
-    if (params.contains(k) && params[k].is_number()) {
-      try {
-        params[k] = json::parse(text);
-        continue;
-      } catch (const json::exception&) {
-      }
-    }
-    params[k] = text;
-  }
-  return params;
-}
-
 // "sync.latency_us.p99" -> {"sync", "latency_us.p99"}
 std::pair<std::string, std::string> split_side(const std::string& side) {
   const auto dot = side.find('.');
@@ -146,10 +129,14 @@ json accept_answer(const json& p, const std::string& text) {
 }
 
 std::vector<Point> lab_points(const json& description) {
+  ChapterEntry entry{description.value("name", ""), "", description};
   std::vector<Point> points;
-  std::vector<json> seen;  // full parameters of each point kept
+  std::vector<json> seen;  // every parameter of each point kept, typed as the plan types them
   auto keep = [&](const Point& p) {
-    json full = full_params(description, p);
+    PlanRequest at;
+    at.chapters = {&entry};
+    at.points = {p};
+    json full = make_plan(at).front().params;
     if (std::find(seen.begin(), seen.end(), full) != seen.end()) return;
     seen.push_back(std::move(full));
     points.push_back(p);
@@ -163,7 +150,6 @@ std::vector<Point> lab_points(const json& description) {
     claims.insert(p.value("claim", ""));
   }
   // The quick points at which a predicted claim's declarations are measured.
-  ChapterEntry entry{description.value("name", ""), "", description};
   PlanRequest req;
   req.chapters = {&entry};
   req.quick = true;
