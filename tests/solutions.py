@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Every exercise's solution, checked on this build.
+
+A chapter README's exercise ends with a folded Solution.  What the solution says is checked here,
+by running the chapter at the exercise's settings, or, where the exercise changes code, by
+applying the solution's patch (chapters/NN-*/solutions/exK.patch) to a copy of the sources,
+recompiling the chapter's translation units the patch touches with this build's own compile
+commands, linking them with the build's other objects, and running that executable.  A check
+asserts what the solution claims in words: an ordering in the narration, a count, which variant
+is larger, or a figure compared with the same run's other rows (never an absolute time).
+
+Exercises whose solution a chapter's Catch2 suite checks are tagged [solution] there instead; the
+docs test holds every exercise to one or the other.
+
+usage: solutions.py REPO_ROOT BUILD_DIR MANIFEST [CHAPTER_DIR ...]   (default: every chapter)
+       solutions.py --list REPO_ROOT   (the exercises this file checks, as CHAPTER_DIR exK)
+"""
+import atexit
+import json
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+SOLUTIONS = {}  # (chapter folder, exercise number) -> check(Chapter)
+
+
+def solution(folder, exercise):
+    def register(fn):
+        SOLUTIONS[(folder, exercise)] = fn
+        return fn
+
+    return register
+
+
+class Failed(Exception):
+    pass
+
+
+def check(ok, what):
+    if not ok:
+        raise Failed(what)
+    print(f"  ok: {what}")
+
+
+class Run:
+    """One run of a chapter executable: its records by variant, its narration, its exit code."""
+
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stderr = proc.stderr
+        self.records = {}
+        for line in proc.stdout.splitlines():
+            if line.startswith("{"):
+                r = json.loads(line)
+                self.records[r["variant"]] = r
+
+    def metric(self, variant, name):
+        r = self.records.get(variant)
+        if r is None:
+            raise Failed(f"no record for variant {variant} (have {sorted(self.records)}); stderr:\n{self.stderr[-2000:]}")
+        for where in (r.get("metrics", {}), r.get("counters", {}), r):
+            if name in where:
+                return where[name]
+        raise Failed(f"{variant} has no metric {name} (metrics: {sorted(r.get('metrics', {}))}, counters: {sorted(r.get('counters', {}))})")
+
+    def lines(self):
+        return self.stderr.splitlines()
+
+
+class Chapter:
+    def __init__(self, root, build, folder, exe):
+        self.root, self.build, self.folder, self.exe = root, build, folder, exe
+        self._patched = {}
+
+    def run(self, *args, patch=None, timeout=180, check_rc=True):
+        exe = self.patched(patch) if patch else self.exe
+        cmd = [str(exe), *map(str, args), "--json", "-"]
+        print("  $", " ".join(shlex.quote(str(c)) for c in [os.path.basename(exe), *cmd[1:]]), flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        run = Run(proc)
+        if check_rc and run.rc != 0:
+            raise Failed(f"exit {run.rc}; stderr:\n{proc.stderr[-3000:]}")
+        return run
+
+    def hangs(self, *args, patch=None, seconds=10):
+        """True when the run does not end within `seconds` (it is killed then)."""
+        exe = self.patched(patch) if patch else self.exe
+        print("  $", os.path.basename(exe), *map(str, args), f"(for {seconds} s at most)", flush=True)
+        # Its own process group: the backend a chapter starts goes down with it.
+        proc = subprocess.Popen([exe, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=seconds)
+            return False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            return True
+
+    def patched(self, name):
+        """The chapter's executable built with solutions/NAME.patch applied (built once per run)."""
+        if name not in self._patched:
+            self._patched[name] = build_patched(self.root, self.build, self.folder, self.exe,
+                                                self.root / "chapters" / self.folder / "solutions" / f"{name}.patch")
+        return self._patched[name]
+
+
+def build_patched(root, build, folder, exe, patch):
+    """Applies `patch` to a copy of chapters/ and common/, recompiles the chapter's translation
+    units it changes (all of the chapter's, when it changes a header) with the build's own commands
+    (the copy first on the include path), and links them with the build's other objects."""
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="wb-solution-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    for part in ("chapters", "common"):
+        shutil.copytree(root / part, tmp / part)
+    applied = subprocess.run(["git", "apply", "-p1", str(patch)], cwd=tmp, capture_output=True, text=True)
+    if applied.returncode != 0:
+        raise Failed(f"{patch.name} no longer applies to the sources:\n{applied.stdout}{applied.stderr}")
+    changed = sorted(set(re.findall(r"^\+\+\+ b/(\S+)", patch.read_text(), re.M)))
+    exe_rel = os.path.relpath(exe, build)
+    link = subprocess.run(["ninja", "-C", str(build), "-t", "commands", exe_rel],
+                          capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    commands = json.loads((build / "compile_commands.json").read_text())
+    objects = set(shlex.split(link))
+    units = [c for c in commands if c["output"] in objects and f"chapters/{folder}/" in c["file"]]
+    header_changed = any(not c.endswith(".cpp") for c in changed)
+    redo = [u for u in units if header_changed or any(u["file"].endswith(c) for c in changed)]
+    if not redo:
+        raise Failed(f"{patch.name} changes {changed}, none of which {exe_rel} is built from")
+    procs, link_args = [], shlex.split(link)
+    for u in redo:
+        args = shlex.split(u["command"])
+        src = os.path.normpath(os.path.join(u["directory"], u["file"]))
+        rel = os.path.relpath(src, root)
+        obj = tmp / (rel.replace("/", "_") + ".o")
+        args = [args[0], f"-I{tmp}"] + [str(tmp / rel) if a == u["file"] else a for a in args[1:]]
+        # No dependency file (-MD; -MQ X and -MF X take an operand).
+        args = [a for i, a in enumerate(args) if a != "-MD" and a not in ("-MQ", "-MF") and args[i - 1] not in ("-MQ", "-MF")]
+        args[args.index("-o") + 1] = str(obj)
+        procs.append((subprocess.Popen(args, cwd=u["directory"], stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True), rel))
+        link_args = [str(obj) if a == u["output"] else a for a in link_args]
+    for p, rel in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise Failed(f"{rel} does not compile with {patch.name}:\n{out[-4000:]}")
+    out_exe = tmp / os.path.basename(exe)
+    link_args[link_args.index("-o") + 1] = str(out_exe)
+    linked = subprocess.run(link_args, cwd=build, capture_output=True, text=True)
+    if linked.returncode != 0:
+        raise Failed(f"linking with {patch.name} fails:\n{linked.stderr[-3000:]}")
+    print(f"  built {patch.relative_to(root)} ({len(redo)} unit(s) recompiled)", flush=True)
+    return str(out_exe)
+
+
+# ---------------------------------------------------------------------------------------------
+# The solutions, chapter by chapter.  Each function's docstring is the claim it checks.
+
+
+def events(run):
+    """The narration as (ms, tid, task, text) tuples."""
+    out = []
+    for line in run.lines():
+        m = re.match(r"\s*([0-9.]+) ms\s+tid (\d+)\s+task (-?\d+)\s+(.*)$", line)
+        if m:
+            out.append((float(m[1]), int(m[2]), int(m[3]), m[4].rstrip()))
+    return out
+
+
+def overlapping(evs, begin, end):
+    """The first (a, b) where `begin b` comes after `begin a` and before `end a` (texts with {})."""
+    open_ = {}
+    for _, _, _, text in evs:
+        for kind in ("begin", "end"):
+            m = re.fullmatch((begin if kind == "begin" else end).replace("{}", r"(\S+)"), text)
+            if m and kind == "begin":
+                if open_:
+                    return next(iter(open_)), m[1]
+                open_[m[1]] = True
+            elif m:
+                open_.pop(m[1], None)
+    return None
+
+
+def strace_counts(cmd):
+    """{syscall: calls} of a command and its threads, from strace -f -c."""
+    out = subprocess.run(["strace", "-f", "-c", "-o", "/dev/stderr", *cmd], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise Failed(f"strace {cmd[0]} failed: {out.stderr[-2000:]}")
+    counts = {}
+    for line in out.stderr.splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[3].isdigit() and f[-1] != "total":
+            counts[f[-1]] = int(f[3])
+    return counts
+
+
+@solution("01-file-reads", 1)
+def file_reads_1(ch):
+    """Two reads in flight at once: two thread ids for sync, one for async; a begin between another's begin and end in both."""
+    for mode, tids in (("sync", 2), ("async", 1)):
+        # From a cold cache a read waits for the device, so the other reader runs meanwhile.  (From
+        # a warm one a read never waits: one thread can finish every file before the other starts,
+        # as the solution says.)  The device's speed is not ours: three tries.
+        for _ in range(3):
+            run = ch.run("--mode", mode, "--files", 4, "--concurrency", 2, "--cache", "cold", "--narrate")
+            evs = sorted(events(run))
+            pair = overlapping(evs, "begin read file {}", "end   read file {}")
+            if pair:
+                break
+        check(pair is not None, f"{mode}: 'begin read file {pair[1] if pair else '?'}' comes before 'end read file {pair[0] if pair else '?'}'")
+        check(len({tid for _, tid, _, _ in evs}) == tids, f"{mode}: {tids} thread id(s) in the narration")
+
+
+@solution("01-file-reads", 2)
+def file_reads_2(ch):
+    """CPU work on the loop's one thread queues every file behind the others; on a pool it does not hold the loop."""
+    common = ["--mode", "async", "--process-kind", "cpu", "--concurrency", 16, "--files", 32]
+    idle = ch.run(*common, "--process-ms", 0).metric("async", "latency_us")["p50"]
+    busy = ch.run(*common, "--process-ms", 5)
+    p50 = busy.metric("async", "latency_us")["p50"]
+    # One thread does all 32 x 5 ms of CPU work: the median file waits behind several others'.
+    check(p50 > 2 * 5000 and p50 > 10 * idle, f"p50 {p50 / 1000:.1f} ms with 5 ms of CPU work, {idle / 1000:.2f} ms without")
+    pooled = ch.run(*common, "--process-ms", 5, patch="ex2")
+    threads = pooled.metric("async", "peak_threads")
+    check(threads >= 1 + 16 and busy.metric("async", "peak_threads") == 1,
+          f"with the pool: {threads} threads at the peak (the loop's and 16 pool threads), 1 without")
+    check(pooled.records["async"]["result_digest"] == busy.records["async"]["result_digest"], "the same digest")
+    print(f"  wall {busy.metric('async', 'wall_s') * 1000:.0f} ms on the loop, {pooled.metric('async', 'wall_s') * 1000:.0f} ms with the pool")
+
+
+@solution("01-file-reads", 3)
+def file_reads_3(ch):
+    """At one read in flight, sync makes one read() per chunk; Asio's io_uring path makes several kernel entries per chunk."""
+    per = {}
+    for mode in ("sync", "async"):
+        for kib in (4, 1024):
+            c = strace_counts([ch.exe, "--mode", mode, "--chunk-kib", str(kib), "--cache", "warm", "--files", "16"])
+            per[mode, kib] = c
+            print(f"  {mode} at {kib} KiB: read {c.get('read', 0)}, io_uring_enter {c.get('io_uring_enter', 0)}, "
+                  f"epoll_wait {c.get('epoll_wait', 0)}, all {sum(c.values())}")
+    chunks = 16 * 256 // 4  # 16 files of 256 KiB in 4 KiB reads
+    check(per["sync", 4].get("read", 0) >= chunks and per["sync", 4].get("io_uring_enter", 0) == 0,
+          f"sync at 4 KiB: a read() per chunk ({chunks} chunks), no io_uring")
+    if per["async", 4].get("io_uring_enter", 0) == 0:
+        print("  (no io_uring here: the async variant read through its thread pool)")
+        return
+    check(per["async", 4]["io_uring_enter"] >= chunks, "async at 4 KiB: an io_uring_enter per chunk (one read in flight: nothing to batch)")
+    check(sum(per["async", 4].values()) > 2 * sum(per["sync", 4].values()), "async makes more than twice sync's kernel entries at 4 KiB")
+    check(sum(per["async", 1024].values()) * 4 < sum(per["async", 4].values()), "large reads cut async's kernel entries by more than 4x")
+
+
+@solution("02-fan-out", 1)
+def fan_out_1(ch):
+    """A thread per call in sync (40 ids), one in async; a sync call begins only after another one ended."""
+    for mode, ids in (("sync", 40), ("async", 1)):
+        evs = events(ch.run("--mode", mode, "--tasks", 40, "--max-in-flight", 5, "--narrate"))
+        callers = {tid for _, tid, _, text in evs if text == "wait for a slot"}
+        check(len(callers) == ids, f"{mode}: {len(callers)} thread id(s) wait for a slot")
+        in_flight, most, waited = 0, 0, False
+        ended = set()
+        for _, _, task, text in sorted(evs):
+            if text.startswith("begin call"):
+                in_flight += 1
+                most = max(most, in_flight)
+                waited = waited or bool(ended)
+            elif text.startswith("end   call"):
+                in_flight -= 1
+                ended.add(task)
+        check(most <= 5 and waited, f"{mode}: at most {most} calls in flight, and a call began after another had ended")
+
+
+def fan_out_fail_fast(ch, patch=None):
+    run = ch.run("--mode", "sync,async", "--tasks", 1000, "--delay-ms", 500, "--fail-rate", 0.01, "--policy", "fail-fast",
+                 "--max-in-flight", 100, patch=patch)
+    return run
+
+
+@solution("02-fan-out", 2)
+def fan_out_2(ch):
+    """K workers: sync's peak threads is K + 1, every digest equals async's, fail-fast still cancels."""
+    run = ch.run("--mode", "sync,async", "--tasks", 40, "--max-in-flight", 5, patch="ex2")
+    check(run.metric("sync", "peak_threads") == 6, f"sync: {run.metric('sync', 'peak_threads')} threads at the peak (5 workers and main)")
+    check(run.records["sync"]["result_digest"] == run.records["async"]["result_digest"], "the same digest as async")
+    ff = fan_out_fail_fast(ch, patch="ex2")
+    threads, cancelled = ff.metric("sync", "peak_threads"), ff.metric("sync", "calls_cancelled")
+    check(threads <= 101 and cancelled > 0, f"fail-fast with 100 workers: {threads} threads at the peak, {cancelled:.0f} calls cancelled")
+    print(f"  fail-fast: sync {ff.metric('sync', 'fan_in_ms'):.0f} ms, async {ff.metric('async', 'fan_in_ms'):.0f} ms")
+
+
+@solution("02-fan-out", 3)
+def fan_out_3(ch):
+    """Without the stop callback, sync's fail-fast waits for the calls in flight to finish (500 ms); with it, it does not."""
+    args = ("--mode", "sync", "--tasks", 200, "--delay-ms", 500, "--jitter-ms", 0, "--fail-rate", 0.05, "--policy", "fail-fast",
+            "--gather-calls", 200)
+    with_cb = ch.run(*args).metric("sync", "fan_in_ms")
+    without = ch.run(*args, patch="ex3").metric("sync", "fan_in_ms")
+    # Every call is in flight when the first failure comes (the backend holds them all until the
+    # 200th arrives): without a way to interrupt a blocked read, each waits out its 500 ms.
+    check(without >= 500, f"without the callback: {without:.0f} ms (every call in flight waits out its 500 ms)")
+    check(with_cb < without, f"with it: {with_cb:.0f} ms")
+
+
+@solution("03-timeouts", 2)
+def timeouts_2(ch):
+    """SO_RCVTIMEO does not end Asio's blocking read: recv's EAGAIN sends it back to poll() with no timeout."""
+    args = ("--mode", "sync", "--sync-timeout", "socket", "--stall-rate", 1, "--calls", 2, "--deadline-ms", 100)
+    check(not ch.hangs(*args, seconds=30), "the polled stream ends the stalled calls at their deadline")
+    check(ch.hangs(*args, patch="ex2", seconds=5), "with SO_RCVTIMEO the run is still waiting 50 deadlines later")
+
+
+@solution("03-timeouts", 3)
+def timeouts_3(ch):
+    """A cancellation signal emitted by the timer ends the call as || did: the same timeouts, nothing left running."""
+    stall = ("--mode", "async", "--calls", 4, "--concurrency", 4, "--stall-rate", 1, "--slow-rate", 0, "--deadline-ms", 100)
+    r = ch.run(*stall, patch="ex3")
+    for name, want in (("timeouts", 4), ("still_running", 0), ("deadline_completions", 4), ("sockets_left_open", 0)):
+        check(r.metric("async", name) == want, f"every call stalls: {name} {r.metric('async', name):.0f}")
+    mixed = ("--calls", 30, "--deadline-ms", 200)
+    signal = ch.run("--mode", "async", *mixed, patch="ex3")
+    plain = ch.run("--mode", "async", *mixed)
+    check(signal.records["async"]["result_digest"] == plain.records["async"]["result_digest"],
+          f"slow, stalled and fast calls: the digest of ||'s run ({signal.metric('async', 'timeouts'):.0f} timeouts)")
+
+
+@solution("04-shutdown", 1)
+def shutdown_1(ch):
+    """Two signals: the signal thread narrates each, and a worker aborts the job it was waiting on."""
+    run = ch.run("--mode", "sync", "--shutdown-after-ms", 200, "--second-signal-after-ms", 50, "--job-ms", 500, "--narrate")
+    texts = [(tid, text) for _, tid, _, text in sorted(events(run))]
+    first = [tid for tid, t in texts if t == "signal: stop accepting, drain"]
+    second = [tid for tid, t in texts if t == "second signal: abort now"]
+    aborted = [tid for tid, t in texts if t == "aborted"]
+    check(len(first) == 1 and second == first, "'signal: stop accepting, drain' and 'second signal: abort now', from one thread")
+    check(aborted and first[0] not in aborted, f"{len(aborted)} 'aborted' line(s), from worker threads")
+    check(run.metric("sync", "lost") == 0 and run.metric("sync", "aborted") >= 1, "aborted jobs counted, none lost")
+
+
+@solution("04-shutdown", 2)
+def shutdown_2(ch):
+    """Without the lock, the stop request's notification can come between a worker's check and its wait: it sleeps until the drain deadline."""
+    args = ("--mode", "sync", "--workers", 1, "--producers", 1, "--submit-every-ms", 5000, "--shutdown-after-ms", 100,
+            "--drain-ms", 2000)
+    locked = ch.run(*args, patch="ex2-locked")
+    lost = ch.run(*args, patch="ex2")
+    # The worker reads "nothing to do" at 0 ms and sleeps at 200 ms; the signal comes at 100 ms.
+    check(locked.metric("sync", "drain_overrun") == 0, f"with the lock: exit {locked.metric('sync', 'signal_to_exit_ms'):.0f} ms after the signal, no overrun")
+    check(lost.metric("sync", "drain_overrun") == 1 and lost.metric("sync", "signal_to_exit_ms") >= 2000,
+          f"without it: the worker slept through the wake-up, to the drain deadline ({lost.metric('sync', 'signal_to_exit_ms'):.0f} ms)")
+
+
+@solution("04-shutdown", 3)
+def shutdown_3(ch):
+    """Refusing with a reply: jobs after the signal are counted as rejected, none lost."""
+    r = ch.run("--mode", "async", "--shutdown-after-ms", 300, patch="ex3")
+    rejected, lost = r.metric("async", "rejected"), r.metric("async", "lost")
+    check(rejected > 0 and lost == 0, f"{rejected:.0f} jobs refused, {lost:.0f} lost, {r.metric('async', 'completed'):.0f} completed")
+
+
+def main():
+    if sys.argv[1:2] == ["--list"]:
+        for folder, n in sorted(SOLUTIONS):
+            print(folder, f"ex{n}")
+        return 0
+    root, build, manifest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
+    wanted = sys.argv[4:]
+    exes = {pathlib.Path(c["exe"]).parent.name: c["exe"] for c in json.loads(pathlib.Path(manifest).read_text())}
+    failed, ran = [], 0
+    for (folder, n), fn in sorted(SOLUTIONS.items()):
+        if wanted and folder not in wanted:
+            continue
+        print(f"== {folder} exercise {n}: {fn.__doc__.strip().splitlines()[0]}", flush=True)
+        ran += 1
+        try:
+            fn(Chapter(root, build, folder, exes[folder]))
+        except (Failed, subprocess.SubprocessError) as e:
+            print(f"  FAILED: {e}", flush=True)
+            failed.append(f"{folder} ex{n}")
+        except Exception:  # a check's own bug fails it, with its traceback, and the rest still run
+            traceback.print_exc()
+            failed.append(f"{folder} ex{n}")
+    print(f"{ran - len(failed)} of {ran} solutions checked" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    if ran == 0:
+        print("no solution matched", wanted)
+        return 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
