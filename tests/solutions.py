@@ -22,9 +22,12 @@ import pathlib
 import re
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 SOLUTIONS = {}  # (chapter folder, exercise number) -> check(Chapter)
@@ -361,6 +364,129 @@ def shutdown_3(ch):
     r = ch.run("--mode", "async", "--shutdown-after-ms", 300, patch="ex3")
     rejected, lost = r.metric("async", "rejected"), r.metric("async", "lost")
     check(rejected > 0 and lost == 0, f"{rejected:.0f} jobs refused, {lost:.0f} lost, {r.metric('async', 'completed'):.0f} completed")
+
+
+def http_get(conn, path):
+    """One request on an open connection: (status, headers, body), or None if the connection ended."""
+    try:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+        while len(body) < int(headers.get("content-length", 0)):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return int(lines[0].split()[1]), headers, body.decode()
+    except OSError:
+        return None
+
+
+def new_get(port, path):
+    """The answer a new client gets, or "refused" when nothing listens any more."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            return http_get(c, path)
+    except ConnectionRefusedError:
+        return "refused"
+
+
+class Server:
+    """Chapter 05's http-server on 127.0.0.1, port 0, in its own process group."""
+
+    def __init__(self, exe, *args):
+        self.proc = subprocess.Popen([exe, "--host", "127.0.0.1", "--port", "0", *map(str, args)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"listening \S+:(\d+)", line)
+        if not m:
+            self.stop()
+            raise Failed(f"http-server printed {line!r}")
+        self.port = int(m[1])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 9)
+        self.proc.wait()
+
+
+@solution("05-http-service", 1)
+def http_service_1(ch):
+    """2,000 connections: a server thread per connection (sync), two (async); kernel_thread_kib prices each at 16 KiB."""
+    r = ch.run("--connections", 2000, "--server-threads", 2, "--duration-ms", 500)
+    sync, asyn = r.metric("sync", "peak_threads"), r.metric("async", "peak_threads")
+    check(sync >= 2000 and asyn <= 3, f"server threads: sync {sync}, async {asyn}")
+    for v in ("sync", "async"):
+        check(r.metric(v, "kernel_thread_kib") == 16 * r.metric(v, "peak_threads"), f"{v}: kernel_thread_kib {r.metric(v, 'kernel_thread_kib'):.0f} = 16 KiB x its threads")
+
+
+@solution("05-http-service", 2)
+def http_service_2(ch):
+    """A blocking server switches at least once per request (each thread sleeps in read and in its downstream wait); a busy loop far less."""
+    r = ch.run("--connections", 1000, "--server-threads", 2, "--duration-ms", 500)
+    per = {v: r.metric(v, "ctx_voluntary") / r.metric(v, "requests_ok") for v in ("sync", "async")}
+    check(per["sync"] >= 1, f"sync: {per['sync']:.2f} voluntary switches per request")
+    check(per["async"] < per["sync"] / 2, f"async: {per['async']:.2f} per request")
+
+
+@solution("05-http-service", 3)
+def http_service_3(ch):
+    """Open loop: the p99 from the schedule is never below the p99 from each send (what a closed-loop tool reports)."""
+    r = ch.run("--rate", 20000, "--connections", 1000, "--server-threads", 2, "--duration-ms", 1000)
+    for v in ("sync", "async"):
+        corrected, uncorrected = r.metric(v, "latency_us")["p99"] / 1000, r.metric(v, "uncorrected_p99_ms")
+        check(corrected >= uncorrected * 0.99, f"{v}: p99 {corrected:.1f} ms from the schedule, {uncorrected:.1f} ms from each send")
+
+
+@solution("05-http-service", 4)
+def http_service_4(ch):
+    """Both shapes serve the same load, every answer right; which is faster is this machine's figure."""
+    runs = {shape: ch.run("--mode", "async", "--shape", shape, "--server-threads", 2, "--connections", 1000, "--duration-ms", 1000)
+            for shape in ("reuseport", "shared")}
+    for shape, r in runs.items():
+        check(r.metric("async", "errors") == 0 and r.metric("async", "connected") == 1000,
+              f"{shape}: 1,000 connected, no errors, {r.metric('async', 'throughput_ops_s'):.0f} requests/s")
+    check(runs["reuseport"].records["async"]["result_digest"] == runs["shared"].records["async"]["result_digest"], "the same answers")
+
+
+@solution("05-http-service", 5)
+def http_service_5(ch):
+    """After SIGTERM: readyz 503 while new and open connections are served; then new ones are refused and open ones closed."""
+    exe = str(pathlib.Path(ch.exe).parent / "http-server")
+    for model in ("sync", "async"):
+        s = Server(exe, "--model", model, "--unready-ms", 3000)
+        try:
+            kept = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+            check(http_get(kept, "/healthz")[0] == 200, f"{model}: a keep-alive connection open before the signal")
+            os.kill(s.proc.pid, signal.SIGTERM)
+            for _ in range(200):  # the signal is handled when it is handled: ask until readyz says so
+                ready = new_get(s.port, "/readyz")
+                if ready != "refused" and ready and ready[0] == 503:
+                    break
+                time.sleep(0.01)
+            check(ready[0] == 503 and "draining" in ready[2], f"{model}, in the window: new clients' /readyz 503 draining")
+            check(new_get(s.port, "/work?delay_ms=0&bytes=3")[0] == 200, f"{model}, in the window: new clients' /work 200")
+            during = http_get(kept, "/work?delay_ms=0&bytes=3")
+            check(during and during[0] == 200, f"{model}, in the window: the open connection's /work 200")
+            for _ in range(600):  # then the listener closes
+                if new_get(s.port, "/readyz") == "refused":
+                    break
+                time.sleep(0.01)
+            check(new_get(s.port, "/work") == "refused", f"{model}, after the window: new clients refused (nothing listens)")
+            after = http_get(kept, "/work?delay_ms=0&bytes=3")
+            check(after is None or after[1].get("connection") == "close",
+                  f"{model}, after the window: the open connection is closed by the drain ({'closed' if after is None else 'Connection: close'})")
+            kept.close()
+            check(s.proc.wait(timeout=15) == 0, f"{model}: exit 0 after the drain")
+        finally:
+            s.stop()
 
 
 def main():

@@ -11,6 +11,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "common/digest.hpp"
 
 #ifndef WB_HTTP_SERVER_EXE
@@ -243,6 +245,13 @@ std::pair<bool, bool> probe(const wb::Endpoint& e) {
   return {alive, get(e, "/readyz").first == 200};
 }
 
+// The server's context switches so far, all its threads', from its /stats (getrusage inside
+// it: another process can read a thread's count from /proc, not an ended thread's).
+std::pair<std::int64_t, std::int64_t> server_switches(const wb::Endpoint& e) {
+  const auto stats = nlohmann::json::parse(get(e, "/stats").second);
+  return {stats.at("ctx_voluntary").get<std::int64_t>(), stats.at("ctx_involuntary").get<std::int64_t>()};
+}
+
 }  // namespace
 
 Workload::Workload(const Params& params, const wb::Run& run) {
@@ -318,9 +327,13 @@ wb::Outcome drive(const Params& params, Workload& server, wb::Run& run) {
   spec.threads = static_cast<int>(params.client_threads);
   wb::Histogram uncorrected;
   wb::ProcessWatch watch;
+  const auto [voluntary0, involuntary0] = server_switches(server.endpoint());
   watch.start(server.pid());
   const auto result = wb::run_load(spec, run.latency(), params.rate > 0 ? &uncorrected : nullptr);
   server.server_usage() = watch.stop();
+  const auto [voluntary1, involuntary1] = server_switches(server.endpoint());
+  server.server_usage().ctx_voluntary = voluntary1 - voluntary0;
+  server.server_usage().ctx_involuntary = involuntary1 - involuntary0;
 
   run.counter("requests_ok", static_cast<double>(result.ok));
   run.counter("errors", static_cast<double>(result.error_count()));

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string_view>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
@@ -48,7 +49,10 @@ Plan handle_request(const Request& req, const State& state) {
 
   if (path == "/healthz") return text(200, "ok");
   if (path == "/stats") {
-    // What the server is doing now; in_flight leaves this request out.
+    // What the server is doing now; in_flight leaves this request out.  Its context switches
+    // so far, every thread's (an ended one's too): only the process itself can ask the kernel.
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
     Plan p;
     p.type = "application/json";
     p.body = "{\"connections\":" + std::to_string(state.connections.load()) +
@@ -56,7 +60,8 @@ Plan handle_request(const Request& req, const State& state) {
              ",\"requests\":" + std::to_string(state.requests.load()) +
              ",\"rejected\":" + std::to_string(state.rejected.load()) +
              ",\"timeouts\":" + std::to_string(state.timeouts.load()) + ",\"bad\":" + std::to_string(state.bad.load()) +
-             "}\n";
+             ",\"ctx_voluntary\":" + std::to_string(usage.ru_nvcsw) +
+             ",\"ctx_involuntary\":" + std::to_string(usage.ru_nivcsw) + "}\n";
     return p;
   }
   if (path == "/readyz") {
