@@ -106,6 +106,17 @@ class Chapter:
             proc.wait()
             return True
 
+    def catch(self, patch, tags):
+        """Runs the Catch2 cases `tags` of the chapter tests built with solutions/PATCH.patch."""
+        key = ("tests", patch)
+        if key not in self._patched:
+            self._patched[key] = build_patched(self.root, self.build, self.folder, str(self.build / "tests" / "chapter-tests"),
+                                               self.root / "chapters" / self.folder / "solutions" / f"{patch}.patch")
+        print("  $ chapter-tests", tags, flush=True)
+        proc = subprocess.run([self._patched[key], tags, "-w", "NoTests"], capture_output=True, text=True, timeout=300)
+        print("\n".join("    " + l for l in proc.stdout.strip().splitlines()[-2:]))
+        return proc.returncode
+
     def patched(self, name):
         """The chapter's executable built with solutions/NAME.patch applied (built once per run)."""
         if name not in self._patched:
@@ -142,7 +153,7 @@ def build_patched(root, build, folder, exe, patch):
         src = os.path.normpath(os.path.join(u["directory"], u["file"]))
         rel = os.path.relpath(src, root)
         obj = tmp / (rel.replace("/", "_") + ".o")
-        args = [args[0], f"-I{tmp}"] + [str(tmp / rel) if a == u["file"] else a for a in args[1:]]
+        args = [args[0], f"-I{tmp}", "-fdiagnostics-color=never"] + [str(tmp / rel) if a == u["file"] else a for a in args[1:]]
         # No dependency file (-MD; -MQ X and -MF X take an operand).
         args = [a for i, a in enumerate(args) if a != "-MD" and a not in ("-MQ", "-MF") and args[i - 1] not in ("-MQ", "-MF")]
         args[args.index("-o") + 1] = str(obj)
@@ -535,6 +546,57 @@ def worker_queue_4(ch):
     r = ch.run("--mode", "async", "--pattern", "burst", "--queue-capacity", 1, "--workers", 4, patch="ex4", check_rc=False)
     check(r.metric("async", "peak_depth") > 1, f"peak_depth {r.metric('async', 'peak_depth'):.0f} with a capacity of 1")
     check(r.metric("async", "over_capacity") > 0, f"over_capacity {r.metric('async', 'over_capacity'):.0f}: bounded-means-bounded-async fails on it")
+
+
+def call_times(run):
+    """When each call went (ms), in order."""
+    return sorted(ms for ms, _, _, text in events(run) if text == "call")
+
+
+@solution("07-rate-limit", 1)
+def rate_limit_1(ch):
+    """100 per 1,000 ms window, 200 callers at once: 100 wait, and the second hundred go a window after the first, in both algorithms."""
+    for algorithm in ("fixed-window", "sliding-log"):
+        r = ch.run("--algorithm", algorithm, "--window-ms", 1000, "--rate-per-s", 100, "--clients", 200, "--calls", 1,
+                   "--mode", "async", "--narrate")
+        waited = sum(1 for _, _, _, text in events(r) if text == "wait for a turn")
+        calls = call_times(r)
+        check(waited == 100 and len(calls) == 200, f"{algorithm}: {waited} waited for a turn")
+        # The limiter cannot let the 101st go sooner than a window after the first (minus the
+        # moments between the window's start and the first call): a lower bound, not a speed.
+        check(calls[100] - calls[0] >= 900, f"{algorithm}: the second hundred from {calls[100] - calls[0]:.0f} ms after the first call")
+
+
+@solution("07-rate-limit", 2)
+def rate_limit_2(ch):
+    """A waiting caller costs a thread's stack in sync (over 4x what a coroutine's frame costs in async)."""
+    per = {}
+    for mode in ("sync", "async"):
+        rss = {c: ch.run("--mode", mode, "--calls", 1, "--rate-per-s", 5000, "--clients", c).metric(mode, "peak_rss_kib")
+               for c in (100, 2000)}
+        per[mode] = (rss[2000] - rss[100]) / 1900
+        print(f"  {mode}: {per[mode]:.2f} KiB of RSS per client")
+    check(per["sync"] > 4 * per["async"], f"sync {per['sync']:.1f} KiB per client, async {per['async']:.2f}")
+
+
+@solution("07-rate-limit", 3)
+def rate_limit_3(ch):
+    """A leaky bucket with room for 300 refuses nobody of the 300 calls, and makes callers wait longer."""
+    small = ch.run("--algorithm", "leaky-bucket", "--mode", "async")
+    big = ch.run("--algorithm", "leaky-bucket", "--mode", "async", "--burst", 300)
+    check(small.metric("async", "rejected") > 0 and big.metric("async", "rejected") == 0,
+          f"rejected: {small.metric('async', 'rejected'):.0f} with --burst 20, 0 with 300")
+    wait_small, wait_big = small.metric("async", "latency_us")["max"], big.metric("async", "latency_us")["max"]
+    check(wait_big > wait_small, f"the longest wait: {wait_small / 1000:.0f} ms with 20, {wait_big / 1000:.0f} ms with 300")
+
+
+@solution("07-rate-limit", 4)
+def rate_limit_4(ch):
+    """The token bucket with max_wait: its first test passes, and the chapter's other limiter tests still do."""
+    check(ch.catch("ex4", "[max-wait]") == 0, "the new test passes")
+    # The limiters' own tests (the others run the chapter's executable, which this build does not replace).
+    check(ch.catch("ex4", "token bucket*,leaky bucket*,fixed window*,sliding*,no limiter*") == 0,
+          "the limiters' other tests pass with max_wait in Limits")
 
 
 def main():
