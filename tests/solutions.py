@@ -599,6 +599,56 @@ def rate_limit_4(ch):
           "the limiters' other tests pass with max_wait in Limits")
 
 
+def first_open_s(run, variant):
+    """When the breaker first opened (s into the run), or None."""
+    return next((t for t, state in run.records[variant]["series"]["breaker_state"] if state == 2), None)
+
+
+@solution("08-circuit-breaker", 1)
+def circuit_breaker_1(ch):
+    """With a slow-call threshold below the healthy call's time, the breaker opens while the backend is healthy, and ok collapses."""
+    stall = ("--mode", "async", "--outage-kind", "stall", "--breaker", "on")
+    plain = ch.run(*stall)
+    slow = ch.run(*stall, "--slow-call-ms", 50, "--call-ms", 60)
+    opened_plain, opened_slow = first_open_s(plain, "async"), first_open_s(slow, "async")
+    # Healthy for the first 300 ms: without the threshold nothing fails before the outage.
+    check(opened_plain is not None and opened_plain >= 0.3, f"without the threshold: first open at {opened_plain * 1000:.0f} ms, after the outage began (300 ms)")
+    check(opened_slow is not None and opened_slow < 0.3, f"with it: first open at {opened_slow * 1000:.0f} ms, while the backend was healthy")
+    check(slow.metric("async", "ok") < plain.metric("async", "ok") / 2,
+          f"ok {slow.metric('async', 'ok'):.0f} with the threshold, {plain.metric('async', 'ok'):.0f} without")
+
+
+@solution("08-circuit-breaker", 2)
+def circuit_breaker_2(ch):
+    """One probe every 20 ms recovers fast and calls the dead backend more; ten probes every 500 ms spare it and recover late."""
+    quick = ch.run("--mode", "async", "--half-open-probes", 1, "--open-ms", 20)
+    careful = ch.run("--mode", "async", "--half-open-probes", 10, "--open-ms", 500)
+    calls_q, calls_c = quick.metric("async", "outage_backend_calls"), careful.metric("async", "outage_backend_calls")
+    check(calls_q > calls_c, f"backend calls during the outage: {calls_q:.0f} against {calls_c:.0f}")
+    rec_q = quick.records["async"]["counters"].get("recovery_to_closed_ms")
+    rec_c = careful.records["async"]["counters"].get("recovery_to_closed_ms")
+    check(rec_q is not None and (rec_c is None or rec_c > rec_q),
+          f"closed again {rec_q:.0f} ms after the backend recovered, against {'never, within the run' if rec_c is None else f'{rec_c:.0f} ms'}")
+
+
+@solution("08-circuit-breaker", 3)
+def circuit_breaker_3(ch):
+    """A time window: the new test passes, and every state-machine test of the count window still does."""
+    check(ch.catch("ex3", "[time-window]") == 0, "the first test of the time window passes")
+    check(ch.catch("ex3", "no verdict*,the window slides*,a slow success*,open refuses*,half-open*,a failed probe*,there is no path*,a breaker refuses*") == 0,
+          "the breaker's other tests pass (window_time 0: the count window as before)")
+
+
+@solution("08-circuit-breaker", 4)
+def circuit_breaker_4(ch):
+    """If attempt() throws, `||` waits for the timer: every failed call takes the whole timeout."""
+    args = ("--mode", "async", "--breaker", "off", "--outage-kind", "error", "--timeout-ms", 100)
+    value = ch.run(*args).metric("async", "outage_latency_p50_ms")
+    thrown = ch.run(*args, patch="ex4").metric("async", "outage_latency_p50_ms")
+    check(value < 50, f"a failure returned as a value: p50 {value:.1f} ms in the outage")
+    check(thrown >= 90, f"a failure thrown: p50 {thrown:.1f} ms, the timeout")
+
+
 def main():
     if sys.argv[1:2] == ["--list"]:
         for folder, n in sorted(SOLUTIONS):
