@@ -649,6 +649,58 @@ def circuit_breaker_4(ch):
     check(thrown >= 90, f"a failure thrown: p50 {thrown:.1f} ms, the timeout")
 
 
+@solution("09-blocking-in-the-loop", 1)
+def blocking_in_the_loop_1(ch):
+    """Every tick is either narrated or counted missed; blocking the loop moves ticks from the first to the second."""
+    counts = {}
+    for mode in ("async-blocking", "async-offload"):
+        r = ch.run("--mode", mode, "--narrate")
+        ticks = sum(1 for _, _, _, text in events(r) if text == "tick")
+        missed = r.metric(mode, "ticks_missed")
+        due = 10 * 600 // 5  # heartbeats x duration / tick
+        check(ticks == r.metric(mode, "ticks") and ticks + missed == due, f"{mode}: {ticks} 'tick' lines + {missed:.0f} missed = {due} due")
+        counts[mode] = missed
+    check(counts["async-blocking"] > 0 and counts["async-offload"] == 0, "ticks missed only where the loop was blocked")
+
+
+@solution("09-blocking-in-the-loop", 2)
+def blocking_in_the_loop_2(ch):
+    """A slice cannot be interrupted: the heartbeats' lag follows the slice, at least the slice long."""
+    p99 = {}
+    for slice_us in (1000, 50000):
+        r = ch.run("--mode", "async-chunked", "--block-kind", "cpu", "--slice-us", slice_us)
+        p99[slice_us] = r.metric("async-chunked", "lag_p99_ms")
+        print(f"  slice {slice_us} us: lag p99 {p99[slice_us]:.1f} ms, max {r.metric('async-chunked', 'lag_max_ms'):.1f} ms")
+    check(p99[50000] >= 45, f"50 ms slices: heartbeats' p99 lag {p99[50000]:.1f} ms (a tick may fall due just before a slice starts)")
+    check(p99[1000] < p99[50000] / 2, f"1 ms slices: {p99[1000]:.1f} ms")
+
+
+@solution("09-blocking-in-the-loop", 3)
+def blocking_in_the_loop_3(ch):
+    """Three overlapping 90 ms calls every 100 ms: a pool of three keeps up; a pool of one runs them one after another; the heartbeats do not notice either way."""
+    args = ("--mode", "async-offload", "--blockers", 3, "--every-ms", 100, "--block-ms", 90)
+    three = ch.run(*args)
+    one = ch.run(*args, patch="ex3")
+    for name, r in (("3", three), ("1", one)):
+        check(r.metric("async-offload", "blocking_lost") == 0, f"a pool of {name}: {r.metric('async-offload', 'blocking_ops'):.0f} calls, all made")
+    wall3, wall1 = three.metric("async-offload", "wall_s"), one.metric("async-offload", "wall_s")
+    # One thread makes 18 sleeps of 90 ms one after another: 1.62 s at least.
+    check(wall1 >= 18 * 0.090 and wall3 < wall1 / 1.5, f"the run takes {wall1:.2f} s with one pool thread, {wall3:.2f} s with three")
+    for name, r in (("3", three), ("1", one)):
+        check(r.metric("async-offload", "lag_p99_ms") < 45, f"a pool of {name}: heartbeats' p99 lag {r.metric('async-offload', 'lag_p99_ms'):.2f} ms")
+
+
+@solution("09-blocking-in-the-loop", 4)
+def blocking_in_the_loop_4(ch):
+    """A sliced sleep still sleeps on the loop's thread, a slice at a time: the heartbeats wait out each slice."""
+    r = ch.run("--mode", "async-chunked", "--block-kind", "sleep", "--slice-us", 20000)
+    ops, on_loop = r.metric("async-chunked", "blocking_ops"), r.metric("async-chunked", "blocking_on_heartbeat_threads")
+    check(ops > 0 and on_loop == ops, f"all {ops:.0f} sleeps ran on the heartbeats' thread")
+    check(r.metric("async-chunked", "lag_p99_ms") >= 15, f"20 ms slices of sleep: heartbeats' p99 lag {r.metric('async-chunked', 'lag_p99_ms'):.1f} ms")
+    off = ch.run("--mode", "async-offload", "--block-kind", "sleep")
+    check(off.metric("async-offload", "blocking_on_heartbeat_threads") == 0, "offloaded, no sleep on the heartbeats' thread")
+
+
 def main():
     if sys.argv[1:2] == ["--list"]:
         for folder, n in sorted(SOLUTIONS):
