@@ -701,6 +701,54 @@ def blocking_in_the_loop_4(ch):
     check(off.metric("async-offload", "blocking_on_heartbeat_threads") == 0, "offloaded, no sleep on the heartbeats' thread")
 
 
+@solution("10-scheduling-costs", 1)
+def scheduling_costs_1(ch):
+    """Pinned or not, a thread's hand-off goes through the kernel and a coroutine's does not."""
+    for pin in ("one-core", "none"):
+        r = ch.run("--pin", pin, "--mode", "threads,stackless", "--round-trips", 5000)
+        threads, coros = r.metric("threads", "ctx_per_round_trip"), r.metric("stackless", "ctx_per_round_trip")
+        check(threads >= 1 and coros < 0.01, f"--pin {pin}: {threads:.2f} context switches per round trip for threads, {coros:.4f} for coroutines "
+                                             f"({r.metric('threads', 'ns_per_switch'):.0f} and {r.metric('stackless', 'ns_per_switch'):.0f} ns a switch)")
+
+
+@solution("10-scheduling-costs", 2)
+def scheduling_costs_2(ch):
+    """A coroutine parked on a channel costs about what one parked on a timer does: the frame dominates."""
+    b = {park: ch.run("--scenario", "memory", "--mode", "stackless", "--park-on", park).metric("stackless", "bytes_per_unit")
+         for park in ("timer", "channel")}
+    check(abs(b["channel"] - b["timer"]) < 0.25 * b["timer"], f"bytes per unit: timer {b['timer']:.0f}, channel {b['channel']:.0f}")
+
+
+@solution("10-scheduling-costs", 3)
+def scheduling_costs_3(ch):
+    """A spawn's cost does not depend on the work: a thread's is tens of times a coroutine's, so its crossover is that much later."""
+    r = ch.run("--scenario", "spawn", "--spawns", 2000, "--work-ns", 10000, "--mode", "stackless,threads")
+    thread, coro = r.metric("threads", "spawn_overhead_ns"), r.metric("stackless", "spawn_overhead_ns")
+    check(thread > 10 * coro, f"spawn overhead: {thread / 1000:.1f} us a thread, {coro / 1000:.2f} us a coroutine")
+    print(f"  under 10 % of the work from about {10 * thread / 1000:.0f} us (threads) and {10 * coro / 1000:.1f} us (coroutines)")
+
+
+@solution("10-scheduling-costs", 4)
+def scheduling_costs_4(ch):
+    """The climb stops at the tightest limit the OS states; a limit it cannot see makes pthread_create refuse with EAGAIN."""
+    r = ch.run("--scenario", "ceiling", "--mode", "threads", "--thread-reserve", 1000000)
+    said = r.records["threads"]["info"]["stopped_by"]
+    pid_max = int(pathlib.Path("/proc/sys/kernel/pid_max").read_text())
+    threads_max = int(pathlib.Path("/proc/sys/kernel/threads-max").read_text())
+    # The tighter of the two machine-wide limits (both count every thread on the machine).
+    tightest = "kernel.pid_max" if pid_max - 300 <= threads_max else "kernel.threads-max"
+    value = pid_max if tightest == "kernel.pid_max" else threads_max
+    named = said.split(" = ")[0]
+    if named in ("kernel.pid_max", "kernel.threads-max"):
+        check(said.startswith(f"{tightest} = {value}"), f"stopped by {said!r}")
+    else:  # a per-user, cgroup or mapping limit is tighter here
+        check(named in ("ulimit -u", "the cgroup's pids.max", "vm.max_map_count"), f"stopped by {said!r}")
+    refused = subprocess.run(["/bin/sh", "-c", 'ulimit -v 1048576 && exec "$0" "$@"', ch.exe, "--scenario", "ceiling",
+                              "--mode", "threads", "--json", "-"], capture_output=True, text=True, timeout=120)
+    said = Run(refused).records["threads"]["info"]["stopped_by"]
+    check(said.startswith("the OS refused: Resource temporarily unavailable"), f"in 1 GiB of address space: {said.split(';')[0]!r}")
+
+
 def main():
     if sys.argv[1:2] == ["--list"]:
         for folder, n in sorted(SOLUTIONS):
