@@ -117,15 +117,17 @@ class Chapter:
         print("\n".join("    " + l for l in proc.stdout.strip().splitlines()[-2:]))
         return proc.returncode
 
-    def patched(self, name):
-        """The chapter's executable built with solutions/NAME.patch applied (built once per run)."""
-        if name not in self._patched:
-            self._patched[name] = build_patched(self.root, self.build, self.folder, self.exe,
-                                                self.root / "chapters" / self.folder / "solutions" / f"{name}.patch")
-        return self._patched[name]
+    def patched(self, name, flags=()):
+        """The chapter's executable built with solutions/NAME.patch applied (built once per run);
+        `flags` are added to the changed units' compile commands and to the link."""
+        if (name, flags) not in self._patched:
+            self._patched[name, flags] = build_patched(self.root, self.build, self.folder, self.exe,
+                                                       self.root / "chapters" / self.folder / "solutions" / f"{name}.patch",
+                                                       flags)
+        return self._patched[name, flags]
 
 
-def build_patched(root, build, folder, exe, patch):
+def build_patched(root, build, folder, exe, patch, flags=()):
     """Applies `patch` to a copy of chapters/ and common/, recompiles the chapter's translation
     units it changes (all of the chapter's, when it changes a header) with the build's own commands
     (the copy first on the include path), and links them with the build's other objects."""
@@ -153,7 +155,7 @@ def build_patched(root, build, folder, exe, patch):
         src = os.path.normpath(os.path.join(u["directory"], u["file"]))
         rel = os.path.relpath(src, root)
         obj = tmp / (rel.replace("/", "_") + ".o")
-        args = [args[0], f"-I{tmp}", "-fdiagnostics-color=never"] + [str(tmp / rel) if a == u["file"] else a for a in args[1:]]
+        args = [args[0], f"-I{tmp}", "-fdiagnostics-color=never", *flags] + [str(tmp / rel) if a == u["file"] else a for a in args[1:]]
         # No dependency file (-MD; -MQ X and -MF X take an operand).
         args = [a for i, a in enumerate(args) if a != "-MD" and a not in ("-MQ", "-MF") and args[i - 1] not in ("-MQ", "-MF")]
         args[args.index("-o") + 1] = str(obj)
@@ -166,6 +168,7 @@ def build_patched(root, build, folder, exe, patch):
             raise Failed(f"{rel} does not compile with {patch.name}:\n{out[-4000:]}")
     out_exe = tmp / os.path.basename(exe)
     link_args[link_args.index("-o") + 1] = str(out_exe)
+    link_args[1:1] = list(flags)
     linked = subprocess.run(link_args, cwd=build, capture_output=True, text=True)
     if linked.returncode != 0:
         raise Failed(f"linking with {patch.name} fails:\n{linked.stderr[-3000:]}")
@@ -747,6 +750,31 @@ def scheduling_costs_4(ch):
                               "--mode", "threads", "--json", "-"], capture_output=True, text=True, timeout=120)
     said = Run(refused).records["threads"]["info"]["stopped_by"]
     check(said.startswith("the OS refused: Resource temporarily unavailable"), f"in 1 GiB of address space: {said.split(';')[0]!r}")
+
+
+@solution("11-structured-concurrency", 1)
+def structured_concurrency_1(ch):
+    """A detached helper that cancels its handler's local timer after the handler returned: AddressSanitizer's heap-use-after-free."""
+    exe = ch.patched("ex1", ("-fsanitize=address", "-fno-omit-frame-pointer"))
+    print("  $ structured-concurrency --mode async-detached (async.cpp patched, with AddressSanitizer)", flush=True)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+    proc = subprocess.run([exe, "--mode", "async-detached", "--json", "-"], capture_output=True, text=True, timeout=120, env=env)
+    err = proc.stderr
+    check(proc.returncode != 0 and "ERROR: AddressSanitizer: heap-use-after-free" in err, "AddressSanitizer stops it: heap-use-after-free")
+    check("freed by thread" in err and "previously allocated by thread" in err, "with the stacks of the free and of the allocation")
+    freed = err[err.index("freed by thread"):]
+    check("structured_concurrency" in freed, "the freed memory is the handler's coroutine frame (freed by its coroutine's machinery)")
+
+
+@solution("11-structured-concurrency", 3)
+def structured_concurrency_3(ch):
+    """A helper deaf to its stop token holds its scope open for all its calls: the scope ends 5 x 10 ms after the answer, not at once."""
+    # The needed helper answers at once (--needed-ms 0); a deaf one sleeps out its 5 x 10 ms.  The
+    # largest of 20 requests' figures: half of it, whatever the machine's delays.
+    plain = ch.run("--mode", "sync-scoped", "--needed-ms", 0).metric("sync-scoped", "scope_end_ms_max")
+    deaf = ch.run("--mode", "sync-scoped", "--needed-ms", 0, patch="ex3").metric("sync-scoped", "scope_end_ms_max")
+    check(deaf >= 25, f"deaf helpers: the scope ends up to {deaf:.1f} ms after the first result")
+    check(plain < deaf / 2, f"helpers that listen: {plain:.2f} ms")
 
 
 def main():
