@@ -117,6 +117,25 @@ class Chapter:
         print("\n".join("    " + l for l in proc.stdout.strip().splitlines()[-2:]))
         return proc.returncode
 
+    def hang_each(self, variants, *args, patch=None, seconds=5):
+        """{variant: True if its run did not end within `seconds`}, the variants run side by side."""
+        exe = self.patched(patch) if patch else self.exe
+        print("  $", os.path.basename(exe), *map(str, args), f"--mode V, for V in {', '.join(variants)} (for {seconds} s at most)", flush=True)
+        procs = {v: subprocess.Popen([exe, "--mode", v, *map(str, args), "--json", "-"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, start_new_session=True) for v in variants}
+        deadline, hung = time.monotonic() + seconds, {}
+        for v, p in procs.items():
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+                hung[v] = False
+            except subprocess.TimeoutExpired:
+                hung[v] = True
+        for p in procs.values():
+            if p.poll() is None:
+                os.killpg(p.pid, 9)
+            p.communicate()
+        return hung
+
     def patched(self, name, flags=()):
         """The chapter's executable built with solutions/NAME.patch applied (built once per run);
         `flags` are added to the changed units' compile commands and to the link."""
@@ -775,6 +794,36 @@ def structured_concurrency_3(ch):
     deaf = ch.run("--mode", "sync-scoped", "--needed-ms", 0, patch="ex3").metric("sync-scoped", "scope_end_ms_max")
     check(deaf >= 25, f"deaf helpers: the scope ends up to {deaf:.1f} ms after the first result")
     check(plain < deaf / 2, f"helpers that listen: {plain:.2f} ms")
+
+
+@solution("12-errors-across-tasks", 1)
+def errors_across_tasks_1(ch):
+    """A hung child: every variant that waits for all its children never returns, unless a deadline ends the child."""
+    variants = ["thread-terminate", "async-future", "jthread-ptr", "co-spawn-detached", "co-spawn-rethrow",
+                "co-spawn-handler", "parallel-group", "as-tuple"]
+    hung = ch.hang_each(variants, patch="ex1", seconds=8)
+    # thread-terminate's child 3 throws on a thread: std::terminate ends the process first;
+    # co-spawn-rethrow's first exception leaves io.run() and the parent stops waiting.
+    expected = {v: v not in ("thread-terminate", "co-spawn-rethrow", "parallel-group") for v in variants}
+    check(hung == expected, "never return: " + ", ".join(v for v in variants if hung[v]) +
+          "; return: " + ", ".join(v for v in variants if not hung[v]))
+    r = ch.run("--mode", "parallel-group", "--narrate", patch="ex1")
+    ended = [text for _, _, task, text in events(r) if task == 1 and text.startswith("deadline")]
+    check(ended == ["deadline: the child is cancelled"], "parallel-group: child 1 cancelled at its one-second deadline")
+
+
+@solution("12-errors-across-tasks", 3)
+def errors_across_tasks_3(ch):
+    """Running the loop again after each exception saves the other children and observes every thrown failure; returned errors stay unseen."""
+    v = "co-spawn-rethrow"
+    once = ch.run("--mode", v)
+    again = ch.run("--mode", v, patch="ex3")
+    check(once.metric(v, "collateral") > 0 and again.metric(v, "collateral") == 0,
+          f"collateral {once.metric(v, 'collateral'):.0f} when the loop stops, 0 when it runs again")
+    check(again.metric(v, "failures_observed") == 2, "both thrown failures observed")
+    values = ch.run("--mode", v, "--failure-kind", "error", patch="ex3")
+    check(values.metric(v, "failures_observed") == 0 and values.metric(v, "collateral") == 0,
+          "failures returned as values: the handler drops them, run() returns normally, nobody observes them")
 
 
 def main():
