@@ -826,6 +826,66 @@ def errors_across_tasks_3(ch):
           "failures returned as values: the handler drops them, run() returns normally, nobody observes them")
 
 
+@solution("13-shared-state", 1)
+def shared_state_1(ch):
+    """1 us of work under the lock: every variant that serialises the updates costs at least that much per update."""
+    plain = ch.run()
+    slow = ch.run(patch="ex1")
+    for v in ("atomic", "sharded"):  # no one lock: the atomic has no critical section, sharded sixteen
+        print(f"  {v}: {plain.metric(v, 'ns_per_op'):.0f} -> {slow.metric(v, 'ns_per_op'):.0f} ns per update")
+    for v in ("mutex", "strand", "actor", "async-mutex", "channel-lock"):
+        before, after = plain.metric(v, "ns_per_op"), slow.metric(v, "ns_per_op")
+        print(f"  {v}: {before:.0f} -> {after:.0f} ns per update (+{after - before:.0f})")
+        # Every update of the one shared state runs its microsecond while nothing else may update it.
+        check(after >= 900, f"{v}: at least the microsecond each update holds the state")
+        check(slow.metric(v, "total_error") == 0, f"{v}: the total still right")
+
+
+@solution("13-shared-state", 2)
+def shared_state_2(ch):
+    """On one thread neither mutex is ever found taken: nothing runs while the holder holds it."""
+    r = ch.run("--threads", 1, "--mode", "mutex,async-mutex")
+    for v in ("mutex", "async-mutex"):
+        check(r.metric(v, "lock_waits") == 0, f"{v}: lock_waits 0 on one thread")
+
+
+@solution("13-shared-state", 3)
+def shared_state_3(ch):
+    """A std::mutex held across a co_await on two threads is sometimes unlocked by a thread that did not lock it."""
+    for attempt in range(5):
+        r = ch.run("--pitfall", "on", "--mode", "mutex", "--threads", 2, patch="ex3")
+        locked, unlocks, cross = {}, 0, 0
+        for line in r.lines():
+            m = re.match(r"\s*task (\d+): mutex.lock\(\) on thread (\d+)", line)
+            if m:
+                locked[m[1]] = m[2]
+            m = re.match(r"\s*task (\d+): resumed on thread (\d+), unlocks", line)
+            if m:
+                unlocks += 1
+                cross += locked.get(m[1]) != m[2]
+        if cross:
+            break
+    check(unlocks > 0 and cross > 0, f"{cross} of {unlocks} unlocks on another thread than the lock (run {attempt + 1})")
+
+
+@solution("13-shared-state", 4)
+def shared_state_4(ch):
+    """An unfair unlock: fewer updates wait, the count stays right, and the mutex no longer serves its waiters in order."""
+    def medians(patch):
+        runs = [ch.run("--mode", "async-mutex", patch=patch) for _ in range(5)]
+        check(all(r.metric("async-mutex", "total_error") == 0 for r in runs), "no update lost in 5 runs")
+        waits = sorted(r.metric("async-mutex", "lock_waits") for r in runs)[2]
+        ns = sorted(r.metric("async-mutex", "ns_per_op") for r in runs)[2]
+        return waits, ns
+    fair_waits, fair_ns = medians(None)
+    unfair_waits, unfair_ns = medians("ex4")
+    print(f"  medians of 5: lock_waits {fair_waits:.0f} (hand-over) and {unfair_waits:.0f} (wake to retry); "
+          f"{fair_ns:.0f} and {unfair_ns:.0f} ns per update")
+    check(unfair_waits < fair_waits, "fewer updates wait when a running coroutine may take a freed lock")
+    check(ch.catch("ex4", "the async mutex keeps coroutines*") == 0, "the mutex test on four threads still passes")
+    check(ch.catch("ex4", "[unfair]") == 0, "the new test: a coroutine that never queued takes a freed lock before the woken waiter")
+
+
 def main():
     if sys.argv[1:2] == ["--list"]:
         for folder, n in sorted(SOLUTIONS):
