@@ -47,7 +47,59 @@ def sections(text):
     return {k: "\n".join(v) for k, v in out.items()}, order
 
 
-def template_problems(text, description):
+def checked_solutions():
+    """{(chapter folder, exercise): function} of tests/solutions.py."""
+    out = subprocess.run([sys.executable, str(pathlib.Path(__file__).with_name("solutions.py")), "--list"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return {(f, int(n)): fn for f, n, fn in (line.split() for line in out.splitlines())}
+
+
+def test_names(folder):
+    """The Catch2 test names in a chapter's .cpp files (string literals joined, spaces collapsed)."""
+    names = []
+    for cpp in folder.glob("*.cpp"):
+        for m in re.finditer(r'TEST_CASE\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', cpp.read_text()):
+            names.append(" ".join("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1))).split()))
+    return names
+
+
+SOLVED = None
+
+
+def solution_problems(exercises, folder, root):
+    """Each exercise has a folded Solution that says what checks it, and that check exists: a
+    function of tests/solutions.py registered for this exercise, or test cases of the chapter's
+    own suite, quoted by name (a quote may end in an ellipsis: the name's beginning)."""
+    global SOLVED
+    if SOLVED is None:
+        SOLVED = checked_solutions()
+    problems = []
+    items = re.split(r"^(\d+)\. ", exercises, flags=re.M)[1:]
+    names = test_names(root / "chapters" / folder)
+    for number, text in zip(items[0::2], items[1::2]):
+        n = int(number)
+        flat = " ".join(text.split())
+        if "<details><summary>Solution</summary>" not in flat or "Checked by" not in flat:
+            problems.append(f"exercise {n} has no folded Solution saying what checks it")
+            continue
+        checked = flat[flat.index("Checked by"):]
+        fn = re.search(r"`tests/solutions\.py` \(`(\w+)`\)", checked)
+        if fn:
+            if SOLVED.get((folder, n)) != fn.group(1):
+                problems.append(f"exercise {n}'s solution cites tests/solutions.py {fn.group(1)}, which does not check "
+                                f"this exercise (it checks: {SOLVED.get((folder, n))})")
+            continue
+        quoted = [" ".join(q.split()) for q in re.findall(r'"([^"]+)"', checked)]
+        if "`tests.cpp`" not in checked or not quoted:
+            problems.append(f"exercise {n}'s solution names no check: `tests/solutions.py` (`function`) or `tests.cpp`, \"test name\"")
+        for q in quoted:
+            head = q.rstrip("…").rstrip().rstrip(";").rstrip()
+            if not any(name.startswith(head) for name in names):
+                problems.append(f"exercise {n}'s solution quotes a test that {folder}'s tests do not have: {q!r}")
+    return problems
+
+
+def template_problems(text, description, folder, root):
     """A chapter README told in the template's order (chapters/README.md, "The chapter README")."""
     body, order = sections(text)
     problems = []
@@ -72,6 +124,7 @@ def template_problems(text, description):
     if numbered == 0 or exercises.count("*Done when:*") != numbered:
         problems.append(f"Exercises: {numbered} exercise(s), {exercises.count('*Done when:*')} '*Done when:*' "
                         "criteria (one each)")
+    problems += solution_problems(exercises, folder, root)
     budget = body.get("Time budget", "")
     for item in ("reading", "lab", "exercises"):
         if item not in budget:
@@ -138,7 +191,7 @@ def main():
             if not (root / "results" / "reference" / m.group(1)).exists():
                 failures.append(f"{rel}: cites results/reference/{m.group(1)}, which does not exist")
         if folder in by_folder:
-            failures += [f"{rel}: {p}" for p in template_problems(text, described[by_folder[folder]])]
+            failures += [f"{rel}: {p}" for p in template_problems(text, described[by_folder[folder]], folder, root)]
 
     for f in failures:
         print("docs:", f)

@@ -13,7 +13,7 @@ Exercises whose solution a chapter's Catch2 suite checks are tagged [solution] t
 docs test holds every exercise to one or the other.
 
 usage: solutions.py REPO_ROOT BUILD_DIR MANIFEST [CHAPTER_DIR ...]   (default: every chapter)
-       solutions.py --list REPO_ROOT   (the exercises this file checks, as CHAPTER_DIR exK)
+       solutions.py --list   (the exercises this file checks: CHAPTER_DIR EXERCISE FUNCTION per line)
 """
 import atexit
 import json
@@ -235,6 +235,15 @@ def strace_counts(cmd):
         if len(f) >= 5 and f[3].isdigit() and f[-1] != "total":
             counts[f[-1]] = int(f[3])
     return counts
+
+
+@solution("00-how-a-coroutine-waits", 3)
+def how_a_coroutine_waits_3(ch):
+    """An await_ready that never asks: both units park, nobody resumes them, and the run says so."""
+    r = ch.run("--mode", "hand-rolled", patch="ex3", check_rc=False)
+    check(r.rc == 1, f"exit {r.rc}: the run fails")
+    check("the units took 0 turns" in r.stderr and "a unit waits for a turn nobody will give it" in r.stderr,
+          "record() reports 0 turns taken: a unit waits for a turn nobody will give it")
 
 
 @solution("01-file-reads", 1)
@@ -888,8 +897,8 @@ def shared_state_4(ch):
 
 def main():
     if sys.argv[1:2] == ["--list"]:
-        for folder, n in sorted(SOLUTIONS):
-            print(folder, f"ex{n}")
+        for (folder, n), fn in sorted(SOLUTIONS.items()):
+            print(folder, n, fn.__name__)
         return 0
     root, build, manifest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
     wanted = sys.argv[4:]
