@@ -890,7 +890,13 @@ def shared_state_4(ch):
     unfair_waits, unfair_ns = medians("ex4")
     print(f"  medians of 5: lock_waits {fair_waits:.0f} (hand-over) and {unfair_waits:.0f} (wake to retry); "
           f"{fair_ns:.0f} and {unfair_ns:.0f} ns per update")
-    check(unfair_waits < fair_waits, "fewer updates wait when a running coroutine may take a freed lock")
+    # Contention needs the io_context's two threads to run at once, which a busy machine (or one
+    # core) may not give: a hand-over mutex nobody found taken has nothing to compare.  The new
+    # test below pins the unfairness down whatever the machine.
+    if fair_waits >= 1000:
+        check(unfair_waits < fair_waits, "fewer updates wait when a running coroutine may take a freed lock")
+    else:
+        print(f"  (the two threads hardly ran at once here: {fair_waits:.0f} waits with the hand-over; no comparison)")
     check(ch.catch("ex4", "the async mutex keeps coroutines*") == 0, "the mutex test on four threads still passes")
     check(ch.catch("ex4", "[unfair]") == 0, "the new test: a coroutine that never queued takes a freed lock before the woken waiter")
 
