@@ -7,10 +7,11 @@ applying the solution's patch (chapters/NN-*/solutions/exK.patch) to a copy of t
 recompiling the chapter's translation units the patch touches with this build's own compile
 commands, linking them with the build's other objects, and running that executable.  A check
 asserts what the solution claims in words: an ordering in the narration, a count, which variant
-is larger, or a figure compared with the same run's other rows (never an absolute time).
+is larger, a figure compared with the same run's other rows; never a speed (a time only as a
+bound the mechanism enforces: a limiter cannot admit sooner, a slice cannot be interrupted).
 
-Exercises whose solution a chapter's Catch2 suite checks are tagged [solution] there instead; the
-docs test holds every exercise to one or the other.
+A solution that a chapter's Catch2 suite checks cites that test by name instead; the docs test
+holds every exercise to one or the other.
 
 usage: solutions.py REPO_ROOT BUILD_DIR MANIFEST [CHAPTER_DIR ...]   (default: every chapter)
        solutions.py --list   (the exercises this file checks: CHAPTER_DIR EXERCISE FUNCTION per line)
@@ -93,18 +94,7 @@ class Chapter:
 
     def hangs(self, *args, patch=None, seconds=10):
         """True when the run does not end within `seconds` (it is killed then)."""
-        exe = self.patched(patch) if patch else self.exe
-        print("  $", os.path.basename(exe), *map(str, args), f"(for {seconds} s at most)", flush=True)
-        # Its own process group: the backend a chapter starts goes down with it.
-        proc = subprocess.Popen([exe, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-        try:
-            proc.wait(timeout=seconds)
-            return False
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-            return True
+        return self.hang_each([None], *args, patch=patch, seconds=seconds)[None]
 
     def catch(self, patch, tags):
         """Runs the Catch2 cases `tags` of the chapter tests built with solutions/PATCH.patch."""
@@ -118,11 +108,15 @@ class Chapter:
         return proc.returncode
 
     def hang_each(self, variants, *args, patch=None, seconds=5):
-        """{variant: True if its run did not end within `seconds`}, the variants run side by side."""
+        """{variant: True if its run did not end within `seconds`}, the variants run side by side
+        (a variant None: the arguments as they are).  Each in its own process group, killed whole
+        at the end: the backend a chapter starts goes down with it."""
         exe = self.patched(patch) if patch else self.exe
-        print("  $", os.path.basename(exe), *map(str, args), f"--mode V, for V in {', '.join(variants)} (for {seconds} s at most)", flush=True)
-        procs = {v: subprocess.Popen([exe, "--mode", v, *map(str, args), "--json", "-"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, start_new_session=True) for v in variants}
+        modes = {v: ([] if v is None else ["--mode", v]) for v in variants}
+        for v in variants:
+            print("  $", os.path.basename(exe), *modes[v], *map(str, args), f"(for {seconds} s at most)", flush=True)
+        procs = {v: subprocess.Popen([exe, *modes[v], *map(str, args)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True) for v in variants}
         deadline, hung = time.monotonic() + seconds, {}
         for v, p in procs.items():
             try:
@@ -133,7 +127,7 @@ class Chapter:
         for p in procs.values():
             if p.poll() is None:
                 os.killpg(p.pid, 9)
-            p.communicate()
+            p.wait()
         return hung
 
     def patched(self, name, flags=()):
