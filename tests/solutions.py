@@ -205,16 +205,15 @@ def events(run):
 
 def overlapping(evs, begin, end):
     """The first (a, b) where `begin b` comes after `begin a` and before `end a` (texts with {})."""
-    open_ = {}
+    running = []
+    starts, ends = re.compile(begin.replace("{}", r"(\S+)")), re.compile(end.replace("{}", r"(\S+)"))
     for _, _, _, text in evs:
-        for kind in ("begin", "end"):
-            m = re.fullmatch((begin if kind == "begin" else end).replace("{}", r"(\S+)"), text)
-            if m and kind == "begin":
-                if open_:
-                    return next(iter(open_)), m[1]
-                open_[m[1]] = True
-            elif m:
-                open_.pop(m[1], None)
+        if m := starts.fullmatch(text):
+            if running:
+                return running[0], m[1]
+            running.append(m[1])
+        elif (m := ends.fullmatch(text)) and m[1] in running:
+            running.remove(m[1])
     return None
 
 
@@ -315,19 +314,14 @@ def fan_out_1(ch):
         check(most <= 5 and waited, f"{mode}: at most {most} calls in flight, and a call began after another had ended")
 
 
-def fan_out_fail_fast(ch, patch=None):
-    run = ch.run("--mode", "sync,async", "--tasks", 1000, "--delay-ms", 500, "--fail-rate", 0.01, "--policy", "fail-fast",
-                 "--max-in-flight", 100, patch=patch)
-    return run
-
-
 @solution("02-fan-out", 2)
 def fan_out_2(ch):
     """K workers: sync's peak threads is K + 1, every digest equals async's, fail-fast still cancels."""
     run = ch.run("--mode", "sync,async", "--tasks", 40, "--max-in-flight", 5, patch="ex2")
     check(run.metric("sync", "peak_threads") == 6, f"sync: {run.metric('sync', 'peak_threads')} threads at the peak (5 workers and main)")
     check(run.records["sync"]["result_digest"] == run.records["async"]["result_digest"], "the same digest as async")
-    ff = fan_out_fail_fast(ch, patch="ex2")
+    ff = ch.run("--mode", "sync,async", "--tasks", 1000, "--delay-ms", 500, "--fail-rate", 0.01, "--policy", "fail-fast",
+                "--max-in-flight", 100, patch="ex2")
     threads, cancelled = ff.metric("sync", "peak_threads"), ff.metric("sync", "calls_cancelled")
     check(threads <= 101 and cancelled > 0, f"fail-fast with 100 workers: {threads} threads at the peak, {cancelled:.0f} calls cancelled")
     print(f"  fail-fast: sync {ff.metric('sync', 'fan_in_ms'):.0f} ms, async {ff.metric('async', 'fan_in_ms'):.0f} ms")
